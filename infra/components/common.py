@@ -1,0 +1,134 @@
+"""The interface every component shares (Azure Verified Modules' names).
+
+Each component's props carry `tags`, `diagnostic_settings`, `role_assignments`,
+`lock` and `protect`; the helpers here turn them into resources parented to
+the component, so every component handles them the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Sequence
+
+import pulumi
+from pulumi_azure_native import authorization, monitor
+
+from ..naming import RULES, stable_guid
+from ..roles import BUILTIN_ROLES, role_definition_id
+
+PrincipalType = Literal["User", "Group", "ServicePrincipal"]
+
+
+class PropsError(ValueError):
+    """Props that would fail on Azure, caught before any resource is declared."""
+
+
+def check_name(rule: str, name: str) -> str:
+    problem = RULES[rule].check(name)
+    if problem:
+        raise PropsError(f"{rule} name {name!r} {problem}")
+    return name
+
+
+@dataclass(frozen=True)
+class RoleAssignment:
+    """Grant `role` on the component's main resource to a principal.
+
+    `key` names the grant in the Pulumi URN (stable across runs); the Azure
+    name is a uuid5 of scope, principal and role.
+    """
+
+    key: str
+    role: str
+    principal_id: pulumi.Input[str]
+    principal_type: PrincipalType
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.role not in BUILTIN_ROLES:
+            raise PropsError(f"role {self.role!r} is not in infra/roles.py BUILTIN_ROLES")
+
+
+@dataclass(frozen=True)
+class DiagnosticSettings:
+    """Send a resource's logs and metrics to a Log Analytics workspace."""
+
+    workspace_id: pulumi.Input[str]
+    name: str = "to-log-analytics"
+
+
+@dataclass
+class Common:
+    """What every component takes besides its own settings."""
+
+    resource_group_name: pulumi.Input[str]
+    location: str
+    subscription_id: pulumi.Input[str]
+    tags: dict[str, str] = field(default_factory=dict)
+    diagnostic_settings: DiagnosticSettings | None = None
+    role_assignments: Sequence[RoleAssignment] = ()
+    lock: bool = False
+    protect: bool = False
+
+
+def add_role_assignments(
+    owner: pulumi.Resource, prefix: str, scope: pulumi.Input[str], common: Common
+) -> list[authorization.RoleAssignment]:
+    out = []
+    for grant in common.role_assignments:
+        name = pulumi.Output.all(scope, grant.principal_id, grant.role).apply(lambda p: stable_guid(*p))
+        out.append(
+            authorization.RoleAssignment(
+                f"{prefix}-ra-{grant.key}",
+                role_assignment_name=name,
+                scope=scope,
+                principal_id=grant.principal_id,
+                principal_type=grant.principal_type,
+                role_definition_id=pulumi.Output.from_input(common.subscription_id).apply(
+                    lambda sub, r=grant.role: role_definition_id(sub, r)
+                ),
+                description=grant.description or None,
+                opts=pulumi.ResourceOptions(parent=owner),
+            )
+        )
+    return out
+
+
+def add_diagnostics(
+    owner: pulumi.Resource,
+    prefix: str,
+    resource_uri: pulumi.Input[str],
+    settings: DiagnosticSettings | None,
+    logs: bool = True,
+    metrics: bool = True,
+) -> monitor.DiagnosticSetting | None:
+    if settings is None:
+        return None
+    return monitor.DiagnosticSetting(
+        f"{prefix}-diag",
+        name=settings.name,
+        resource_uri=resource_uri,
+        workspace_id=settings.workspace_id,
+        # Resource-specific tables where the service supports them; cheaper to query.
+        log_analytics_destination_type="Dedicated",
+        logs=[monitor.DiagnosticsLogSettingsArgs(category_group="allLogs", enabled=True)] if logs else None,
+        metrics=[monitor.DiagnosticsMetricSettingsArgs(category="AllMetrics", enabled=True)] if metrics else None,
+        opts=pulumi.ResourceOptions(parent=owner),
+    )
+
+
+def add_lock(owner: pulumi.Resource, prefix: str, scope: pulumi.Input[str], common: Common, what: str):
+    if not common.lock:
+        return None
+    return authorization.ManagementLockByScope(
+        f"{prefix}-lock",
+        lock_name=f"lock-{prefix}",
+        scope=scope,
+        level="CanNotDelete",
+        notes=f"amlplatform: the {what} holds state; remove this lock deliberately before deleting it.",
+        opts=pulumi.ResourceOptions(parent=owner),
+    )
+
+
+def resource_opts(owner: pulumi.Resource, common: Common, stateful: bool = False, **kw) -> pulumi.ResourceOptions:
+    return pulumi.ResourceOptions(parent=owner, protect=common.protect and stateful, **kw)

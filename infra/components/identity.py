@@ -1,0 +1,42 @@
+"""A user-assigned managed identity.
+
+Its role assignments are declared on the resources they scope (each
+component's `role_assignments`), so every grant sits beside what it opens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import managedidentity
+
+from .common import Common, check_name, resource_opts
+
+
+@dataclass
+class IdentityProps:
+    common: Common
+    name: str
+
+    def __post_init__(self) -> None:
+        check_name("identity", self.name)
+
+
+class IdentityComponent(pulumi.ComponentResource):
+    def __init__(self, name: str, props: IdentityProps, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("amlplatform:components:Identity", name, None, opts)
+        c = props.common
+        # The SDK renames the physical-name input to `resource_name_` (the Pulumi name owns `resource_name`).
+        self.identity = managedidentity.UserAssignedIdentity(
+            f"{name}-uai",
+            resource_name_=props.name,
+            resource_group_name=c.resource_group_name,
+            location=c.location,
+            tags=c.tags,
+            opts=resource_opts(self, c),
+        )
+        self.id = self.identity.id
+        self.principal_id = self.identity.principal_id
+        self.client_id = self.identity.client_id
+        self.register_outputs({"id": self.id, "principal_id": self.principal_id, "client_id": self.client_id})

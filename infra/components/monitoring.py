@@ -1,0 +1,78 @@
+"""Log Analytics workspace and the workspace-based Application Insights on it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import applicationinsights, operationalinsights
+
+from .common import Common, PropsError, add_lock, add_role_assignments, check_name, resource_opts
+
+
+@dataclass
+class MonitoringProps:
+    common: Common
+    log_analytics_name: str
+    app_insights_name: str
+    retention_days: int
+    # Disabling local auth makes every telemetry writer use Entra ID; AML writes
+    # endpoint telemetry with the connection string, so it stays a stack switch.
+    app_insights_local_auth: bool = True
+
+    def __post_init__(self) -> None:
+        check_name("log_analytics", self.log_analytics_name)
+        check_name("app_insights", self.app_insights_name)
+        if not 30 <= self.retention_days <= 730:
+            raise PropsError(f"Log Analytics retention must be 30-730 days, got {self.retention_days}")
+
+
+class MonitoringComponent(pulumi.ComponentResource):
+    def __init__(self, name: str, props: MonitoringProps, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("amlplatform:components:Monitoring", name, None, opts)
+        c = props.common
+
+        self.log_analytics = operationalinsights.Workspace(
+            f"{name}-log",
+            workspace_name=props.log_analytics_name,
+            resource_group_name=c.resource_group_name,
+            location=c.location,
+            sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
+            retention_in_days=props.retention_days,
+            features=operationalinsights.WorkspaceFeaturesArgs(
+                # Readers see only the logs of resources they can read.
+                enable_log_access_using_only_resource_permissions=True,
+                disable_local_auth=True,
+            ),
+            # Ingestion and query stay public until an Azure Monitor private link scope carries them.
+            public_network_access_for_ingestion="Enabled",
+            public_network_access_for_query="Enabled",
+            tags=c.tags,
+            opts=resource_opts(self, c, stateful=True),
+        )
+        add_lock(self, f"{name}-log", self.log_analytics.id, c, "Log Analytics workspace")
+
+        # The SDK renames the physical-name input to `resource_name_` (the Pulumi name owns `resource_name`).
+        self.app_insights = applicationinsights.Component(
+            f"{name}-appi",
+            resource_name_=props.app_insights_name,
+            resource_group_name=c.resource_group_name,
+            location=c.location,
+            kind="web",
+            application_type="web",
+            ingestion_mode="LogAnalytics",
+            workspace_resource_id=self.log_analytics.id,
+            disable_local_auth=not props.app_insights_local_auth,
+            disable_ip_masking=False,
+            tags=c.tags,
+            opts=resource_opts(self, c),
+        )
+
+        # Role assignments of this component are on Application Insights (the workspace's link).
+        self.role_assignments = add_role_assignments(self, f"{name}-appi", self.app_insights.id, c)
+
+        self.log_analytics_id = self.log_analytics.id
+        self.app_insights_id = self.app_insights.id
+        self.register_outputs(
+            {"log_analytics_id": self.log_analytics.id, "app_insights_id": self.app_insights.id}
+        )

@@ -1,0 +1,75 @@
+"""Container registry: no admin user, no anonymous pull, firewall and zones where the SKU allows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+from pulumi_azure_native import containerregistry as acr
+
+from .common import Common, PropsError, add_diagnostics, add_lock, add_role_assignments, check_name, resource_opts
+
+
+@dataclass
+class RegistryProps:
+    common: Common
+    name: str
+    sku: str
+    public_network_access: bool
+    zone_redundancy: bool = False
+    quarantine: bool = False
+    allowed_ip_ranges: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        check_name("registry", self.name)
+        if self.sku not in ("Basic", "Standard", "Premium"):
+            raise PropsError(f"registry sku must be Basic, Standard or Premium, got {self.sku!r}")
+        if self.zone_redundancy and self.sku != "Premium":
+            raise PropsError("registry zone redundancy needs the Premium SKU")
+
+    @property
+    def premium(self) -> bool:
+        return self.sku == "Premium"
+
+
+class RegistryComponent(pulumi.ComponentResource):
+    def __init__(self, name: str, props: RegistryProps, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("amlplatform:components:Registry", name, None, opts)
+        c = props.common
+        premium = props.premium
+
+        self.registry = acr.Registry(
+            f"{name}-registry",
+            registry_name=props.name,
+            resource_group_name=c.resource_group_name,
+            location=c.location,
+            sku=acr.SkuArgs(name=props.sku),
+            admin_user_enabled=False,
+            anonymous_pull_enabled=False,
+            public_network_access="Enabled" if props.public_network_access else "Disabled",
+            # Firewall rules, dedicated data endpoints and retention exist on Premium only.
+            network_rule_set=acr.NetworkRuleSetArgs(
+                default_action="Deny",
+                ip_rules=[acr.IPRuleArgs(i_p_address_or_range=ip, action="Allow") for ip in props.allowed_ip_ranges],
+            ) if premium else None,
+            network_rule_bypass_options="AzureServices",
+            data_endpoint_enabled=premium,
+            zone_redundancy="Enabled" if props.zone_redundancy else "Disabled",
+            policies=acr.PoliciesArgs(
+                quarantine_policy=acr.QuarantinePolicyArgs(status="enabled" if props.quarantine else "disabled"),
+                retention_policy=acr.RetentionPolicyArgs(status="enabled", days=7) if premium else None,
+                # Images may leave the registry only over its private endpoint once public access is off.
+                export_policy=acr.ExportPolicyArgs(status="disabled")
+                if premium and not props.public_network_access else None,
+            ),
+            tags=c.tags,
+            opts=resource_opts(self, c, stateful=True),
+        )
+
+        add_diagnostics(self, name, self.registry.id, c.diagnostic_settings)
+        self.role_assignments = add_role_assignments(self, name, self.registry.id, c)
+        add_lock(self, name, self.registry.id, c, "container registry")
+
+        self.id = self.registry.id
+        self.login_server = self.registry.login_server
+        self.register_outputs({"id": self.registry.id, "login_server": self.registry.login_server})

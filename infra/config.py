@@ -1,0 +1,456 @@
+"""Typed, validated stack configuration.
+
+Every stack file keeps its settings under the `amlplatform:` namespace, one key
+per section (`amlplatform:platform`, `amlplatform:network`, ...). The model
+rejects unknown keys, fills what a stack leaves out from the environment table
+below, and turns every mistake into one line naming the stack file, the key
+path and the rule, raised as `ConfigError` before any resource is declared.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+NAMESPACE = "amlplatform"
+STACKS_DIR = "stacks"
+
+Environment = Literal["dev", "staging", "prod"]
+NetworkMode = Literal["public", "private", "managed"]
+Replication = Literal[
+    "Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_GZRS", "Standard_RAGRS", "Standard_RAGZRS"
+]
+GEO_REPLICATION = ("Standard_GRS", "Standard_GZRS", "Standard_RAGRS", "Standard_RAGZRS")
+
+# Defaults per environment (CONVENTIONS.md, "Environments: what differs").
+# A stack overrides any of them by setting the key.
+ENVIRONMENT_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
+    "dev": {
+        "network": {"mode": "public"},
+        "storage": {"replication": "Standard_LRS"},
+        "registry": {"sku": "Basic", "zoneRedundancy": False},
+        "keyVault": {"sku": "standard"},
+        "monitoring": {"retentionDays": 30},
+        "workspace": {"hbi": False},
+        "protection": {"locks": False, "protect": False},
+    },
+    "staging": {
+        "network": {"mode": "private"},
+        "storage": {"replication": "Standard_ZRS"},
+        "registry": {"sku": "Premium", "zoneRedundancy": False},
+        "keyVault": {"sku": "standard"},
+        "monitoring": {"retentionDays": 90},
+        "workspace": {"hbi": False},
+        "protection": {"locks": True, "protect": True},
+    },
+    "prod": {
+        "network": {"mode": "private"},
+        "storage": {"replication": "Standard_GZRS"},
+        "registry": {"sku": "Premium", "zoneRedundancy": True},
+        "keyVault": {"sku": "premium"},
+        "monitoring": {"retentionDays": 365},
+        "workspace": {"hbi": True},
+        "protection": {"locks": True, "protect": True},
+    },
+}
+
+# Public-cloud region names (as `az account list-locations` prints them).
+AZURE_REGIONS = frozenset(
+    """
+    australiacentral australiacentral2 australiaeast australiasoutheast austriaeast belgiumcentral brazilsouth
+    brazilsoutheast canadacentral canadaeast centralindia centralus chilecentral eastasia eastus eastus2
+    francecentral francesouth germanynorth germanywestcentral indonesiacentral israelcentral italynorth
+    japaneast japanwest koreacentral koreasouth malaysiawest mexicocentral newzealandnorth northcentralus
+    northeurope norwayeast norwaywest polandcentral qatarcentral southafricanorth southafricawest
+    southcentralus southeastasia southindia spaincentral swedencentral swedensouth switzerlandnorth
+    switzerlandwest uaecentral uaenorth uksouth ukwest westcentralus westeurope westindia westus westus2
+    westus3
+    """.split()
+)
+
+_PREFIX = re.compile(r"^[a-z0-9]{2,10}$")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_TAG_NAME_FORBIDDEN = set('<>%&\\?/')
+# What the storage and key vault firewalls reject: private (RFC 1918), shared,
+# loopback, link-local, multicast and "this network" ranges.
+_NOT_INTERNET = [
+    ipaddress.ip_network(n)
+    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8",
+              "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4", "0.0.0.0/8")
+]
+
+
+class ConfigError(Exception):
+    """A user mistake in a stack file: printed as is, never with a traceback.
+
+    Under the pulumi CLI the program re-raises it as `pulumi.RunError`, which
+    the engine also prints without a stack trace.
+    """
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=False)
+
+
+class PlatformConfig(_Section):
+    environment: Environment
+    prefix: str
+    location: str
+    subscription_id: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, v: str) -> str:
+        if not _PREFIX.match(v):
+            raise ValueError("must be 2-10 lowercase letters or digits")
+        return v
+
+    @field_validator("location")
+    @classmethod
+    def _location(cls, v: str) -> str:
+        if v not in AZURE_REGIONS:
+            raise ValueError("must be an Azure region name in lowercase without spaces, such as westeurope")
+        return v
+
+    @field_validator("subscription_id")
+    @classmethod
+    def _subscription(cls, v: str | None) -> str | None:
+        if v is not None and not _GUID.match(v):
+            raise ValueError("must be a subscription GUID such as 00000000-0000-0000-0000-000000000000")
+        return v.lower() if v else v
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, v: dict[str, str]) -> dict[str, str]:
+        # Azure: at most 50 tags; names 1-512 characters without < > % & \ ? /; values up to 256.
+        if len(v) > 45:
+            raise ValueError("must hold at most 45 tags (Azure allows 50; the platform adds its own)")
+        for name, value in v.items():
+            if not name or len(name) > 512 or _TAG_NAME_FORBIDDEN & set(name):
+                raise ValueError(f"tag name {name!r} must be 1-512 characters without < > % & \\ ? /")
+            if len(value) > 256:
+                raise ValueError(f"tag {name!r} value must be at most 256 characters")
+        return v
+
+
+class NetworkConfig(_Section):
+    # public: public endpoints behind an IP allow-list (dev only);
+    # private: own VNet with private endpoints; managed: the AML managed VNet.
+    mode: NetworkMode | None = None
+    allowed_ip_ranges: list[str] = Field(default_factory=list)
+
+    @field_validator("allowed_ip_ranges")
+    @classmethod
+    def _ranges(cls, v: list[str]) -> list[str]:
+        out: list[str] = []
+        for item in v:
+            try:
+                net = ipaddress.ip_network(item, strict=True)
+            except ValueError:
+                raise ValueError(f"{item!r} must be an IPv4 address or CIDR range with no host bits set") from None
+            if net.version != 4:
+                raise ValueError(f"{item!r} must be IPv4: the storage and key vault firewalls take IPv4 rules only")
+            if any(net.subnet_of(blocked) for blocked in _NOT_INTERNET):
+                raise ValueError(
+                    f"{item!r} is a private or reserved range: firewall rules take public internet addresses only"
+                )
+            if net.prefixlen < 16:
+                raise ValueError(f"{item!r} is wider than /16: an allow-list that broad is no allow-list")
+            if net.prefixlen == 31:
+                raise ValueError(f"{item!r}: /31 ranges are not accepted by the storage firewall; list both addresses")
+            # The storage firewall rejects /32 ranges: a single address is written without a prefix.
+            text = str(net.network_address) if net.prefixlen == 32 else str(net)
+            if text in out:
+                raise ValueError(f"{item!r} is listed twice")
+            out.append(text)
+        return out
+
+
+class StorageConfig(_Section):
+    replication: Replication | None = None
+
+
+class KeyVaultConfig(_Section):
+    sku: Literal["standard", "premium"] | None = None
+    soft_delete_retention_days: int = Field(default=90, ge=7, le=90)
+
+
+class RegistryConfig(_Section):
+    sku: Literal["Basic", "Standard", "Premium"] | None = None
+    zone_redundancy: bool | None = None
+    # Quarantine holds every pushed image until a scanner releases it; AML's own
+    # image builds would then fail to pull. Off unless a stack runs such a scanner.
+    quarantine: bool = False
+
+
+class MonitoringConfig(_Section):
+    retention_days: int | None = Field(default=None, ge=30, le=730)
+    # AML writes online-endpoint telemetry with the App Insights connection string;
+    # set false only once every writer authenticates with Entra ID.
+    app_insights_local_auth: bool = True
+
+
+class WorkspaceConfig(_Section):
+    hbi: bool | None = None
+    friendly_name: str | None = Field(default=None, max_length=256)
+    description: str | None = Field(default=None, max_length=1024)
+
+
+class ProtectionConfig(_Section):
+    locks: bool | None = None
+    protect: bool | None = None
+
+
+class StackConfig(_Section):
+    platform: PlatformConfig
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    key_vault: KeyVaultConfig = Field(default_factory=KeyVaultConfig)
+    registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    workspace: WorkspaceConfig = Field(default_factory=WorkspaceConfig)
+    protection: ProtectionConfig = Field(default_factory=ProtectionConfig)
+
+    _source: str = PrivateAttr(default="<config>")
+    _stack: str = PrivateAttr(default="")
+
+    @model_validator(mode="after")
+    def _fill_and_check(self) -> "StackConfig":
+        defaults = ENVIRONMENT_DEFAULTS[self.platform.environment]
+        for section_alias, values in defaults.items():
+            section = getattr(self, _field_for_alias(section_alias))
+            for key_alias, value in values.items():
+                attr = _field_for_alias(key_alias)
+                if getattr(section, attr) is None:
+                    setattr(section, attr, value)
+        env = self.platform.environment
+        if self.network.mode == "public" and env != "dev":
+            raise _Rule(
+                "network.mode",
+                f"public network access is allowed only in dev (this stack's environment is {env}); "
+                "use private or managed",
+                self.network.mode,
+            )
+        if self.network.mode == "public" and not self.network.allowed_ip_ranges:
+            raise _Rule(
+                "network.allowedIpRanges",
+                "public mode needs at least one public IP range to allow; everything else is denied",
+                [],
+            )
+        if self.network.mode != "public" and self.network.allowed_ip_ranges:
+            raise _Rule(
+                "network.allowedIpRanges",
+                f"applies only to public mode (mode is {self.network.mode}); remove it",
+                self.network.allowed_ip_ranges,
+            )
+        if self.network.mode in ("private", "managed") and self.registry.sku != "Premium":
+            raise _Rule(
+                "registry.sku",
+                f"network mode {self.network.mode} reaches the registry through a private endpoint, "
+                "which needs the Premium SKU",
+                self.registry.sku,
+            )
+        if self.registry.zone_redundancy and self.registry.sku != "Premium":
+            raise _Rule("registry.zoneRedundancy", "zone redundancy needs the Premium SKU", True)
+        return self
+
+    @property
+    def source(self) -> str:
+        """The stack file this config came from, for messages."""
+        return self._source
+
+    @property
+    def stack(self) -> str:
+        return self._stack
+
+    @property
+    def is_geo_replicated(self) -> bool:
+        return self.storage.replication in GEO_REPLICATION
+
+
+class _Rule(ValueError):
+    """A cross-field rule; carries the key path it is about."""
+
+    def __init__(self, path: str, message: str, value: Any) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+        self.value = value
+
+
+def _field_for_alias(alias: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", alias).lower()
+
+
+# ---- error formatting ------------------------------------------------------
+
+_TYPE_MESSAGES = {
+    "missing": "required key is missing",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "string_type": "must be a string",
+    "dict_type": "must be a mapping of keys to values",
+    "model_type": "must be a mapping of keys to values",
+    "model_attributes_type": "must be a mapping of keys to values",
+    "list_type": "must be a list",
+}
+
+
+def _allowed_keys(model: type[BaseModel]) -> str:
+    return ", ".join(f.alias or name for name, f in model.model_fields.items())
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] = StackConfig
+    for part in loc:
+        field = next((f for f in model.model_fields.values() if f.alias == part), None)
+        if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
+            return None
+        model = field.annotation
+    return model
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _got(value: Any) -> str:
+    return json.dumps(value, default=str)
+
+
+def _format_error(err: Mapping[str, Any], source: str) -> str:
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    key = f"{NAMESPACE}:{_path(loc)}"
+    if kind == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        allowed = f" (allowed: {_allowed_keys(parent)})" if parent else ""
+        return f"{source}: {key}: unknown key{allowed}"
+    if kind == "missing":
+        return f"{source}: {key}: {_TYPE_MESSAGES['missing']}"
+    if kind == "value_error":
+        msg = str(err["msg"]).removeprefix("Value error, ")
+    elif kind == "literal_error":
+        msg = "must be one of " + str(err["ctx"]["expected"]).replace("'", "")
+    elif kind in ("greater_than_equal", "less_than_equal"):
+        ctx = err["ctx"]
+        bound = ctx.get("ge", ctx.get("le"))
+        msg = f"must be {'at least' if kind == 'greater_than_equal' else 'at most'} {bound}"
+    elif kind == "string_too_long":
+        msg = f"must be at most {err['ctx']['max_length']} characters"
+    else:
+        msg = _TYPE_MESSAGES.get(kind, str(err["msg"]))
+    return f"{source}: {key}: {msg}, got {_got(err.get('input'))}"
+
+
+# ---- loading ---------------------------------------------------------------
+
+
+def parse(raw: Mapping[str, Any], source: str, stack: str = "") -> StackConfig:
+    """Validate the `amlplatform:*` keys of a stack's config (other namespaces are ignored)."""
+    prefix = NAMESPACE + ":"
+    data = {k[len(prefix):]: v for k, v in raw.items() if k.startswith(prefix)}
+    for key, value in data.items():
+        if isinstance(value, Mapping) and set(value) == {"secure"}:
+            raise ConfigError(
+                f"{source}: {prefix}{key}: must not be a secret: platform settings are plain values "
+                "(keep secrets out of stack config)"
+            )
+    if "platform" not in data:
+        raise ConfigError(f"{source}: {prefix}platform: required key is missing")
+    try:
+        cfg = StackConfig.model_validate(data)
+    except _Rule as rule:
+        raise ConfigError(f"{source}: {prefix}{rule.path}: {rule.message}, got {_got(rule.value)}") from None
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            rule = (err.get("ctx") or {}).get("error")
+            if isinstance(rule, _Rule):
+                lines.append(f"{source}: {prefix}{rule.path}: {rule.message}, got {_got(rule.value)}")
+            else:
+                lines.append(_format_error(err, source))
+        raise ConfigError("\n".join(lines)) from None
+    cfg._source = source
+    cfg._stack = stack
+    return cfg
+
+
+def stack_file(stack: str, root: Path | str = ".") -> Path:
+    return Path(root) / STACKS_DIR / f"Pulumi.{stack}.yaml"
+
+
+def read_stack_file(path: Path) -> dict[str, Any]:
+    """The `config:` mapping of a stack file, with YAML mistakes reported by file and line."""
+    shown = _display(path)
+    if not path.is_file():
+        raise ConfigError(f"{shown}: no such stack file")
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{shown}:{where}: not valid YAML: {problem}") from None
+    if doc is None:
+        doc = {}
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{shown}: must be a mapping with a `config:` key")
+    unknown = set(doc) - {"config", "encryptionsalt", "secretsprovider", "encryptedkey", "environment"}
+    if unknown:
+        raise ConfigError(f"{shown}: unknown top-level key(s) {sorted(unknown)}; settings go under `config:`")
+    config = doc.get("config") or {}
+    if not isinstance(config, dict):
+        raise ConfigError(f"{shown}: config: must be a mapping of keys to values")
+    return config
+
+
+def load_stack(stack: str, root: Path | str = ".") -> tuple[StackConfig, dict[str, Any]]:
+    """Read and validate `stacks/Pulumi.<stack>.yaml`; returns the model and the raw config."""
+    if not re.match(r"^[A-Za-z0-9_.-]{1,100}$", stack):
+        raise ConfigError(f"stack name {stack!r} must be 1-100 letters, digits, '-', '_' or '.'")
+    path = stack_file(stack, root)
+    raw = read_stack_file(path)
+    return parse(raw, _display(path), stack), raw
+
+
+def from_pulumi() -> StackConfig:
+    """The running stack's config, as the pulumi engine hands it to the program."""
+    import pulumi
+    from pulumi.runtime.config import CONFIG, get_config_env
+
+    merged: dict[str, Any] = {**get_config_env(), **CONFIG.get()}
+    raw: dict[str, Any] = {}
+    for key, value in merged.items():
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                pass
+        raw[key] = value
+    stack = pulumi.get_stack()
+    return parse(raw, f"{STACKS_DIR}/Pulumi.{stack}.yaml", stack)
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

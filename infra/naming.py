@@ -1,0 +1,142 @@
+"""CAF-style physical names, and the ARM rules they must obey.
+
+Globally unique names (storage, key vault, registry) carry a short suffix
+hashed from subscription, prefix and environment: the same stack always gets
+the same names, two stacks never collide, and no name can exceed its limit
+(a 10-character prefix is the longest the config allows).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass
+
+ENV_CODES = {"dev": "dev", "staging": "stg", "prod": "prd"}
+SUFFIX_LENGTH = 5
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+# Namespace for deterministic GUIDs (role assignment names and the like).
+GUID_NAMESPACE = uuid.UUID("6f1c2c2e-5b8a-4c1e-9a53-5d2f0c7a1b11")
+
+
+@dataclass(frozen=True)
+class NameRule:
+    min_len: int
+    max_len: int
+    pattern: str  # full-match regex over the allowed characters and shape
+    described: str
+
+    def check(self, name: str) -> str | None:
+        if not self.min_len <= len(name) <= self.max_len:
+            return f"must be {self.min_len}-{self.max_len} characters, got {len(name)}"
+        if not re.fullmatch(self.pattern, name):
+            return f"must be {self.described}"
+        return None
+
+
+# ARM name rules (CONVENTIONS.md name table, plus the resources the foundation adds).
+RULES: dict[str, NameRule] = {
+    "resource_group": NameRule(1, 90, r"[-\w._()]*[-\w_()]", "letters, digits, -_.() and not end in '.'"),
+    "storage": NameRule(3, 24, r"[a-z0-9]+", "lowercase letters and digits"),
+    "key_vault": NameRule(
+        3, 24, r"[A-Za-z](?!.*--)[A-Za-z0-9-]*[A-Za-z0-9]", "letters, digits, hyphens; start with a letter, "
+        "end with a letter or digit, no '--'"
+    ),
+    "registry": NameRule(5, 50, r"[A-Za-z0-9]+", "letters and digits"),
+    "workspace": NameRule(3, 33, r"[A-Za-z0-9][A-Za-z0-9_-]*", "letters, digits, '-', '_'; start alphanumeric"),
+    "log_analytics": NameRule(4, 63, r"[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]", "letters, digits, '-'; "
+                              "start and end alphanumeric"),
+    "app_insights": NameRule(1, 255, r"[^%&\\?/]*[^%&\\?/. ]", "no % & \\ ? / and not end in '.' or space"),
+    "identity": NameRule(3, 128, r"[A-Za-z0-9][A-Za-z0-9_-]*", "letters, digits, '-', '_'; start alphanumeric"),
+    "compute": NameRule(2, 16, r"[A-Za-z][A-Za-z0-9-]*", "letters, digits, '-'; start with a letter"),
+    "compute_instance": NameRule(3, 24, r"[A-Za-z][A-Za-z0-9-]*", "letters, digits, '-'; start with a letter"),
+    "aks": NameRule(1, 63, r"[A-Za-z0-9][A-Za-z0-9_-]*", "letters, digits, '-', '_'"),
+}
+
+
+def unique_suffix(prefix: str, environment: str, subscription_id: str | None) -> str:
+    digest = hashlib.sha256(f"{subscription_id or ''}/{prefix}/{environment}".encode()).digest()
+    number = int.from_bytes(digest[:8], "big")
+    out = ""
+    for _ in range(SUFFIX_LENGTH):
+        number, rem = divmod(number, len(_ALPHABET))
+        out += _ALPHABET[rem]
+    return out
+
+
+def stable_guid(*parts: str) -> str:
+    """A GUID that is the same for the same parts on every run (uuid5)."""
+    return str(uuid.uuid5(GUID_NAMESPACE, "/".join(p.lower() for p in parts)))
+
+
+@dataclass(frozen=True)
+class Names:
+    prefix: str
+    environment: str
+    suffix: str
+
+    @classmethod
+    def for_stack(cls, prefix: str, environment: str, subscription_id: str | None = None) -> "Names":
+        return cls(prefix, environment, unique_suffix(prefix, environment, subscription_id))
+
+    @property
+    def env(self) -> str:
+        return ENV_CODES[self.environment]
+
+    @property
+    def base(self) -> str:
+        return f"{self.prefix}-{self.env}"
+
+    @property
+    def resource_group(self) -> str:
+        return f"rg-{self.base}"
+
+    @property
+    def log_analytics(self) -> str:
+        return f"log-{self.base}"
+
+    @property
+    def app_insights(self) -> str:
+        return f"appi-{self.base}"
+
+    @property
+    def storage(self) -> str:
+        return f"st{self.prefix}{self.env}{self.suffix}"
+
+    @property
+    def key_vault(self) -> str:
+        return f"kv-{self.base}-{self.suffix}"
+
+    @property
+    def registry(self) -> str:
+        return f"cr{self.prefix}{self.env}{self.suffix}"
+
+    @property
+    def workspace(self) -> str:
+        return f"mlw-{self.base}"
+
+    def identity(self, purpose: str) -> str:
+        return f"id-{self.base}-{purpose}"
+
+    def all(self) -> dict[str, str]:
+        """Every name this stack uses, keyed by its rule."""
+        return {
+            "resource_group": self.resource_group,
+            "log_analytics": self.log_analytics,
+            "app_insights": self.app_insights,
+            "storage": self.storage,
+            "key_vault": self.key_vault,
+            "registry": self.registry,
+            "workspace": self.workspace,
+            "identity": self.identity("workspace"),
+        }
+
+    def violations(self) -> list[str]:
+        out = []
+        for rule, name in self.all().items():
+            problem = RULES[rule].check(name)
+            if problem:
+                out.append(f"{rule} name {name!r} {problem}")
+        return out

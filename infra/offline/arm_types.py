@@ -1,0 +1,134 @@
+"""The azure-native type tokens the platform uses, and what each is in ARM.
+
+The provider keeps this table in its binary only, so we keep our own for the
+types we declare. The emulator builds resource IDs from it and the renderer
+builds template resources from it; a token missing here is an error in both,
+never a guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Scope = Literal["resourceGroup", "subscription", "extension"]
+
+# Keys ARM keeps beside `properties` on most resources.
+TOP_LEVEL = frozenset({"location", "tags", "sku", "kind", "identity", "zones", "extendedLocation", "plan"})
+
+
+@dataclass(frozen=True)
+class ArmType:
+    token: str
+    arm_type: str
+    api_version: str
+    # One entry per segment of the ARM name: an input key, or "=literal".
+    name_keys: tuple[str, ...]
+    scope: Scope = "resourceGroup"
+    # For extension resources: the input holding the ID of the resource they attach to.
+    scope_key: str | None = None
+    top_level: frozenset[str] = TOP_LEVEL
+    # azure-native input name -> ARM property name, at the level where it sits.
+    renames: dict[str, str] = field(default_factory=dict)
+    # The resource already takes a `properties` input (keyvault Vault, ML Compute...).
+    has_properties_input: bool = False
+    # Inputs the provider uses only to address the resource.
+    addressing: frozenset[str] = frozenset({"resourceGroupName"})
+
+    def names(self, inputs: dict) -> list[str]:
+        out = []
+        for key in self.name_keys:
+            if key.startswith("="):
+                out.append(key[1:])
+            else:
+                value = inputs.get(key)
+                if not isinstance(value, str) or not value:
+                    raise UnmappedError(f"{self.token}: input {key!r} (the physical name) must be set explicitly")
+                out.append(value)
+        return out
+
+    @property
+    def name_inputs(self) -> frozenset[str]:
+        return frozenset(k for k in self.name_keys if not k.startswith("="))
+
+
+class UnmappedError(Exception):
+    """A type token, or a shape, the offline engine does not know."""
+
+
+_STORAGE_IP = {"iPAddressOrRange": "value"}
+
+TYPES: dict[str, ArmType] = {
+    t.token: t
+    for t in [
+        ArmType("azure-native:resources:ResourceGroup", "Microsoft.Resources/resourceGroups", "2024-03-01",
+                ("resourceGroupName",), scope="subscription", addressing=frozenset()),
+        ArmType("azure-native:operationalinsights:Workspace", "Microsoft.OperationalInsights/workspaces",
+                "2023-09-01", ("workspaceName",), top_level=TOP_LEVEL - {"sku"}),
+        ArmType("azure-native:applicationinsights:Component", "Microsoft.Insights/components", "2020-02-02",
+                ("resourceName",),
+                renames={
+                    "applicationType": "Application_Type", "workspaceResourceId": "WorkspaceResourceId",
+                    "disableLocalAuth": "DisableLocalAuth", "ingestionMode": "IngestionMode",
+                    "flowType": "Flow_Type", "requestSource": "Request_Source",
+                    "retentionInDays": "RetentionInDays", "samplingPercentage": "SamplingPercentage",
+                    "disableIpMasking": "DisableIpMasking",
+                }),
+        ArmType("azure-native:storage:StorageAccount", "Microsoft.Storage/storageAccounts", "2024-01-01",
+                ("accountName",),
+                renames={"enableHttpsTrafficOnly": "supportsHttpsTrafficOnly", "networkRuleSet": "networkAcls",
+                         **_STORAGE_IP}),
+        ArmType("azure-native:storage:BlobServiceProperties", "Microsoft.Storage/storageAccounts/blobServices",
+                "2024-01-01", ("accountName", "blobServicesName")),
+        ArmType("azure-native:storage:FileServiceProperties", "Microsoft.Storage/storageAccounts/fileServices",
+                "2024-01-01", ("accountName", "fileServicesName")),
+        ArmType("azure-native:storage:BlobContainer", "Microsoft.Storage/storageAccounts/blobServices/containers",
+                "2024-01-01", ("accountName", "=default", "containerName")),
+        ArmType("azure-native:keyvault:Vault", "Microsoft.KeyVault/vaults", "2024-11-01", ("vaultName",),
+                has_properties_input=True),
+        ArmType("azure-native:keyvault:Key", "Microsoft.KeyVault/vaults/keys", "2024-11-01",
+                ("vaultName", "keyName"), has_properties_input=True),
+        ArmType("azure-native:containerregistry:Registry", "Microsoft.ContainerRegistry/registries",
+                "2023-01-01-preview", ("registryName",), renames=_STORAGE_IP),
+        ArmType("azure-native:managedidentity:UserAssignedIdentity",
+                "Microsoft.ManagedIdentity/userAssignedIdentities", "2023-01-31", ("resourceName",)),
+        ArmType("azure-native:authorization:RoleAssignment", "Microsoft.Authorization/roleAssignments",
+                "2022-04-01", ("roleAssignmentName",), scope="extension", scope_key="scope",
+                addressing=frozenset()),
+        ArmType("azure-native:authorization:ManagementLockByScope", "Microsoft.Authorization/locks", "2020-05-01",
+                ("lockName",), scope="extension", scope_key="scope", addressing=frozenset()),
+        ArmType("azure-native:monitor:DiagnosticSetting", "Microsoft.Insights/diagnosticSettings",
+                "2021-05-01-preview", ("name",), scope="extension", scope_key="resourceUri",
+                addressing=frozenset()),
+        ArmType("azure-native:machinelearningservices:Workspace", "Microsoft.MachineLearningServices/workspaces",
+                "2025-12-01", ("workspaceName",)),
+    ]
+}
+
+
+def lookup(token: str) -> ArmType:
+    try:
+        return TYPES[token]
+    except KeyError:
+        raise UnmappedError(
+            f"{token}: no ARM mapping in infra/offline/arm_types.py; add the type (ARM type, API version, "
+            "name inputs) before using it"
+        ) from None
+
+
+def resource_id(spec: ArmType, inputs: dict, subscription_id: str) -> str:
+    """The ARM ID Azure gives a resource with these inputs."""
+    names = spec.names(inputs)
+    if spec.scope == "subscription":
+        return f"/subscriptions/{subscription_id}/resourceGroups/{names[0]}"
+    namespace, *types = spec.arm_type.split("/")
+    path = "/".join(f"{t}/{n}" for t, n in zip(types, names))
+    if spec.scope == "extension":
+        scope = inputs.get(spec.scope_key or "")
+        if not isinstance(scope, str) or not scope.startswith("/"):
+            raise UnmappedError(f"{spec.token}: input {spec.scope_key!r} must be a resource ID")
+        return f"{scope.rstrip('/')}/providers/{namespace}/{path}"
+    rg = inputs.get("resourceGroupName")
+    if not isinstance(rg, str) or not rg:
+        raise UnmappedError(f"{spec.token}: input 'resourceGroupName' must be set")
+    return f"/subscriptions/{subscription_id}/resourceGroups/{rg}/providers/{namespace}/{path}"

@@ -1,0 +1,179 @@
+"""Answers the Pulumi engine's calls the way Azure Resource Manager would.
+
+`ArmEmulator` (the SDK's `Mocks`) gives each resource the ARM ID Azure would
+give it and the outputs a program reads back (principal IDs, endpoints, URIs),
+all derived from the inputs so two runs agree byte for byte. `Recorder` (the
+SDK's `MockMonitor`) keeps what `MockResourceArgs` does not carry: parent,
+dependencies, protect and the other options.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
+from pulumi.runtime.sync_await import _ensure_event_loop
+
+from .arm_types import UnmappedError, lookup, resource_id
+
+OFFLINE_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+OFFLINE_TENANT = "11111111-1111-1111-1111-111111111111"
+OFFLINE_CLIENT = "22222222-2222-2222-2222-222222222222"
+_NS = uuid.UUID("0d7c5c1e-2f57-4f3e-8a7e-6b3a2c1d9e00")
+
+
+def fake_guid(*parts: str) -> str:
+    return str(uuid.uuid5(_NS, "/".join(parts)))
+
+
+def _identity_outputs(inputs: dict, rid: str, tenant: str) -> dict:
+    return {"principalId": fake_guid(rid, "principal"), "clientId": fake_guid(rid, "client"), "tenantId": tenant}
+
+
+def _storage_outputs(inputs: dict, rid: str, tenant: str) -> dict:
+    name = inputs["accountName"]
+    return {
+        "primaryEndpoints": {
+            svc: f"https://{name}.{svc}.core.windows.net/" for svc in ("blob", "dfs", "file", "queue", "table", "web")
+        },
+        "provisioningState": "Succeeded",
+    }
+
+
+def _vault_outputs(inputs: dict, rid: str, tenant: str) -> dict:
+    props = dict(inputs.get("properties") or {})
+    props["vaultUri"] = f"https://{inputs['vaultName']}.vault.azure.net/"
+    return {"properties": props}
+
+
+def _registry_outputs(inputs: dict, rid: str, tenant: str) -> dict:
+    return {"loginServer": f"{inputs['registryName'].lower()}.azurecr.io"}
+
+
+def _workspace_outputs(inputs: dict, rid: str, tenant: str) -> dict:
+    loc = inputs.get("location", "westeurope")
+    return {
+        "workspaceId": fake_guid(rid, "workspace"),
+        "discoveryUrl": f"https://{loc}.api.azureml.ms/discovery",
+        "mlFlowTrackingUri": f"azureml://{loc}.api.azureml.ms/mlflow/v1.0{rid}",
+        "tenantId": tenant,
+    }
+
+
+def _log_analytics_outputs(inputs: dict, rid: str, tenant: str) -> dict:
+    return {"customerId": fake_guid(rid, "customer")}
+
+
+def _app_insights_outputs(inputs: dict, rid: str, tenant: str) -> dict:
+    key = fake_guid(rid, "ikey")
+    loc = inputs.get("location", "westeurope")
+    return {
+        "instrumentationKey": key,
+        "appId": fake_guid(rid, "app"),
+        "connectionString": f"InstrumentationKey={key};IngestionEndpoint=https://{loc}-0.in.applicationinsights.azure.com/",
+    }
+
+
+OUTPUTS: dict[str, Callable[[dict, str, str], dict]] = {
+    "azure-native:managedidentity:UserAssignedIdentity": _identity_outputs,
+    "azure-native:storage:StorageAccount": _storage_outputs,
+    "azure-native:keyvault:Vault": _vault_outputs,
+    "azure-native:containerregistry:Registry": _registry_outputs,
+    "azure-native:machinelearningservices:Workspace": _workspace_outputs,
+    "azure-native:operationalinsights:Workspace": _log_analytics_outputs,
+    "azure-native:applicationinsights:Component": _app_insights_outputs,
+}
+
+
+class ArmEmulator(Mocks):
+    def __init__(self, subscription_id: str = OFFLINE_SUBSCRIPTION, tenant_id: str = OFFLINE_TENANT) -> None:
+        self.subscription_id = subscription_id
+        self.tenant_id = tenant_id
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
+        if not args.custom:
+            return None, {}
+        if args.typ.startswith("pulumi:providers:"):
+            return f"offline-{args.name}", dict(args.inputs)
+        spec = lookup(args.typ)
+        rid = resource_id(spec, args.inputs, self.subscription_id)
+        state = dict(args.inputs)
+        state.update({"id": rid, "name": rid.rsplit("/", 1)[-1], "type": spec.arm_type})
+        identity = state.get("identity")
+        if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
+            # ARM answers with a map of identity ID -> its principal and client IDs.
+            state["identity"] = {
+                **identity,
+                "userAssignedIdentities": {
+                    uid: {"principalId": fake_guid(uid, "principal"), "clientId": fake_guid(uid, "client")}
+                    for uid in identity["userAssignedIdentities"]
+                },
+            }
+        extra = OUTPUTS.get(args.typ)
+        if extra:
+            state.update(extra(args.inputs, rid, self.tenant_id))
+        return rid, state
+
+    def call(self, args: MockCallArgs) -> dict:
+        if args.token == "azure-native:authorization:getClientConfig":
+            return {
+                "clientId": OFFLINE_CLIENT,
+                "objectId": fake_guid("deployer"),
+                "subscriptionId": self.subscription_id,
+                "tenantId": self.tenant_id,
+            }
+        raise UnmappedError(f"{args.token}: the offline emulator does not answer this function call")
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    inputs: dict
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    protect: bool
+    retain_on_delete: bool
+    ignore_changes: list[str] = field(default_factory=list)
+
+
+class Recorder(MockMonitor):
+    """A MockMonitor that also records parent, dependencies and options."""
+
+    def __init__(self, mocks: Mocks) -> None:
+        super().__init__(mocks)
+        self.registrations: dict[str, Registration] = {}
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        if request.type != "pulumi:pulumi:Stack":
+            _ensure_event_loop()
+            inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+            urn = self.make_urn(request.parent, request.type, request.name)
+            reg = Registration(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                custom=bool(request.custom),
+                parent=request.parent,
+                inputs=inputs,
+                dependencies=sorted(set(request.dependencies)),
+                property_dependencies={
+                    k: sorted(set(v.urns)) for k, v in sorted(request.propertyDependencies.items())
+                },
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                ignore_changes=list(request.ignoreChanges),
+            )
+            with self._lock:
+                if urn in self.registrations:
+                    raise UnmappedError(f"{urn}: registered twice (two resources share a type and name)")
+                self.registrations[urn] = reg
+        return super().RegisterResource(request)

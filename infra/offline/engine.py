@@ -1,0 +1,161 @@
+"""Run a Pulumi program in-process against the ARM emulator and collect its plan.
+
+The program is the same one `pulumi up` runs; only the engine underneath is
+replaced. The plan lists every resource with its type token, names, inputs,
+parent, dependencies and options, sorted so two runs are byte-identical.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import pulumi
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.mocks import set_mocks
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from .arm_types import TYPES
+from .emulator import OFFLINE_SUBSCRIPTION, OFFLINE_TENANT, ArmEmulator, Recorder
+
+PROJECT = "amlplatform"
+SECRET = "[secret]"
+_SECRET_SIG = "4dabf18193072939515e22adb298388d"
+
+
+@dataclass
+class PlannedResource:
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    id: str | None
+    physical_name: str | None
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    dependencies: list[str]
+    protect: bool
+    retain_on_delete: bool
+
+    @property
+    def component(self) -> str:
+        """The top-level component this resource belongs to (its own name if it is one)."""
+        return self.urn.split("::")[-1]
+
+
+@dataclass
+class Plan:
+    stack: str
+    project: str
+    subscription_id: str
+    resources: list[PlannedResource]
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def by_urn(self) -> dict[str, PlannedResource]:
+        return {r.urn: r for r in self.resources}
+
+    def custom(self) -> list[PlannedResource]:
+        return [r for r in self.resources if r.custom and not r.type.startswith("pulumi:providers:")]
+
+    def of_type(self, token: str) -> list[PlannedResource]:
+        return [r for r in self.resources if r.type == token]
+
+    def one(self, token: str, name: str | None = None) -> PlannedResource:
+        found = [r for r in self.of_type(token) if name is None or r.name == name]
+        if len(found) != 1:
+            raise LookupError(f"expected one {token} {name or ''}, found {[r.name for r in found]}")
+        return found[0]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+
+
+def normalise(value: Any) -> Any:
+    """Plain JSON: integral floats back to ints, secrets masked, keys sorted later by json."""
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        if value.get(_SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270":
+            return SECRET
+        return {k: normalise(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [normalise(v) for v in value]
+    return value
+
+
+def config_for_pulumi(raw: dict[str, Any]) -> dict[str, str]:
+    """Stack-file values as the engine passes them: objects JSON-encoded, secrets unreadable offline."""
+    out = {}
+    for key, value in raw.items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            out[key] = SECRET
+        elif isinstance(value, str):
+            out[key] = value
+        else:
+            out[key] = json.dumps(value)
+    return out
+
+
+def run(
+    program: Callable[[], None],
+    stack: str,
+    config: dict[str, Any] | None = None,
+    subscription_id: str = OFFLINE_SUBSCRIPTION,
+    tenant_id: str = OFFLINE_TENANT,
+    project: str = PROJECT,
+) -> Plan:
+    """Run `program` as stack `stack` with the given stack-file config; return its plan."""
+    emulator = ArmEmulator(subscription_id=subscription_id, tenant_id=tenant_id)
+    recorder = Recorder(emulator)
+    pulumi_settings.ROOT.set(None)
+    set_all_config(config_for_pulumi(config or {}), [])
+    set_mocks(emulator, project=project, stack=stack, preview=False, monitor=recorder)
+    pulumi_settings.SETTINGS.rpc_manager.clear()
+    pulumi_settings.SETTINGS.outputs.clear()
+
+    stack_outputs: dict[str, Any] = {}
+
+    async def body() -> None:
+        program()
+        root = pulumi_settings.get_root_resource()
+        exported = dict(getattr(root, "outputs", {}) or {})
+        resolved = await pulumi.Output.from_input(exported).future()
+        stack_outputs.update(resolved or {})
+
+    try:
+        _sync_await(run_pulumi_func(body))
+    finally:
+        pulumi_settings.ROOT.set(None)
+
+    states = recorder.get_registered_resources()
+    resources = []
+    for urn, reg in sorted(recorder.registrations.items()):
+        state = states.get(urn)
+        rid = state.id if state and reg.custom else None
+        physical = None
+        spec = TYPES.get(reg.type)
+        if spec and reg.custom:
+            physical = "/".join(spec.names(reg.inputs))
+        resources.append(
+            PlannedResource(
+                urn=urn,
+                type=reg.type,
+                name=reg.name,
+                custom=reg.custom,
+                parent=reg.parent,
+                id=rid or None,
+                physical_name=physical,
+                inputs=normalise(reg.inputs),
+                outputs=normalise({k: v for k, v in (state.state if state else {}).items() if k not in reg.inputs}),
+                dependencies=reg.dependencies,
+                protect=reg.protect,
+                retain_on_delete=reg.retain_on_delete,
+            )
+        )
+    return Plan(stack=stack, project=project, subscription_id=subscription_id, resources=resources,
+                outputs=normalise(stack_outputs))
