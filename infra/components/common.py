@@ -54,7 +54,6 @@ class DiagnosticSettings:
     """Send a resource's logs and metrics to a Log Analytics workspace."""
 
     workspace_id: pulumi.Input[str]
-    name: str = "to-log-analytics"
 
 
 @dataclass
@@ -106,7 +105,8 @@ def add_diagnostics(
         return None
     return monitor.DiagnosticSetting(
         f"{prefix}-diag",
-        name=settings.name,
+        # Unique per resource, so scans and the portal tell the settings apart.
+        name=f"diag-{prefix}",
         resource_uri=resource_uri,
         workspace_id=settings.workspace_id,
         # Resource-specific tables where the service supports them; cheaper to query.

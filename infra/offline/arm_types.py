@@ -100,6 +100,8 @@ TYPES: dict[str, ArmType] = {
         ArmType("azure-native:monitor:DiagnosticSetting", "Microsoft.Insights/diagnosticSettings",
                 "2021-05-01-preview", ("name",), scope="extension", scope_key="resourceUri",
                 addressing=frozenset()),
+        ArmType("azure-native:network:NetworkSecurityGroup", "Microsoft.Network/networkSecurityGroups",
+                "2024-05-01", ("networkSecurityGroupName",)),
         ArmType("azure-native:machinelearningservices:Workspace", "Microsoft.MachineLearningServices/workspaces",
                 "2025-12-01", ("workspaceName",)),
     ]

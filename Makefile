@@ -1,0 +1,40 @@
+# The README's commands. Each target builds the virtualenvs it needs on first use.
+PYTHON ?= python3
+STACK ?= dev
+VENV := .venv
+CHECKOV_VENV := .venv-checkov
+CHECKOV_VERSION := 3.3.30
+
+.PHONY: plan plan-all test bench setup checkov clean
+
+plan: $(VENV)/.installed $(CHECKOV_VENV)/.installed  ## offline plan of STACK (default dev) with its policy verdicts
+	$(VENV)/bin/amlplatform plan $(STACK)
+
+plan-all: $(VENV)/.installed $(CHECKOV_VENV)/.installed
+	$(VENV)/bin/amlplatform plan --all
+
+test: $(VENV)/.installed $(CHECKOV_VENV)/.installed  ## the test suite
+	$(VENV)/bin/python -m pytest -n 2 $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed $(CHECKOV_VENV)/.installed  ## resource counts and timings per stack
+	$(VENV)/bin/python scripts/benchmark.py
+
+setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed
+
+checkov: $(CHECKOV_VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# checkov pins packaging==23.2 and pulumi needs newer: it gets its own virtualenv.
+$(CHECKOV_VENV)/.installed:
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
+	touch $@
+
+clean:
+	rm -rf out .pytest_cache

@@ -1,0 +1,100 @@
+"""Where a stack's config deliberately relaxes a rule, say so in the scan.
+
+Each entry returns, for a rendered resource and the stack's config, the
+checkov checks the config relaxes and why, naming the config key and the
+stack file. The renderer writes them as inline skips, so the report shows
+every relaxation with its reason instead of a silent pass or a failure.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ..config import StackConfig
+
+Skip = tuple[str, str]
+Rule = Callable[[dict[str, Any], StackConfig], list[Skip]]
+
+STORAGE = "Microsoft.Storage/storageAccounts"
+REGISTRY = "Microsoft.ContainerRegistry/registries"
+WORKSPACE = "Microsoft.MachineLearningServices/workspaces"
+
+
+def _public(cfg: StackConfig, what: str, filtered: bool = True) -> str:
+    ranges = ", ".join(cfg.network.allowed_ip_ranges)
+    reach = f"denied except for {ranges}" if filtered else f"with no IP filter (the {what} has none)"
+    return (
+        f"{cfg.source} sets amlplatform:network.mode=public: the {what} keeps a public endpoint "
+        f"(a dev-only relaxation), {reach}"
+    )
+
+
+def _storage(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
+    out = []
+    if cfg.network.mode == "public":
+        out.append(("CKV_AZURE_59", _public(cfg, "storage account")))
+    if not cfg.is_geo_replicated:
+        out.append((
+            "CKV_AZURE_206",
+            f"{cfg.source} sets amlplatform:storage.replication={cfg.storage.replication}: "
+            f"{cfg.platform.environment} keeps its copies in one region by design (prod is geo-redundant)",
+        ))
+    return out
+
+
+def _registry(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
+    out = []
+    sku = cfg.registry.sku
+    if cfg.network.mode == "public":
+        out.append(("CKV_AZURE_139", _public(cfg, f"{sku} container registry", filtered=sku == "Premium")))
+    if sku != "Premium":
+        out.append((
+            "CKV_AZURE_163",
+            f"{cfg.source} sets amlplatform:registry.sku={sku}: Defender image scanning needs Standard or "
+            "Premium, a cost the dev registry skips",
+        ))
+    if not cfg.registry.zone_redundancy:
+        out.append((
+            "CKV_AZURE_233",
+            f"{cfg.source} sets amlplatform:registry.zoneRedundancy=false: zone redundancy is prod's "
+            f"(and needs Premium); {cfg.platform.environment} accepts a zonal registry",
+        ))
+    if not cfg.registry.quarantine:
+        out.append((
+            "CKV_AZURE_166",
+            f"{cfg.source} leaves amlplatform:registry.quarantine=false: quarantine holds every pushed image "
+            "until a scanner releases it, which would block the images Azure ML builds for its own jobs",
+        ))
+    return out
+
+
+def _workspace(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
+    out = []
+    mode = cfg.network.mode
+    if mode == "public":
+        out.append(("CKV2_AZURE_49", _public(cfg, "workspace", filtered=False)))
+    if mode != "managed":
+        how = {
+            "public": "the workspace is reached over its public endpoint",
+            "private": "inbound access goes through private endpoints in the stack's own VNet",
+        }[mode]
+        out.append((
+            "CKV_AZURE_243",
+            f"{cfg.source} sets amlplatform:network.mode={mode}: {how}, not the AML managed VNet this check "
+            "looks for",
+        ))
+    return out
+
+
+# Key vault needs no entry: CKV_AZURE_189 passes a public vault that has IP rules.
+RULES: dict[str, Rule] = {STORAGE: _storage, REGISTRY: _registry, WORKSPACE: _workspace}
+
+
+def for_stack(cfg: StackConfig) -> Callable[[dict[str, Any]], list[Skip]]:
+    """The skip rule the renderer applies for this stack."""
+
+    def skips(res: dict[str, Any]) -> list[Skip]:
+        rule = RULES.get(res["type"])
+        return rule(res, cfg) if rule else []
+
+    return skips

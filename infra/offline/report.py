@@ -1,0 +1,102 @@
+"""The human side of a plan: a console summary and a Markdown report with a Mermaid graph."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from .checkov_gate import CheckovResult
+from .engine import Plan, PlannedResource
+
+
+def top_component(plan: Plan, res: PlannedResource) -> str:
+    """The name of the top-level component a resource sits in ('stack' for direct children)."""
+    by_urn = plan.by_urn()
+    current = res
+    while current.parent in by_urn:
+        current = by_urn[current.parent]
+    return current.name if current is not res or not res.custom else "stack"
+
+
+def by_component(plan: Plan) -> dict[str, list[PlannedResource]]:
+    groups: dict[str, list[PlannedResource]] = defaultdict(list)
+    for res in plan.custom():
+        groups[top_component(plan, res)].append(res)
+    return dict(sorted(groups.items()))
+
+
+def _short(token: str) -> str:
+    return token.split(":")[-1]
+
+
+def summary(plan: Plan, source: str, result: CheckovResult, out_dir: str) -> str:
+    groups = by_component(plan)
+    lines = [f"amlplatform plan {plan.stack}  ({source})"]
+    lines.append(f"  {len(plan.custom())} Azure resources in {len(groups)} groups")
+    for name, items in groups.items():
+        kinds = Counter(_short(r.type) for r in items)
+        detail = ", ".join(f"{n} {k}" if n > 1 else k for k, n in sorted(kinds.items()))
+        lines.append(f"    {name:<12} {len(items):>3}  {detail}")
+    lines.append(
+        f"  checkov: {result.verdict()}  ({result.passed} passed, {result.failed} failed, "
+        f"{result.skipped} skipped with reasons, {result.resource_count} resources scanned)"
+    )
+    for f in result.failures:
+        lines.append(f"    FAILED  {f.check_id} {f.resource}: {f.check_name}")
+    for f in result.skips:
+        lines.append(f"    skipped {f.check_id} {f.resource}: {f.reason}")
+    lines.append(f"  wrote {out_dir}/: plan.json template.json checkov.json checkov.sarif checkov.xml report.md")
+    return "\n".join(lines)
+
+
+def _node_ids(plan: Plan) -> dict[str, str]:
+    return {r.urn: f"r{i}" for i, r in enumerate(plan.custom())}
+
+
+def mermaid(plan: Plan) -> str:
+    ids = _node_ids(plan)
+    by_urn = plan.by_urn()
+    lines = ["flowchart LR"]
+    for group, items in by_component(plan).items():
+        lines.append(f'  subgraph {group}["{group}"]')
+        for r in items:
+            lines.append(f'    {ids[r.urn]}["{_short(r.type)}<br/>{r.physical_name or r.name}"]')
+        lines.append("  end")
+    edges = set()
+    for r in plan.custom():
+        for dep in r.dependencies:
+            target = by_urn.get(dep)
+            if target is not None and dep in ids:
+                edges.add((ids[dep], ids[r.urn]))
+    lines.extend(f"  {a} --> {b}" for a, b in sorted(edges, key=lambda e: (int(e[0][1:]), int(e[1][1:]))))
+    return "\n".join(lines)
+
+
+def markdown(plan: Plan, source: str, result: CheckovResult) -> str:
+    groups = by_component(plan)
+    out = [
+        f"# amlplatform plan: {plan.stack}",
+        "",
+        f"Stack file: `{source}`. Offline plan (no Azure calls); checkov verdict: **{result.verdict()}**.",
+        "",
+        f"{len(plan.custom())} Azure resources; checkov {result.passed} passed, {result.failed} failed, "
+        f"{result.skipped} skipped, {result.resource_count} resources scanned, "
+        f"{result.parsing_errors} parsing errors.",
+        "",
+        "## Resources",
+        "",
+        "| group | type | name | protect |",
+        "|---|---|---|---|",
+    ]
+    for group, items in groups.items():
+        for r in items:
+            out.append(f"| {group} | `{r.type}` | `{r.physical_name or r.name}` | {'yes' if r.protect else ''} |")
+    out += ["", "## Failed checks", ""]
+    out += [f"- `{f.check_id}` on `{f.resource}`: {f.check_name}" for f in result.failures] or ["None."]
+    out += ["", "## Skipped checks (deliberate, with reasons)", ""]
+    out += [f"- `{f.check_id}` on `{f.resource}`: {f.reason}" for f in result.skips] or ["None."]
+    out += ["", "## Graph", "", "```mermaid", mermaid(plan), "```", ""]
+    if plan.outputs:
+        out += ["## Stack outputs", "", "| output | value |", "|---|---|"]
+        out += [f"| {k} | `{v}` |" for k, v in sorted(plan.outputs.items())]
+        out.append("")
+    return "\n".join(out)

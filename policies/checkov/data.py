@@ -1,0 +1,40 @@
+"""Storage and key vault rules checkov lacks for ARM: keys off, soft delete, RBAC vaults."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from checkov.arm.base_resource_check import BaseResourceCheck
+from checkov.common.models.enums import CheckCategories, CheckResult
+
+from policies.checkov._base import ValueCheck
+
+ValueCheck(
+    "CKV_AMLP_4", "Ensure storage accounts disable shared key (account key) access",
+    ["Microsoft.Storage/storageAccounts"], "properties/allowSharedKeyAccess", [False], CheckCategories.IAM,
+)
+
+
+class BlobSoftDelete(BaseResourceCheck):
+    def __init__(self) -> None:
+        super().__init__(
+            name="Ensure blob and container soft delete are enabled",
+            id="CKV_AMLP_5",
+            categories=[CheckCategories.BACKUP_AND_RECOVERY],
+            supported_resources=["Microsoft.Storage/storageAccounts/blobServices"],
+        )
+
+    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
+        props = conf.get("properties") or {}
+        for key in ("deleteRetentionPolicy", "containerDeleteRetentionPolicy"):
+            policy = props.get(key) or {}
+            if policy.get("enabled") is not True or int(policy.get("days") or 0) < 1:
+                return CheckResult.FAILED
+        return CheckResult.PASSED
+
+
+BlobSoftDelete()
+ValueCheck(
+    "CKV_AMLP_6", "Ensure key vaults use the Azure RBAC permission model",
+    ["Microsoft.KeyVault/vaults"], "properties/enableRbacAuthorization", [True], CheckCategories.IAM,
+)
