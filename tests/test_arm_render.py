@@ -1,0 +1,109 @@
+"""The ARM renderer: full types, parent/child names, ARM property names, re-nesting, dependsOn."""
+
+from __future__ import annotations
+
+import pytest
+from pulumi_azure_native import network
+
+from infra.offline import arm, engine
+from infra.offline.arm_types import UnmappedError
+from tests.conftest import arm_resource, stack_plan, template_for
+
+
+def test_template_header_and_every_resource_rendered(stack):
+    t = template_for(stack)
+    assert t["$schema"].endswith("deploymentTemplate.json#")
+    assert t["contentVersion"] == "1.0.0.0"
+    assert len(t["resources"]) == len(stack_plan(stack).custom())
+    assert all(r["comments"].startswith(f"urn:pulumi:{stack}::amlplatform::") for r in t["resources"])
+
+
+def test_storage_uses_arm_property_names():
+    st = arm_resource(template_for("dev"), "Microsoft.Storage/storageAccounts")
+    p = st["properties"]
+    assert p["supportsHttpsTrafficOnly"] is True and "enableHttpsTrafficOnly" not in p
+    assert p["networkAcls"]["ipRules"] == [
+        {"action": "Allow", "value": "203.0.113.0/24"}, {"action": "Allow", "value": "198.51.100.7"}
+    ]
+    assert "networkRuleSet" not in p and "accountName" not in p and "resourceGroupName" not in p
+    assert st["sku"] == {"name": "Standard_LRS"} and st["kind"] == "StorageV2"
+    assert st["location"] == "westeurope" and st["apiVersion"] == "2024-01-01"
+
+
+def test_child_resources_are_flat_with_full_types_and_names():
+    t = template_for("prod")
+    blob = arm_resource(t, "Microsoft.Storage/storageAccounts/blobServices")
+    st = arm_resource(t, "Microsoft.Storage/storageAccounts")
+    assert blob["name"] == f"{st['name']}/default"
+    assert blob["properties"]["deleteRetentionPolicy"] == {"days": 14, "enabled": True}
+
+
+def test_extension_resources_carry_scope():
+    t = template_for("prod")
+    locks = [r for r in t["resources"] if r["type"] == "Microsoft.Authorization/locks"]
+    assert len(locks) == 5
+    assert all(r["scope"].startswith("/subscriptions/") and r["properties"]["level"] == "CanNotDelete" for r in locks)
+    ra = next(r for r in t["resources"] if r["type"] == "Microsoft.Authorization/roleAssignments")
+    assert set(ra["properties"]) >= {"principalId", "principalType", "roleDefinitionId"}
+
+
+def test_app_insights_and_log_analytics_shapes():
+    t = template_for("staging")
+    appi = arm_resource(t, "Microsoft.Insights/components")
+    assert appi["properties"]["Application_Type"] == "web" and appi["properties"]["IngestionMode"] == "LogAnalytics"
+    assert "WorkspaceResourceId" in appi["properties"]
+    log = arm_resource(t, "Microsoft.OperationalInsights/workspaces")
+    assert log["properties"]["sku"] == {"name": "PerGB2018"} and "sku" not in log
+    assert log["properties"]["retentionInDays"] == 90
+
+
+def test_workspace_identity_becomes_arm_map_and_depends_on_grants():
+    t = template_for("prod")
+    ws = arm_resource(t, "Microsoft.MachineLearningServices/workspaces")
+    uai = arm_resource(t, "Microsoft.ManagedIdentity/userAssignedIdentities")
+    (uid,) = ws["identity"]["userAssignedIdentities"]
+    assert ws["identity"]["userAssignedIdentities"] == {uid: {}} and uid.endswith(uai["name"])
+    grants = [r for r in t["resources"] if r["type"] == "Microsoft.Authorization/roleAssignments"]
+    grant_ids = {f"{g['scope']}/providers/Microsoft.Authorization/roleAssignments/{g['name']}" for g in grants}
+    assert grant_ids <= set(ws["dependsOn"])
+
+
+def test_vault_properties_input_is_kept_as_is():
+    kv = arm_resource(template_for("prod"), "Microsoft.KeyVault/vaults")
+    assert kv["properties"]["enablePurgeProtection"] is True
+    assert kv["properties"]["sku"] == {"family": "A", "name": "premium"}
+
+
+def test_nsg_rules_are_renested_under_properties():
+    def prog():
+        network.NetworkSecurityGroup(
+            "nsg", resource_group_name="rg", network_security_group_name="nsg-a",
+            security_rules=[network.SecurityRuleArgs(
+                name="ssh", priority=100, direction="Inbound", access="Allow", protocol="Tcp",
+                source_address_prefix="*", source_port_range="*", destination_address_prefix="*",
+                destination_port_range="22")],
+        )
+
+    t = arm.render(engine.run(prog, "t"))
+    (rule,) = t["resources"][0]["properties"]["securityRules"]
+    assert rule["name"] == "ssh"
+    assert rule["properties"]["destinationPortRange"] == "22" and rule["properties"]["access"] == "Allow"
+
+
+def test_unknown_type_in_plan_is_refused_by_renderer():
+    plan = stack_plan("dev")
+    bad = engine.Plan(plan.stack, plan.project, plan.subscription_id,
+                      [*plan.resources, engine.PlannedResource(
+                          "urn:x", "azure-native:web:WebApp", "app", True, "", "/x", "app", {}, {}, [], False, False)])
+    with pytest.raises(UnmappedError, match="no ARM mapping for azure-native:web:WebApp"):
+        arm.render(bad)
+
+
+def test_inline_skips_name_config_key_and_stack_file():
+    skips = list(arm.skipped_ids(template_for("dev")))
+    ids = sorted(s[1] for s in skips)
+    assert ids == sorted(["CKV_AZURE_59", "CKV_AZURE_206", "CKV_AZURE_139", "CKV_AZURE_163", "CKV_AZURE_233",
+                          "CKV_AZURE_166", "CKV2_AZURE_49", "CKV_AZURE_243"])
+    assert all("stacks/Pulumi.dev.yaml" in reason and "amlplatform:" in reason for _, _, reason in skips)
+    prod = sorted(s[1] for s in arm.skipped_ids(template_for("prod")))
+    assert prod == ["CKV_AZURE_166", "CKV_AZURE_243"]

@@ -1,0 +1,203 @@
+"""The checkov gate end to end: every stack passes with zero failures, known-bad fixtures fail.
+
+The bad fixtures go through the same path as the stacks (a Pulumi program,
+the offline engine, the renderer), so a wrong render cannot pass silently.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pulumi
+import pytest
+from pulumi_azure_native import (
+    applicationinsights,
+    authorization,
+    keyvault,
+    machinelearningservices as ml,
+    network,
+    operationalinsights,
+    storage,
+)
+
+from infra.offline import arm, checkov_gate, engine
+from tests.conftest import template_for
+
+RG = "rg-fixture"
+SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"
+
+
+def _storage(name: str, **over):
+    args = dict(
+        account_name=name, resource_group_name=RG, location="westeurope", kind="StorageV2",
+        sku=storage.SkuArgs(name="Standard_GZRS"), enable_https_traffic_only=True, minimum_tls_version="TLS1_2",
+        allow_blob_public_access=False, allow_shared_key_access=False, public_network_access="Disabled",
+        network_rule_set=storage.NetworkRuleSetArgs(default_action="Deny", bypass="AzureServices"),
+    )
+    args.update(over)
+    return storage.StorageAccount(name, **args)
+
+
+def storage_https_off():
+    _storage("sthttpsoff", enable_https_traffic_only=False)
+
+
+def storage_shared_key_on():
+    _storage("stsharedkey", allow_shared_key_access=True)
+
+
+def blob_soft_delete_off():
+    storage.BlobServiceProperties(
+        "blob", account_name="stnodelete", resource_group_name=RG, blob_services_name="default",
+        delete_retention_policy=storage.DeleteRetentionPolicyArgs(enabled=False),
+    )
+
+
+def vault_without_purge_protection():
+    keyvault.Vault(
+        "kv", vault_name="kv-fixture", resource_group_name=RG, location="westeurope",
+        properties=keyvault.VaultPropertiesArgs(
+            tenant_id="11111111-1111-1111-1111-111111111111", sku=keyvault.SkuArgs(family="A", name="standard"),
+            enable_soft_delete=True, enable_purge_protection=False, enable_rbac_authorization=False,
+            public_network_access="Disabled", network_acls=keyvault.NetworkRuleSetArgs(default_action="Deny"),
+        ),
+    )
+
+
+def nsg_ssh_from_anywhere():
+    network.NetworkSecurityGroup(
+        "nsg", resource_group_name=RG, network_security_group_name="nsg-fixture", location="westeurope",
+        security_rules=[network.SecurityRuleArgs(
+            name="allow-ssh", priority=100, direction="Inbound", access="Allow", protocol="Tcp",
+            source_address_prefix="*", source_port_range="*", destination_address_prefix="*",
+            destination_port_range="22")],
+    )
+
+
+def workspace_system_identity_with_keys():
+    ml.Workspace(
+        "mlw", workspace_name="mlw-fixture", resource_group_name=RG, location="westeurope",
+        identity=ml.ManagedServiceIdentityArgs(type="SystemAssigned"),
+        system_datastores_auth_mode="accessKey", public_network_access="Disabled",
+        allow_public_access_when_behind_vnet=True,
+    )
+
+
+def app_insights_classic():
+    applicationinsights.Component(
+        "appi", resource_name_="appi-fixture", resource_group_name=RG, location="westeurope", kind="web",
+        application_type="web", ingestion_mode="ApplicationInsights",
+    )
+
+
+def log_analytics_short_retention():
+    operationalinsights.Workspace(
+        "log", workspace_name="log-fixture", resource_group_name=RG, location="westeurope", retention_in_days=7,
+        sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
+    )
+
+
+def role_assignment_without_principal_type():
+    # azure-native fills principalType "User" when it is left out (wrong for groups and identities),
+    # so the plan always carries one; the fixture removes it after rendering (see EDIT).
+    authorization.RoleAssignment(
+        "ra", role_assignment_name="3f7e0b52-5f3b-4c7a-9d5e-0a1b2c3d4e5f", scope=f"{SUB}/resourceGroups/{RG}",
+        principal_id="5b0c1e6a-0000-4000-8000-000000000001",
+        role_definition_id=f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7",
+    )
+
+
+# fixture -> the check that must fail on it
+BAD = {
+    storage_https_off: "CKV_AZURE_3",
+    vault_without_purge_protection: "CKV_AZURE_110",
+    nsg_ssh_from_anywhere: "CKV_AZURE_10",
+    workspace_system_identity_with_keys: "CKV_AMLP_1",
+    storage_shared_key_on: "CKV_AMLP_4",
+    blob_soft_delete_off: "CKV_AMLP_5",
+    app_insights_classic: "CKV_AMLP_7",
+    log_analytics_short_retention: "CKV_AMLP_8",
+    role_assignment_without_principal_type: "CKV_AMLP_9",
+}
+EDIT = {role_assignment_without_principal_type: lambda t: t["resources"][0]["properties"].pop("principalType")}
+# Other custom checks proven by the same fixtures.
+ALSO = {workspace_system_identity_with_keys: ["CKV_AMLP_2", "CKV_AMLP_3"], vault_without_purge_protection: ["CKV_AMLP_6"]}
+
+
+@pytest.fixture(scope="module")
+def bad_scan(tmp_path_factory) -> checkov_gate.CheckovResult:
+    d = tmp_path_factory.mktemp("bad")
+    for fn in BAD:
+        template = arm.render(engine.run(fn, "fixture"))
+        if fn in EDIT:
+            EDIT[fn](template)
+        (d / f"{fn.__name__}.json").write_text(arm.to_json(template))
+    return checkov_gate.run(d, tmp_path_factory.mktemp("bad-out"))
+
+
+@pytest.mark.parametrize("fixture", list(BAD), ids=[f.__name__ for f in BAD])
+def test_known_bad_fixture_fails_its_check(bad_scan, fixture):
+    result = bad_scan.for_file(f"{fixture.__name__}.json")
+    failed = {f.check_id for f in result.failures}
+    for check in [BAD[fixture], *ALSO.get(fixture, [])]:
+        assert check in failed, (check, failed)
+    assert not result.ok
+
+
+@pytest.fixture(scope="module", params=["dev", "staging", "prod"])
+def stack_scan(request, tmp_path_factory):
+    d = tmp_path_factory.mktemp(f"scan-{request.param}")
+    (d / "template.json").write_text(arm.to_json(template_for(request.param)))
+    return request.param, checkov_gate.run(d / "template.json", d), d
+
+
+def test_every_stack_passes_with_zero_failures(stack_scan):
+    stack, result, out = stack_scan
+    assert result.failed == 0, [(f.check_id, f.resource) for f in result.failures]
+    assert result.parsing_errors == 0
+    assert result.resource_count == len(template_for(stack)["resources"])
+    assert result.ok and result.verdict() == "PASS"
+    for name in ("checkov.json", "checkov.sarif", "checkov.xml"):
+        assert (out / name).stat().st_size > 0
+    assert json.loads((out / "checkov.sarif").read_text())["version"] == "2.1.0"
+
+
+def test_custom_checks_run_and_pass_on_stacks(stack_scan):
+    _, result, _ = stack_scan
+    passed = {f.check_id for f in result.passes}
+    assert {"CKV_AMLP_1", "CKV_AMLP_2", "CKV_AMLP_3", "CKV_AMLP_4", "CKV_AMLP_5", "CKV_AMLP_6", "CKV_AMLP_7",
+            "CKV_AMLP_8", "CKV_AMLP_9"} <= passed
+    assert {"CKV_AZURE_3", "CKV_AZURE_110", "CKV_AZURE_44", "CKV_AZURE_35"} <= passed
+
+
+def test_every_skip_has_a_reason_from_the_stack_file(stack_scan):
+    stack, result, _ = stack_scan
+    expected = {"dev": 8, "staging": 4, "prod": 2}[stack]
+    assert result.skipped == expected == len(result.skips)
+    assert all(f"stacks/Pulumi.{stack}.yaml" in f.reason for f in result.skips)
+
+
+def test_template_checkov_would_skip_silently_is_a_failure(tmp_path):
+    (tmp_path / "t.json").write_text(json.dumps({"resources": [{"type": "Microsoft.Storage/storageAccounts"}]}))
+    result = checkov_gate.run(tmp_path / "t.json", tmp_path / "out")
+    assert result.resource_count == 0 and not result.ok
+    assert "scanned no resources" in result.verdict()
+
+
+def test_malformed_template_is_a_failure(tmp_path):
+    (tmp_path / "t.json").write_text('{"$schema": "x", "contentVersion": "1.0.0.0", "resources": [')
+    result = checkov_gate.run(tmp_path / "t.json", tmp_path / "out")
+    assert not result.ok
+
+
+def test_graph_check_skips_are_applied_like_resource_skips():
+    result = checkov_gate.CheckovResult(0, 1, 0, 0, 1, failures=[
+        checkov_gate.Finding("CKV2_AZURE_49", "n", "T.x", "/a/template.json")])
+    out = checkov_gate.apply_graph_skips(result, {("template.json", "T.x", "CKV2_AZURE_49"): "why"})
+    assert out.failed == 0 and out.skipped == 1 and out.skips[0].reason == "why"
+    kept = checkov_gate.apply_graph_skips(
+        checkov_gate.CheckovResult(0, 1, 0, 0, 1, failures=[checkov_gate.Finding("CKV2_AZURE_49", "n", "T.y", "t")]),
+        {("template.json", "T.x", "CKV2_AZURE_49"): "why"},
+    )
+    assert kept.failed == 1

@@ -1,0 +1,85 @@
+"""The offline engine: ARM-shaped IDs and outputs, recorded options, determinism, loud failures."""
+
+from __future__ import annotations
+
+import pulumi
+import pytest
+from pulumi_azure_native import resources, storage
+
+from infra import config, program
+from infra.offline import engine
+from infra.offline.arm_types import UnmappedError
+from tests.conftest import raw_stack, stack_plan
+
+SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"
+
+
+def test_two_runs_are_byte_identical(stack):
+    raw = raw_stack(stack)
+    cfg = config.parse(raw, f"stacks/Pulumi.{stack}.yaml", stack)
+    a = engine.run(lambda: program.build(cfg), stack, raw).to_json()
+    b = engine.run(lambda: program.build(cfg), stack, raw).to_json()
+    assert a == b
+
+
+def test_ids_have_arm_shapes():
+    plan = stack_plan("prod")
+    assert plan.one("azure-native:resources:ResourceGroup").id == f"{SUB}/resourceGroups/rg-contoso-prd"
+    blob = plan.one("azure-native:storage:BlobServiceProperties")
+    account = plan.one("azure-native:storage:StorageAccount")
+    assert blob.id == f"{account.id}/blobServices/default"
+    assert blob.physical_name == f"{account.physical_name}/default"
+    ra = plan.of_type("azure-native:authorization:RoleAssignment")[0]
+    assert ra.id == f"{ra.inputs['scope']}/providers/Microsoft.Authorization/roleAssignments/{ra.inputs['roleAssignmentName']}"
+
+
+def test_identity_outputs_and_stack_outputs():
+    plan = stack_plan("dev")
+    uai = plan.one("azure-native:managedidentity:UserAssignedIdentity")
+    assert set(uai.outputs) >= {"principalId", "clientId", "tenantId"}
+    out = plan.outputs
+    ws_id = f"{SUB}/resourceGroups/rg-contoso-dev/providers/Microsoft.MachineLearningServices/workspaces/mlw-contoso-dev"
+    assert out["workspaceId"] == ws_id
+    assert out["workspaceName"] == "mlw-contoso-dev"
+    assert out["resourceGroupName"] == "rg-contoso-dev"
+    assert out["studioUrl"] == f"https://ml.azure.com/?wsid={ws_id}&tid=11111111-1111-1111-1111-111111111111"
+    assert out["mlflowTrackingUri"] == f"azureml://westeurope.api.azureml.ms/mlflow/v1.0{ws_id}"
+    assert out["workspaceIdentityPrincipalId"] == uai.outputs["principalId"]
+
+
+def test_parent_and_dependencies_are_recorded():
+    plan = stack_plan("staging")
+    account = plan.one("azure-native:storage:StorageAccount")
+    assert account.parent.endswith("amlplatform:components:Storage::storage")
+    rg = plan.one("azure-native:resources:ResourceGroup")
+    assert rg.urn in account.dependencies
+
+
+def _bad_program_unmapped():
+    from pulumi_azure_native import network
+
+    network.PublicIPAddress("pip", resource_group_name="rg", public_ip_address_name="pip")
+
+
+def test_unmapped_type_is_an_error_not_a_guess():
+    with pytest.raises(UnmappedError, match="azure-native:network:PublicIPAddress: no ARM mapping"):
+        engine.run(_bad_program_unmapped, "t")
+
+
+def test_resource_without_explicit_name_is_refused():
+    def prog():
+        resources.ResourceGroup("rg", location="westeurope")
+
+    with pytest.raises(UnmappedError, match="'resourceGroupName' \\(the physical name\\) must be set explicitly"):
+        engine.run(prog, "t")
+
+
+def test_protect_option_is_seen():
+    def prog():
+        rg = resources.ResourceGroup("rg", resource_group_name="rg-x", location="westeurope")
+        storage.StorageAccount("st", account_name="stx1", resource_group_name=rg.name, kind="StorageV2",
+                               sku=storage.SkuArgs(name="Standard_LRS"), opts=pulumi.ResourceOptions(protect=True))
+
+    plan = engine.run(prog, "t")
+    assert plan.one("azure-native:storage:StorageAccount").protect is True
+    assert plan.one("azure-native:resources:ResourceGroup").protect is False
