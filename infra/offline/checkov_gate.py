@@ -166,7 +166,10 @@ def run(target: Path, out_dir: Path) -> CheckovResult:
     ]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": ""}
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+    except OSError as exc:
+        raise CheckovUnavailable(f"cannot run checkov ({cmd[0]}): {exc.strerror}; run `make checkov`") from None
     seconds = time.perf_counter() - start
     raw = out_dir / "results_json.json"
     if proc.returncode not in (0, 1) or not raw.exists():
