@@ -7,6 +7,7 @@ parent, dependencies and options, sorted so two runs are byte-identical.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -101,6 +102,27 @@ def config_for_pulumi(raw: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+def _quiet_expected_errors() -> None:
+    """A failed resource leaves sibling futures unread; asyncio would print each with a traceback
+    after the run. The error itself is raised to the caller once, so those echoes are dropped."""
+    from ..components.common import PropsError
+    from ..config import ConfigError
+    from .arm_types import UnmappedError
+
+    quiet = (UnmappedError, ConfigError, PropsError)
+    loop = asyncio.get_event_loop()
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        while exc is not None and not isinstance(exc, quiet) and exc.__cause__ is not None:
+            exc = exc.__cause__
+        if isinstance(exc, quiet):
+            return
+        loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
+
+
 def run(
     program: Callable[[], None],
     stack: str,
@@ -119,6 +141,7 @@ def run(
     pulumi_settings.SETTINGS.outputs.clear()
 
     stack_outputs: dict[str, Any] = {}
+    _quiet_expected_errors()
 
     async def body() -> None:
         program()
