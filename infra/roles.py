@@ -17,15 +17,8 @@ BUILTIN_ROLES: dict[str, str] = {
     "AcrPush": "8311e382-0749-4cb8-b61a-304f252e45ec",
 }
 
-# Roles that hand over control of a scope: granted only to the platform owners group.
-PRIVILEGED_ROLES = frozenset({"Owner", "Contributor", "User Access Administrator"})
-
 
 def role_definition_id(subscription_id: str, role: str) -> str:
     """The subscription-scoped ID ARM reports back for a built-in role (so the diff stays clean)."""
     return f"/subscriptions/{subscription_id}/providers/Microsoft.Authorization/roleDefinitions/{BUILTIN_ROLES[role]}"
 
-
-def role_name_for_id(role_definition_id: str) -> str | None:
-    guid = role_definition_id.rsplit("/", 1)[-1].lower()
-    return next((name for name, g in BUILTIN_ROLES.items() if g == guid), None)

@@ -43,11 +43,6 @@ class PlannedResource:
     protect: bool
     retain_on_delete: bool
 
-    @property
-    def component(self) -> str:
-        """The top-level component this resource belongs to (its own name if it is one)."""
-        return self.urn.split("::")[-1]
-
 
 @dataclass
 class Plan:

@@ -1,0 +1,26 @@
+"""The built-in role table is pinned: a wrong GUID would grant the wrong role silently."""
+
+from infra.roles import BUILTIN_ROLES, role_definition_id
+
+
+def test_builtin_role_ids_are_pinned():
+    assert BUILTIN_ROLES == {
+        "Owner": "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+        "Contributor": "b24988ac-6180-42a0-ab88-20f7382dd24c",
+        "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+        "User Access Administrator": "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
+        "AzureML Data Scientist": "f6c7c914-8db3-469d-8ca1-694a8f32e121",
+        "AzureML Compute Operator": "e503ece1-11d0-4e8e-8e2c-7a6c3bf38815",
+        "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+        "Storage Blob Data Reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
+        "Key Vault Administrator": "00482a5a-887f-4fb3-b363-3b7fe8e74483",
+        "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
+        "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
+        "AcrPush": "8311e382-0749-4cb8-b61a-304f252e45ec",
+    }
+
+
+def test_role_definition_id_is_subscription_scoped():
+    assert role_definition_id("sub", "Reader") == (
+        "/subscriptions/sub/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"
+    )
