@@ -9,21 +9,21 @@ path and the rule, raised as `ConfigError` before any resource is declared.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
+
+from .config_base import _Rule, _Section
+from .config_network import NetworkConfig
 
 NAMESPACE = "amlplatform"
 STACKS_DIR = "stacks"
 
 Environment = Literal["dev", "staging", "prod"]
-NetworkMode = Literal["public", "private", "managed"]
 Replication = Literal[
     "Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_GZRS", "Standard_RAGRS", "Standard_RAGZRS"
 ]
@@ -78,13 +78,6 @@ AZURE_REGIONS = frozenset(
 _PREFIX = re.compile(r"^[a-z0-9]{2,10}$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _TAG_NAME_FORBIDDEN = set('<>%&\\?/')
-# What the storage and key vault firewalls reject: private (RFC 1918), shared,
-# loopback, link-local, multicast and "this network" ranges.
-_NOT_INTERNET = [
-    ipaddress.ip_network(n)
-    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8",
-              "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4", "0.0.0.0/8")
-]
 
 
 class ConfigError(Exception):
@@ -93,10 +86,6 @@ class ConfigError(Exception):
     Under the pulumi CLI the program re-raises it as `pulumi.RunError`, which
     the engine also prints without a stack trace.
     """
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=False)
 
 
 class PlatformConfig(_Section):
@@ -139,39 +128,6 @@ class PlatformConfig(_Section):
             if len(value) > 256:
                 raise ValueError(f"tag {name!r} value must be at most 256 characters")
         return v
-
-
-class NetworkConfig(_Section):
-    # public: public endpoints behind an IP allow-list (dev only);
-    # private: own VNet with private endpoints; managed: the AML managed VNet.
-    mode: NetworkMode | None = None
-    allowed_ip_ranges: list[str] = Field(default_factory=list)
-
-    @field_validator("allowed_ip_ranges")
-    @classmethod
-    def _ranges(cls, v: list[str]) -> list[str]:
-        out: list[str] = []
-        for item in v:
-            try:
-                net = ipaddress.ip_network(item, strict=True)
-            except ValueError:
-                raise ValueError(f"{item!r} must be an IPv4 address or CIDR range with no host bits set") from None
-            if net.version != 4:
-                raise ValueError(f"{item!r} must be IPv4: the storage and key vault firewalls take IPv4 rules only")
-            if any(net.subnet_of(blocked) for blocked in _NOT_INTERNET):
-                raise ValueError(
-                    f"{item!r} is a private or reserved range: firewall rules take public internet addresses only"
-                )
-            if net.prefixlen < 16:
-                raise ValueError(f"{item!r} is wider than /16: an allow-list that broad is no allow-list")
-            if net.prefixlen == 31:
-                raise ValueError(f"{item!r}: /31 ranges are not accepted by the storage firewall; list both addresses")
-            # The storage firewall rejects /32 ranges: a single address is written without a prefix.
-            text = str(net.network_address) if net.prefixlen == 32 else str(net)
-            if text in out:
-                raise ValueError(f"{item!r} is listed twice")
-            out.append(text)
-        return out
 
 
 class StorageConfig(_Section):
@@ -222,15 +178,26 @@ class StackConfig(_Section):
     _source: str = PrivateAttr(default="<config>")
     _stack: str = PrivateAttr(default="")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _environment_defaults(cls, data: Any) -> Any:
+        """Fill what the stack leaves out from its environment's column, before sections validate."""
+        if not isinstance(data, dict) or not isinstance(data.get("platform"), dict):
+            return data
+        env = data["platform"].get("environment")
+        if env not in ENVIRONMENT_DEFAULTS:
+            return data
+        filled = dict(data)
+        for section, values in ENVIRONMENT_DEFAULTS[env].items():
+            current = filled.get(section)
+            if current is None:
+                current = {}
+            if isinstance(current, dict):
+                filled[section] = {**values, **current}
+        return filled
+
     @model_validator(mode="after")
-    def _fill_and_check(self) -> "StackConfig":
-        defaults = ENVIRONMENT_DEFAULTS[self.platform.environment]
-        for section_alias, values in defaults.items():
-            section = getattr(self, _field_for_alias(section_alias))
-            for key_alias, value in values.items():
-                attr = _field_for_alias(key_alias)
-                if getattr(section, attr) is None:
-                    setattr(section, attr, value)
+    def _check(self) -> "StackConfig":
         env = self.platform.environment
         if self.network.mode == "public" and env != "dev":
             raise _Rule(
@@ -244,12 +211,6 @@ class StackConfig(_Section):
                 "network.allowedIpRanges",
                 "public mode needs at least one public IP range to allow; everything else is denied",
                 [],
-            )
-        if self.network.mode != "public" and self.network.allowed_ip_ranges:
-            raise _Rule(
-                "network.allowedIpRanges",
-                f"applies only to public mode (mode is {self.network.mode}); remove it",
-                self.network.allowed_ip_ranges,
             )
         if self.network.mode in ("private", "managed") and self.registry.sku != "Premium":
             raise _Rule(
@@ -274,20 +235,6 @@ class StackConfig(_Section):
     @property
     def is_geo_replicated(self) -> bool:
         return self.storage.replication in GEO_REPLICATION
-
-
-class _Rule(ValueError):
-    """A cross-field rule; carries the key path it is about."""
-
-    def __init__(self, path: str, message: str, value: Any) -> None:
-        super().__init__(message)
-        self.path = path
-        self.message = message
-        self.value = value
-
-
-def _field_for_alias(alias: str) -> str:
-    return re.sub(r"(?<!^)([A-Z])", r"_\1", alias).lower()
 
 
 # ---- error formatting ------------------------------------------------------

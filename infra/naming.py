@@ -52,6 +52,8 @@ RULES: dict[str, NameRule] = {
     "identity": NameRule(3, 128, r"[A-Za-z0-9][A-Za-z0-9_-]*", "letters, digits, '-', '_'; start alphanumeric"),
     "compute": NameRule(2, 16, r"[A-Za-z][A-Za-z0-9-]*", "letters, digits, '-'; start with a letter"),
     "compute_instance": NameRule(3, 24, r"[A-Za-z][A-Za-z0-9-]*", "letters, digits, '-'; start with a letter"),
+    "vnet": NameRule(2, 64, r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?", "letters, digits, '.-_'; start "
+                     "alphanumeric, end alphanumeric or '_'"),
     "aks": NameRule(1, 63, r"[A-Za-z0-9][A-Za-z0-9_-]*", "letters, digits, '-', '_'"),
 }
 
@@ -117,6 +119,10 @@ class Names:
     def workspace(self) -> str:
         return f"mlw-{self.base}"
 
+    @property
+    def vnet(self) -> str:
+        return f"vnet-{self.base}"
+
     def identity(self, purpose: str) -> str:
         return f"id-{self.base}-{purpose}"
 
@@ -131,6 +137,7 @@ class Names:
             "registry": self.registry,
             "workspace": self.workspace,
             "identity": self.identity("workspace"),
+            "vnet": self.vnet,
         }
 
     def violations(self) -> list[str]:

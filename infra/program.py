@@ -11,16 +11,16 @@ import pulumi
 from pulumi_azure_native import authorization, resources
 
 from . import config as config_mod
-from .components.common import Common, DiagnosticSettings, PropsError, RoleAssignment
+from .components.common import Common, DiagnosticSettings, PrivateEndpoints, PropsError, RoleAssignment
 from .components.identity import IdentityComponent, IdentityProps
 from .components.keyvault import KeyVaultComponent, KeyVaultProps
 from .components.monitoring import MonitoringComponent, MonitoringProps
+from .components.network import NetworkComponent, NetworkProps
 from .components.registry import RegistryComponent, RegistryProps
 from .components.storage import StorageComponent, StorageProps
-from .components.workspace import WorkspaceComponent, WorkspaceProps
+from .components.workspace import OutboundRule, WorkspaceComponent, WorkspaceProps
 from .naming import Names
 
-ISOLATION = {"managed": "AllowOnlyApprovedOutbound"}
 
 
 def platform_tags(cfg: config_mod.StackConfig) -> dict[str, str]:
@@ -93,11 +93,17 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
     )
     diagnostics = DiagnosticSettings(workspace_id=monitoring.log_analytics_id)
 
+    net = network_for(cfg, names, common(diagnostic_settings=diagnostics))
+    endpoints = (
+        PrivateEndpoints(subnet_id=net.subnet_ids["privateEndpoints"], zone_ids=net.zone_ids) if net else None
+    )
+
     store = StorageComponent(
         "storage",
         StorageProps(
             common(
                 diagnostic_settings=diagnostics,
+                private_endpoints=endpoints,
                 role_assignments=[
                     grant("workspace-contributor", "Contributor"),
                     grant("workspace-blob-data", "Storage Blob Data Contributor"),
@@ -114,6 +120,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
         KeyVaultProps(
             common(
                 diagnostic_settings=diagnostics,
+                private_endpoints=endpoints,
                 role_assignments=[
                     grant("workspace-contributor", "Contributor"),
                     grant("workspace-kv-admin", "Key Vault Administrator"),
@@ -132,6 +139,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
         RegistryProps(
             common(
                 diagnostic_settings=diagnostics,
+                private_endpoints=endpoints,
                 role_assignments=[grant("workspace-contributor", "Contributor")],
             ),
             name=names.registry,
@@ -146,7 +154,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
     workspace = WorkspaceComponent(
         "workspace",
         WorkspaceProps(
-            common(diagnostic_settings=diagnostics),
+            common(diagnostic_settings=diagnostics, private_endpoints=endpoints),
             name=names.workspace,
             identity_id=identity.id,
             storage_account_id=store.id,
@@ -157,7 +165,8 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             hbi=cfg.workspace.hbi,
             friendly_name=cfg.workspace.friendly_name,
             description=cfg.workspace.description,
-            managed_network=ISOLATION.get(cfg.network.mode),
+            managed_network=cfg.network.isolation_mode if cfg.network.mode == "managed" else None,
+            outbound_rules=outbound_rules(cfg, store.id) if cfg.network.mode == "managed" else [],
             depends_on=[
                 *monitoring.role_assignments,
                 *store.role_assignments,
@@ -183,9 +192,59 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
         "workspaceIdentityId": identity.id,
         "workspaceIdentityPrincipalId": identity.principal_id,
     }
+    if net is not None:
+        outputs["vnetId"] = net.id
     for key, value in outputs.items():
         pulumi.export(key, value)
     return outputs
+
+
+def network_for(cfg: config_mod.StackConfig, names: Names, common: Common) -> NetworkComponent | None:
+    """The stack's VNet in private and managed mode (managed: for inbound private endpoints only)."""
+    n = cfg.network
+    if n.mode == "public":
+        return None
+    subnets = {
+        (info.alias or field): getattr(n.subnets, field)
+        for field, info in type(n.subnets).model_fields.items()
+        if getattr(n.subnets, field)
+    }
+    return NetworkComponent(
+        "network",
+        NetworkProps(
+            common,
+            vnet_name=names.vnet,
+            address_space=n.address_space,
+            subnets=subnets,
+            egress=n.egress or "none",
+            firewall_ip=n.firewall_ip,
+            dns=n.dns,
+            dns_zone_ids=n.dns_zone_ids,
+            hub_vnet_id=n.hub.vnet_id if n.hub else None,
+            deny_internet_outbound=n.internet_outbound == "deny",
+        ),
+    )
+
+
+def outbound_rules(cfg: config_mod.StackConfig, storage_id: pulumi.Input[str]) -> list[OutboundRule]:
+    """Managed-VNet rules: the data lake endpoint AML does not add itself, then the stack's own rules.
+
+    AML creates the required private endpoints to the workspace's storage (blob, file), key
+    vault and registry as system rules; ADLS Gen2 access (dfs) is ours to add."""
+    rules = [OutboundRule("pe-storage-dfs", "PrivateEndpoint", destination=storage_id, subresource="dfs")]
+    for r in cfg.network.outbound_rules:
+        rules.append(
+            OutboundRule(
+                r.name,
+                r.type,
+                destination=r.destination if r.type == "FQDN" else r.resource_id,
+                subresource=r.subresource,
+                service_tag=r.service_tag,
+                protocol=r.protocol,
+                port_ranges=r.port_ranges,
+            )
+        )
+    return rules
 
 
 def main() -> None:

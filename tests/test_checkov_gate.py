@@ -75,6 +75,29 @@ def nsg_ssh_from_anywhere():
     )
 
 
+def nsg_rdp_from_anywhere():
+    network.NetworkSecurityGroup(
+        "nsg", resource_group_name=RG, network_security_group_name="nsg-rdp", location="westeurope",
+        security_rules=[network.SecurityRuleArgs(
+            name="allow-rdp", priority=100, direction="Inbound", access="Allow", protocol="*",
+            source_address_prefix="*", source_port_range="*", destination_address_prefix="*",
+            destination_port_range="3389")],
+    )
+
+
+def subnet_without_nsg():
+    network.VirtualNetwork(
+        "vnet", resource_group_name=RG, virtual_network_name="vnet-fixture", location="westeurope",
+        address_space=network.AddressSpaceArgs(address_prefixes=["10.9.0.0/24"]),
+        subnets=[network.SubnetArgs(name="snet-open", address_prefix="10.9.0.0/26")],
+    )
+
+
+def storage_without_private_endpoint():
+    # Private in every setting, but nothing connects to it: no endpoint, no managed-network rule.
+    _storage("stnope")
+
+
 def workspace_system_identity_with_keys():
     ml.Workspace(
         "mlw", workspace_name="mlw-fixture", resource_group_name=RG, location="westeurope",
@@ -113,6 +136,9 @@ BAD = {
     storage_https_off: "CKV_AZURE_3",
     vault_without_purge_protection: "CKV_AZURE_110",
     nsg_ssh_from_anywhere: "CKV_AZURE_10",
+    nsg_rdp_from_anywhere: "CKV_AZURE_9",
+    subnet_without_nsg: "CKV_AMLP_10",
+    storage_without_private_endpoint: "CKV2_AMLP_2",
     workspace_system_identity_with_keys: "CKV_AMLP_1",
     storage_shared_key_on: "CKV_AMLP_4",
     blob_soft_delete_off: "CKV_AMLP_5",
@@ -164,16 +190,19 @@ def test_every_stack_passes_with_zero_failures(stack_scan):
 
 
 def test_custom_checks_run_and_pass_on_stacks(stack_scan):
-    _, result, _ = stack_scan
+    stack, result, _ = stack_scan
     passed = {f.check_id for f in result.passes}
     assert {"CKV_AMLP_1", "CKV_AMLP_2", "CKV_AMLP_3", "CKV_AMLP_4", "CKV_AMLP_5", "CKV_AMLP_6", "CKV_AMLP_7",
             "CKV_AMLP_8", "CKV_AMLP_9"} <= passed
+    if stack != "dev":
+        assert {"CKV_AMLP_10", "CKV2_AMLP_1", "CKV2_AMLP_2", "CKV2_AMLP_3", "CKV2_AMLP_4", "CKV_AZURE_10",
+                "CKV_AZURE_9"} <= passed
     assert {"CKV_AZURE_3", "CKV_AZURE_110", "CKV_AZURE_44", "CKV_AZURE_35"} <= passed
 
 
 def test_every_skip_has_a_reason_from_the_stack_file(stack_scan):
     stack, result, _ = stack_scan
-    expected = {"dev": 8, "staging": 4, "prod": 2}[stack]
+    expected = {"dev": 12, "staging": 4, "prod": 2}[stack]
     assert result.skipped == expected == len(result.skips)
     assert all(f"stacks/Pulumi.{stack}.yaml" in f.reason for f in result.skips)
 

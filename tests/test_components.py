@@ -158,23 +158,16 @@ def test_diagnostics_reach_log_analytics_for_every_data_service(stack):
     targets = {d.inputs["resourceUri"].split("/providers/", 1)[1] for d in diags}
     assert all(d.inputs["workspaceId"] == log_id for d in diags)
     st = plan.one("azure-native:storage:StorageAccount").physical_name
+    network = {"Microsoft.Network/networkSecurityGroups", "Microsoft.Network/virtualNetworks"} if stack != "dev" else set()
     assert {t.split("/")[0] + "/" + t.split("/")[1] for t in targets} == {
         "Microsoft.Storage/storageAccounts", "Microsoft.KeyVault/vaults",
-        "Microsoft.ContainerRegistry/registries", "Microsoft.MachineLearningServices/workspaces",
+        "Microsoft.ContainerRegistry/registries", "Microsoft.MachineLearningServices/workspaces", *network,
     }
     assert f"Microsoft.Storage/storageAccounts/{st}/blobServices/default" in targets
     account = next(d for d in diags if d.inputs["resourceUri"].endswith(st))
     assert "logs" not in account.inputs and account.inputs["metrics"][0]["category"] == "AllMetrics"
 
 
-def test_managed_mode_sets_isolation_on_workspace():
-    def edit(raw):
-        raw["amlplatform:network"] = {"mode": "managed"}
-
-    _, plan = edited_plan("staging", edit)
-    w = plan.one("azure-native:machinelearningservices:Workspace").inputs
-    assert w["managedNetwork"] == {"isolationMode": "AllowOnlyApprovedOutbound", "enableNetworkMonitor": False}
-    assert w["publicNetworkAccess"] == "Disabled"
 
 
 def test_props_validate_before_any_resource():

@@ -11,6 +11,8 @@ from infra import config
 from tests.conftest import raw_stack
 
 SRC = "stacks/Pulumi.dev.yaml"
+PRIVATE = {"mode": "private", "addressSpace": ["10.60.0.0/22"],
+           "subnets": {"privateEndpoints": "10.60.0.0/26", "training": "10.60.1.0/24", "scoring": "10.60.2.0/23"}}
 
 
 def parse_with(stack: str = "dev", **sections):
@@ -44,7 +46,8 @@ def test_real_stacks_validate_with_environment_table(stack):
 
 def test_defaults_come_from_environment_table_when_keys_are_left_out():
     cfg = config.parse(
-        {"amlplatform:platform": {"environment": "prod", "prefix": "acme", "location": "northeurope"}},
+        {"amlplatform:platform": {"environment": "prod", "prefix": "acme", "location": "northeurope"},
+         "amlplatform:network": {k: v for k, v in PRIVATE.items() if k != "mode"}},
         "stacks/Pulumi.x.yaml",
     )
     assert cfg.storage.replication == "Standard_GZRS"
@@ -52,6 +55,7 @@ def test_defaults_come_from_environment_table_when_keys_are_left_out():
     assert cfg.key_vault.sku == "premium"
     assert cfg.protection.protect is True
     assert cfg.network.mode == "private"
+    assert cfg.network.egress == "natGateway" and cfg.network.dns == "create"
 
 
 def test_prefix_rule_message_names_file_key_rule_and_value():
@@ -87,7 +91,7 @@ def test_prefix_rule_message_names_file_key_rule_and_value():
         ({"network": {"mode": "public", "allowedIpRanges": ["2001:db8::/48"]}}, "must be IPv4"),
         ({"network": {"mode": "public", "allowedIpRanges": []}},
          "amlplatform:network.allowedIpRanges: public mode needs at least one public IP range"),
-        ({"network": {"mode": "private"}, "registry": {"sku": "Basic"}},
+        ({"network": PRIVATE, "registry": {"sku": "Basic"}},
          "amlplatform:registry.sku: network mode private reaches the registry through a private endpoint, "
          "which needs the Premium SKU"),
         ({"registry": {"sku": "Standard", "zoneRedundancy": True}},
@@ -112,8 +116,7 @@ def test_public_mode_is_refused_outside_dev():
 
 
 def test_allow_list_outside_public_mode_is_refused():
-    assert "applies only to public mode" in error_of("staging", network={"mode": "private",
-                                                                            "allowedIpRanges": ["20.1.2.0/24"]})
+    assert "applies only to public mode" in error_of("staging", network={**PRIVATE, "allowedIpRanges": ["20.1.2.0/24"]})
 
 
 def test_single_address_is_written_without_prefix():

@@ -58,11 +58,11 @@ def test_parent_and_dependencies_are_recorded():
 def _bad_program_unmapped():
     from pulumi_azure_native import network
 
-    network.PublicIPAddress("pip", resource_group_name="rg", public_ip_address_name="pip")
+    network.BastionHost("bas", resource_group_name="rg", bastion_host_name="bas")
 
 
 def test_unmapped_type_is_an_error_not_a_guess():
-    with pytest.raises(UnmappedError, match="azure-native:network:PublicIPAddress: no ARM mapping"):
+    with pytest.raises(UnmappedError, match="azure-native:network:BastionHost: no ARM mapping"):
         engine.run(_bad_program_unmapped, "t")
 
 

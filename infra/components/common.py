@@ -8,11 +8,12 @@ the component, so every component handles them the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Sequence
+from typing import Literal, Mapping, Sequence
 
 import pulumi
-from pulumi_azure_native import authorization, monitor
+from pulumi_azure_native import authorization, monitor, network
 
+from ..dns_zones import ZONES_BY_GROUP
 from ..naming import RULES, stable_guid
 from ..roles import BUILTIN_ROLES, role_definition_id
 
@@ -56,6 +57,17 @@ class DiagnosticSettings:
     workspace_id: pulumi.Input[str]
 
 
+@dataclass(frozen=True)
+class PrivateEndpoints:
+    """Where a component's private endpoints go and which DNS zones register them.
+
+    `zone_ids` maps zone name to zone ID; None means no zone groups (a landing-zone
+    policy adds them)."""
+
+    subnet_id: pulumi.Input[str]
+    zone_ids: Mapping[str, pulumi.Input[str]] | None = None
+
+
 @dataclass
 class Common:
     """What every component takes besides its own settings."""
@@ -68,6 +80,7 @@ class Common:
     role_assignments: Sequence[RoleAssignment] = ()
     lock: bool = False
     protect: bool = False
+    private_endpoints: PrivateEndpoints | None = None
 
 
 def add_role_assignments(
@@ -115,6 +128,49 @@ def add_diagnostics(
         metrics=[monitor.DiagnosticsMetricSettingsArgs(category="AllMetrics", enabled=True)] if metrics else None,
         opts=pulumi.ResourceOptions(parent=owner),
     )
+
+
+def add_private_endpoints(
+    owner: pulumi.Resource, prefix: str, target_id: pulumi.Input[str], target_name: str, groups: Sequence[str],
+    common: Common,
+) -> list[network.PrivateEndpoint]:
+    """One private endpoint per group (blob, vault, amlworkspace...), each with its DNS zone group."""
+    spec = common.private_endpoints
+    if spec is None:
+        return []
+    out = []
+    for group in groups:
+        if group not in ZONES_BY_GROUP:
+            raise PropsError(f"private endpoint group {group!r} has no DNS zones in infra/dns_zones.py")
+        pe = network.PrivateEndpoint(
+            f"{prefix}-pe-{group}",
+            private_endpoint_name=f"pe-{target_name}-{group}",
+            custom_network_interface_name=f"nic-pe-{target_name}-{group}",
+            resource_group_name=common.resource_group_name,
+            location=common.location,
+            subnet=network.SubnetArgs(id=spec.subnet_id),
+            private_link_service_connections=[
+                network.PrivateLinkServiceConnectionArgs(
+                    name=f"plsc-{target_name}-{group}", private_link_service_id=target_id, group_ids=[group]
+                )
+            ],
+            tags=common.tags,
+            opts=pulumi.ResourceOptions(parent=owner),
+        )
+        if spec.zone_ids is not None:
+            network.PrivateDnsZoneGroup(
+                f"{prefix}-pe-{group}-dns",
+                private_dns_zone_group_name="default",
+                private_endpoint_name=pe.name,
+                resource_group_name=common.resource_group_name,
+                private_dns_zone_configs=[
+                    network.PrivateDnsZoneConfigArgs(name=zone.replace(".", "-"), private_dns_zone_id=spec.zone_ids[zone])
+                    for zone in ZONES_BY_GROUP[group]
+                ],
+                opts=pulumi.ResourceOptions(parent=owner),
+            )
+        out.append(pe)
+    return out
 
 
 def add_lock(owner: pulumi.Resource, prefix: str, scope: pulumi.Input[str], common: Common, what: str):

@@ -7,7 +7,16 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import keyvault
 
-from .common import Common, PropsError, add_diagnostics, add_lock, add_role_assignments, check_name, resource_opts
+from .common import (
+    Common,
+    PropsError,
+    add_diagnostics,
+    add_lock,
+    add_private_endpoints,
+    add_role_assignments,
+    check_name,
+    resource_opts,
+)
 
 
 @dataclass
@@ -61,6 +70,7 @@ class KeyVaultComponent(pulumi.ComponentResource):
 
         add_diagnostics(self, name, self.vault.id, c.diagnostic_settings)
         self.role_assignments = add_role_assignments(self, name, self.vault.id, c)
+        self.private_endpoints = add_private_endpoints(self, name, self.vault.id, props.name, ["vault"], c)
         add_lock(self, name, self.vault.id, c, "key vault")
 
         self.id = self.vault.id

@@ -7,7 +7,16 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import containerregistry as acr
 
-from .common import Common, PropsError, add_diagnostics, add_lock, add_role_assignments, check_name, resource_opts
+from .common import (
+    Common,
+    PropsError,
+    add_diagnostics,
+    add_lock,
+    add_private_endpoints,
+    add_role_assignments,
+    check_name,
+    resource_opts,
+)
 
 
 @dataclass
@@ -68,6 +77,7 @@ class RegistryComponent(pulumi.ComponentResource):
 
         add_diagnostics(self, name, self.registry.id, c.diagnostic_settings)
         self.role_assignments = add_role_assignments(self, name, self.registry.id, c)
+        self.private_endpoints = add_private_endpoints(self, name, self.registry.id, props.name, ["registry"], c)
         add_lock(self, name, self.registry.id, c, "container registry")
 
         self.id = self.registry.id

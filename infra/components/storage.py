@@ -7,7 +7,15 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import storage
 
-from .common import Common, add_diagnostics, add_lock, add_role_assignments, check_name, resource_opts
+from .common import (
+    Common,
+    add_diagnostics,
+    add_lock,
+    add_private_endpoints,
+    add_role_assignments,
+    check_name,
+    resource_opts,
+)
 
 
 @dataclass
@@ -89,6 +97,7 @@ class StorageComponent(pulumi.ComponentResource):
         add_diagnostics(self, f"{name}-blob", self.blob_service.id, diag)
         add_diagnostics(self, f"{name}-file", self.file_service.id, diag)
         self.role_assignments = add_role_assignments(self, name, self.account.id, c)
+        self.private_endpoints = add_private_endpoints(self, name, self.account.id, props.name, ["blob", "file", "dfs"], c)
         add_lock(self, name, self.account.id, c, "storage account")
 
         self.id = self.account.id

@@ -14,9 +14,52 @@ from typing import Sequence
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 
-from .common import Common, PropsError, add_diagnostics, add_lock, add_role_assignments, check_name, resource_opts
+from .common import (
+    Common,
+    PropsError,
+    add_diagnostics,
+    add_lock,
+    add_private_endpoints,
+    add_role_assignments,
+    check_name,
+    resource_opts,
+)
 
 ISOLATION_MODES = ("AllowInternetOutbound", "AllowOnlyApprovedOutbound")
+
+
+@dataclass(frozen=True)
+class OutboundRule:
+    """A managed-VNet outbound rule: FQDN, ServiceTag or PrivateEndpoint."""
+
+    name: str
+    kind: str
+    destination: pulumi.Input[str] | None = None  # FQDN host, or the private endpoint's target resource ID
+    subresource: str | None = None  # PrivateEndpoint group (blob, vault, registry...)
+    service_tag: str | None = None
+    protocol: str = "TCP"
+    port_ranges: str = "443"
+
+    def properties(self) -> object:
+        if self.kind == "PrivateEndpoint":
+            return ml.PrivateEndpointOutboundRuleArgs(
+                type="PrivateEndpoint",
+                category="UserDefined",
+                destination=ml.PrivateEndpointDestinationArgs(
+                    service_resource_id=self.destination, subresource_target=self.subresource, spark_enabled=False
+                ),
+            )
+        if self.kind == "FQDN":
+            return ml.FqdnOutboundRuleArgs(type="FQDN", category="UserDefined", destination=self.destination)
+        if self.kind == "ServiceTag":
+            return ml.ServiceTagOutboundRuleArgs(
+                type="ServiceTag",
+                category="UserDefined",
+                destination=ml.ServiceTagDestinationArgs(
+                    service_tag=self.service_tag, protocol=self.protocol, port_ranges=self.port_ranges, action="Allow"
+                ),
+            )
+        raise PropsError(f"outbound rule {self.name!r}: unknown type {self.kind!r}")
 
 
 @dataclass
@@ -34,6 +77,7 @@ class WorkspaceProps:
     description: str | None = None
     # None: no managed VNet; otherwise its isolation mode.
     managed_network: str | None = None
+    outbound_rules: Sequence[OutboundRule] = ()
     # Resources that must exist first (the identity's role assignments).
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
 
@@ -41,6 +85,10 @@ class WorkspaceProps:
         check_name("workspace", self.name)
         if self.managed_network is not None and self.managed_network not in ISOLATION_MODES:
             raise PropsError(f"managed network isolation mode must be one of {ISOLATION_MODES}")
+        if self.outbound_rules and self.managed_network is None:
+            raise PropsError("outbound rules need a managed network")
+        if self.managed_network == "AllowInternetOutbound" and any(r.kind == "FQDN" for r in self.outbound_rules):
+            raise PropsError("FQDN outbound rules apply only to AllowOnlyApprovedOutbound")
 
 
 class WorkspaceComponent(pulumi.ComponentResource):
@@ -75,8 +123,22 @@ class WorkspaceComponent(pulumi.ComponentResource):
             opts=resource_opts(self, c, stateful=True, depends_on=list(props.depends_on)),
         )
 
+        # Outbound rules as their own resources, not inline: AML adds system rules to the
+        # inline map, which would show as drift on every refresh.
+        self.outbound_rules = [
+            ml.ManagedNetworkSettingsRule(
+                f"{name}-rule-{rule.name}",
+                rule_name=rule.name,
+                workspace_name=self.workspace.name,
+                resource_group_name=c.resource_group_name,
+                properties=rule.properties(),
+                opts=resource_opts(self, c),
+            )
+            for rule in props.outbound_rules
+        ]
         add_diagnostics(self, name, self.workspace.id, c.diagnostic_settings)
         self.role_assignments = add_role_assignments(self, name, self.workspace.id, c)
+        self.private_endpoints = add_private_endpoints(self, name, self.workspace.id, props.name, ["amlworkspace"], c)
         add_lock(self, name, self.workspace.id, c, "machine learning workspace")
 
         self.id = self.workspace.id

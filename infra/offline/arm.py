@@ -26,6 +26,8 @@ SkipRule = Callable[[dict[str, Any]], list[tuple[str, str]]]
 NESTED: dict[str, dict[str, frozenset[str]]] = {
     "azure-native:network:NetworkSecurityGroup": {"securityRules": frozenset({"name", "id"})},
     "azure-native:network:VirtualNetwork": {"subnets": frozenset({"name", "id"})},
+    "azure-native:network:RouteTable": {"routes": frozenset({"name", "id"})},
+    "azure-native:network:PrivateDnsZoneGroup": {"privateDnsZoneConfigs": frozenset({"name"})},
     "azure-native:network:PrivateEndpoint": {
         "privateLinkServiceConnections": frozenset({"name", "id"}),
         "manualPrivateLinkServiceConnections": frozenset({"name", "id"}),

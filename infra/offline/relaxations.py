@@ -16,6 +16,7 @@ Skip = tuple[str, str]
 Rule = Callable[[dict[str, Any], StackConfig], list[Skip]]
 
 STORAGE = "Microsoft.Storage/storageAccounts"
+KEY_VAULT = "Microsoft.KeyVault/vaults"
 REGISTRY = "Microsoft.ContainerRegistry/registries"
 WORKSPACE = "Microsoft.MachineLearningServices/workspaces"
 
@@ -29,8 +30,15 @@ def _public(cfg: StackConfig, what: str, filtered: bool = True) -> str:
     )
 
 
+def _no_private_endpoint(cfg: StackConfig, check: str, what: str) -> list[Skip]:
+    if cfg.network.mode != "public":
+        return []
+    return [(check, f"{cfg.source} sets amlplatform:network.mode=public: the {what} has no private endpoint "
+                    "in this environment (private and managed modes add one)")]
+
+
 def _storage(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
-    out = []
+    out = _no_private_endpoint(cfg, "CKV2_AMLP_2", "storage account")
     if cfg.network.mode == "public":
         out.append(("CKV_AZURE_59", _public(cfg, "storage account")))
     if not cfg.is_geo_replicated:
@@ -42,8 +50,13 @@ def _storage(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
     return out
 
 
+def _key_vault(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
+    # CKV_AZURE_189 already passes a public vault that has IP rules.
+    return _no_private_endpoint(cfg, "CKV2_AMLP_3", "key vault")
+
+
 def _registry(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
-    out = []
+    out = _no_private_endpoint(cfg, "CKV2_AMLP_4", "container registry")
     sku = cfg.registry.sku
     if cfg.network.mode == "public":
         out.append(("CKV_AZURE_139", _public(cfg, f"{sku} container registry", filtered=sku == "Premium")))
@@ -69,25 +82,22 @@ def _registry(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
 
 
 def _workspace(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
-    out = []
+    out = _no_private_endpoint(cfg, "CKV2_AMLP_1", "workspace")
     mode = cfg.network.mode
     if mode == "public":
         out.append(("CKV2_AZURE_49", _public(cfg, "workspace", filtered=False)))
-    if mode != "managed":
-        how = {
-            "public": "the workspace is reached over its public endpoint",
-            "private": "inbound access goes through private endpoints in the stack's own VNet",
-        }[mode]
-        out.append((
-            "CKV_AZURE_243",
-            f"{cfg.source} sets amlplatform:network.mode={mode}: {how}, not the AML managed VNet this check "
-            "looks for",
-        ))
+    how = {
+        "public": "the workspace is reached over its public endpoint, not the AML managed VNet this check looks for",
+        "private": "inbound access goes through private endpoints in the stack's own VNet, not the AML managed "
+                   "VNet this check looks for",
+        "managed": "the managed VNet's outbound rules are separate workspaces/outboundRules resources (inline "
+                   "rules would drift as AML adds its own); CKV2_AMLP_2 checks the storage rule",
+    }[mode]
+    out.append(("CKV_AZURE_243", f"{cfg.source} sets amlplatform:network.mode={mode}: {how}"))
     return out
 
 
-# Key vault needs no entry: CKV_AZURE_189 passes a public vault that has IP rules.
-RULES: dict[str, Rule] = {STORAGE: _storage, REGISTRY: _registry, WORKSPACE: _workspace}
+RULES: dict[str, Rule] = {STORAGE: _storage, KEY_VAULT: _key_vault, REGISTRY: _registry, WORKSPACE: _workspace}
 
 
 def for_stack(cfg: StackConfig) -> Callable[[dict[str, Any]], list[Skip]]:

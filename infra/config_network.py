@@ -1,0 +1,309 @@
+"""The `amlplatform:network` section and its preflight.
+
+Everything Azure would reject at `pulumi up` (or, worse, accept and break)
+is checked here offline: CIDRs parse, subnets sit inside the VNet and clear
+each other and the hub, subnets are big enough for their use, DNS zone IDs
+exist for every zone the private endpoints need.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from .config_base import _Rule, _Section
+from .dns_zones import ALL_ZONES
+
+NetworkMode = Literal["public", "private", "managed"]
+
+# What the storage and key vault firewalls reject: private (RFC 1918), shared,
+# loopback, link-local, multicast and "this network" ranges.
+_NOT_INTERNET = [
+    ipaddress.ip_network(n)
+    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8",
+              "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4", "0.0.0.0/8")
+]
+_PRIVATE_SPACE = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
+
+# Smallest subnet (largest prefix length) each use gets, and why.
+SUBNET_MINIMUMS: dict[str, tuple[int, str]] = {
+    # ~10 endpoint NICs per stack (workspace 2-3, storage 3, key vault 1, registry 2) plus Azure's 5 reserved.
+    "privateEndpoints": (27, "a /27 holds the stack's private endpoints with room to grow"),
+    # One IP per cluster node and compute instance; 59 usable in a /26.
+    "training": (26, "a /26 gives 59 addresses for cluster nodes and compute instances"),
+    # Azure CNI reserves maxPods+1 addresses per node: 6 nodes x 31 + upgrade surge fits a /24.
+    "scoring": (24, "AKS with Azure CNI reserves (maxPods + 1) addresses per node; a /24 fits 6 nodes at 30 pods"),
+}
+
+_ZONE_ID = re.compile(
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w._()]+/providers/Microsoft\.Network/privateDnsZones/"
+    r"(?P<zone>[a-z0-9.-]+)$"
+)
+_VNET_ID = re.compile(
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w._()]+/providers/Microsoft\.Network/virtualNetworks/"
+    r"[-\w.]+$"
+)
+_RULE_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{2,31}$")
+_FQDN = re.compile(r"^(\*\.)?([a-z0-9-]+\.)+[a-z]{2,}$")
+
+
+def _cidr(value: str, private: bool = True) -> str:
+    try:
+        net = ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        raise ValueError(f"{value!r} must be an IPv4 CIDR range with no host bits set") from None
+    if net.version != 4:
+        raise ValueError(f"{value!r} must be IPv4")
+    if private and not any(net.subnet_of(p) for p in _PRIVATE_SPACE):
+        raise ValueError(f"{value!r} must be private address space (10/8, 172.16/12 or 192.168/16)")
+    return str(net)
+
+
+class SubnetsConfig(_Section):
+    private_endpoints: str | None = None
+    training: str | None = None
+    scoring: str | None = None
+
+    @field_validator("private_endpoints", "training", "scoring")
+    @classmethod
+    def _valid(cls, v: str | None) -> str | None:
+        return None if v is None else _cidr(v)
+
+
+class HubConfig(_Section):
+    vnet_id: str
+    address_space: list[str]
+
+    @field_validator("vnet_id")
+    @classmethod
+    def _vnet(cls, v: str) -> str:
+        if not _VNET_ID.match(v):
+            raise ValueError("must be a virtual network resource ID (/subscriptions/.../virtualNetworks/<name>)")
+        return v
+
+    @field_validator("address_space")
+    @classmethod
+    def _space(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("must list the hub's address ranges")
+        return [_cidr(x, private=False) for x in v]
+
+
+class OutboundRuleConfig(_Section):
+    """One managed-network outbound rule (FQDN, ServiceTag or PrivateEndpoint)."""
+
+    name: str
+    type: Literal["FQDN", "ServiceTag", "PrivateEndpoint"]
+    destination: str | None = None  # FQDN
+    service_tag: str | None = None  # ServiceTag
+    protocol: Literal["TCP", "UDP", "ICMP", "*"] = "TCP"
+    port_ranges: str = "443"
+    resource_id: str | None = None  # PrivateEndpoint
+    subresource: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not _RULE_NAME.match(v):
+            raise ValueError("must be 3-32 letters, digits, '-' or '_', starting with a letter")
+        return v
+
+    @model_validator(mode="after")
+    def _shape(self) -> "OutboundRuleConfig":
+        needs = {"FQDN": ("destination",), "ServiceTag": ("service_tag",),
+                 "PrivateEndpoint": ("resource_id", "subresource")}[self.type]
+        for key in needs:
+            if getattr(self, key) is None:
+                raise ValueError(f"a {self.type} rule needs {_camel(key)}")
+        if self.type == "FQDN" and not _FQDN.match(self.destination or ""):
+            raise ValueError(f"destination {self.destination!r} must be a host name such as pypi.org or *.pythonhosted.org")
+        if not re.fullmatch(r"\d+(-\d+)?(,\d+(-\d+)?)*|\*", self.port_ranges):
+            raise ValueError(f"portRanges {self.port_ranges!r} must be ports or ranges like 443 or 80,8000-8080")
+        return self
+
+
+class NetworkConfig(_Section):
+    # public: public endpoints behind an IP allow-list (dev only);
+    # private: own VNet with private endpoints; managed: the AML managed VNet.
+    mode: NetworkMode | None = None
+    allowed_ip_ranges: list[str] = Field(default_factory=list)
+    address_space: list[str] = Field(default_factory=list)
+    subnets: SubnetsConfig = Field(default_factory=SubnetsConfig)
+    # How training and scoring subnets reach the internet: a NAT gateway of the
+    # stack's own, a hub firewall (route table), or none (the landing zone routes it).
+    egress: Literal["natGateway", "firewall", "none"] | None = None
+    firewall_ip: str | None = None
+    # allow: the egress path decides; deny: the training subnet reaches only the service
+    # tags AML needs (packages then come from a mirror or the registry).
+    internet_outbound: Literal["allow", "deny"] = "allow"
+    # create: zones in this stack; existing: central zones (hub-spoke); none: policy adds zone groups.
+    dns: Literal["create", "existing", "none"] = "create"
+    dns_zone_ids: dict[str, str] = Field(default_factory=dict)
+    hub: HubConfig | None = None
+    isolation_mode: Literal["AllowInternetOutbound", "AllowOnlyApprovedOutbound"] = "AllowOnlyApprovedOutbound"
+    outbound_rules: list[OutboundRuleConfig] = Field(default_factory=list)
+
+    @field_validator("allowed_ip_ranges")
+    @classmethod
+    def _ranges(cls, v: list[str]) -> list[str]:
+        out: list[str] = []
+        for item in v:
+            try:
+                net = ipaddress.ip_network(item, strict=True)
+            except ValueError:
+                raise ValueError(f"{item!r} must be an IPv4 address or CIDR range with no host bits set") from None
+            if net.version != 4:
+                raise ValueError(f"{item!r} must be IPv4: the storage and key vault firewalls take IPv4 rules only")
+            if any(net.subnet_of(blocked) for blocked in _NOT_INTERNET):
+                raise ValueError(
+                    f"{item!r} is a private or reserved range: firewall rules take public internet addresses only"
+                )
+            if net.prefixlen < 16:
+                raise ValueError(f"{item!r} is wider than /16: an allow-list that broad is no allow-list")
+            if net.prefixlen == 31:
+                raise ValueError(f"{item!r}: /31 ranges are not accepted by the storage firewall; list both addresses")
+            # The storage firewall rejects /32 ranges: a single address is written without a prefix.
+            text = str(net.network_address) if net.prefixlen == 32 else str(net)
+            if text in out:
+                raise ValueError(f"{item!r} is listed twice")
+            out.append(text)
+        return out
+
+    @field_validator("address_space")
+    @classmethod
+    def _space(cls, v: list[str]) -> list[str]:
+        return [_cidr(x) for x in v]
+
+    @field_validator("firewall_ip")
+    @classmethod
+    def _fw(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            ip = ipaddress.ip_address(v)
+        except ValueError:
+            raise ValueError(f"{v!r} must be an IPv4 address") from None
+        if not any(ip in p for p in _PRIVATE_SPACE):
+            raise ValueError(f"{v!r} must be the firewall's private IP address")
+        return v
+
+    @model_validator(mode="after")
+    def _preflight(self) -> "NetworkConfig":
+        if self.mode in (None, "public"):
+            for key in ("address_space", "egress", "firewall_ip", "hub", "outbound_rules", "dns_zone_ids"):
+                if getattr(self, key):
+                    raise _Rule(f"network.{_camel(key)}", "applies only to private or managed mode", _dump(self, key))
+            if any(getattr(self.subnets, k) for k in SubnetsConfig.model_fields):
+                raise _Rule("network.subnets", "applies only to private or managed mode", _dump(self, "subnets"))
+            return self
+        if self.allowed_ip_ranges:
+            raise _Rule("network.allowedIpRanges", f"applies only to public mode (mode is {self.mode}); remove it",
+                        self.allowed_ip_ranges)
+        self._check_space()
+        self._check_egress()
+        self._check_dns()
+        if self.isolation_mode == "AllowInternetOutbound" and any(r.type == "FQDN" for r in self.outbound_rules):
+            raise _Rule("network.outboundRules", "FQDN rules apply only to isolationMode AllowOnlyApprovedOutbound "
+                        "(AllowInternetOutbound already reaches every host)", _dump(self, "outbound_rules"))
+        if self.mode == "private" and self.outbound_rules:
+            raise _Rule("network.outboundRules", "applies only to managed mode", _dump(self, "outbound_rules"))
+        names = [r.name for r in self.outbound_rules]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise _Rule("network.outboundRules", f"rule names must be unique; repeated: {', '.join(dupes)}", names)
+        return self
+
+    def _check_space(self) -> None:
+        if not self.address_space:
+            raise _Rule("network.addressSpace", f"{self.mode} mode needs the VNet's address ranges", [])
+        spaces = [ipaddress.ip_network(s) for s in self.address_space]
+        for i, a in enumerate(spaces):
+            for b in spaces[i + 1:]:
+                if a.overlaps(b):
+                    raise _Rule("network.addressSpace", f"{a} overlaps {b}", self.address_space)
+        hub = [ipaddress.ip_network(s) for s in (self.hub.address_space if self.hub else [])]
+        for a in spaces:
+            for h in hub:
+                if a.overlaps(h):
+                    raise _Rule("network.addressSpace", f"{a} overlaps the hub's {h}: peering would fail",
+                                self.address_space)
+        needed = ["privateEndpoints"] + (["training", "scoring"] if self.mode == "private" else [])
+        present: list[tuple[str, ipaddress.IPv4Network]] = []
+        for field, info in SubnetsConfig.model_fields.items():
+            key = info.alias or field
+            value = getattr(self.subnets, field)
+            if value is None:
+                if key in needed:
+                    raise _Rule(f"network.subnets.{key}", f"{self.mode} mode needs this subnet", None)
+                continue
+            if key not in needed:
+                raise _Rule(f"network.subnets.{key}", f"not used in {self.mode} mode (compute runs in the "
+                            "AML managed VNet); remove it", value)
+            net = ipaddress.ip_network(value)
+            if not any(net.subnet_of(s) for s in spaces):
+                raise _Rule(f"network.subnets.{key}", f"{net} is not inside the VNet's address space "
+                            f"{', '.join(self.address_space)}", value)
+            minimum, why = SUBNET_MINIMUMS[key]
+            if net.prefixlen > minimum:
+                raise _Rule(f"network.subnets.{key}", f"must be /{minimum} or larger: {why}", value)
+            for other_key, other in present:
+                if net.overlaps(other):
+                    raise _Rule(f"network.subnets.{key}", f"{net} overlaps subnets.{other_key} ({other})", value)
+            for h in hub:
+                if net.overlaps(h):
+                    raise _Rule(f"network.subnets.{key}", f"{net} overlaps the hub's {h}", value)
+            present.append((key, net))
+
+    def _check_egress(self) -> None:
+        if self.mode == "managed":
+            if self.egress not in (None, "none") or self.firewall_ip:
+                raise _Rule("network.egress", "managed mode has no compute subnets; the managed VNet's "
+                            "isolationMode and outboundRules decide egress", self.egress)
+            self.egress = "none"
+            return
+        if self.egress is None:
+            self.egress = "natGateway"
+        if self.egress == "firewall" and not self.firewall_ip:
+            raise _Rule("network.firewallIp", "egress firewall needs the firewall's private IP", None)
+        if self.egress == "firewall" and self.internet_outbound == "deny":
+            raise _Rule("network.internetOutbound", "deny would also block the route to the firewall (the NSG "
+                        "sees internet destinations); let the firewall filter instead", "deny")
+        if self.egress != "firewall" and self.firewall_ip:
+            raise _Rule("network.firewallIp", f"applies only to egress firewall (egress is {self.egress})",
+                        self.firewall_ip)
+
+    def _check_dns(self) -> None:
+        if self.dns != "existing":
+            if self.dns_zone_ids:
+                raise _Rule("network.dnsZoneIds", f"applies only to dns existing (dns is {self.dns})",
+                            sorted(self.dns_zone_ids))
+            return
+        for zone, zone_id in self.dns_zone_ids.items():
+            m = _ZONE_ID.match(zone_id)
+            if zone not in ALL_ZONES:
+                raise _Rule(f"network.dnsZoneIds.{zone}", f"is not a zone the platform uses ({', '.join(ALL_ZONES)})",
+                            zone_id)
+            if not m or m.group("zone") != zone:
+                raise _Rule(f"network.dnsZoneIds.{zone}", f"must be the resource ID of the private DNS zone {zone}",
+                            zone_id)
+        missing = [z for z in ALL_ZONES if z not in self.dns_zone_ids]
+        if missing:
+            raise _Rule("network.dnsZoneIds", f"dns existing needs an ID for every zone; missing {', '.join(missing)}",
+                        sorted(self.dns_zone_ids))
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+def _dump(model: _Section, key: str) -> object:
+    value = getattr(model, key)
+    if hasattr(value, "model_dump"):
+        return value.model_dump(by_alias=True, exclude_none=True)
+    if isinstance(value, list):
+        return [v.model_dump(by_alias=True, exclude_none=True) if hasattr(v, "model_dump") else v for v in value]
+    return value
