@@ -108,3 +108,22 @@ def test_inline_skips_name_config_key_and_stack_file():
     assert all("stacks/Pulumi.dev.yaml" in reason and "amlplatform:" in reason for _, _, reason in skips)
     prod = sorted(s[1] for s in arm.skipped_ids(template_for("prod")))
     assert prod == ["CKV_AZURE_166", "CKV_AZURE_243"]
+
+
+def test_vnet_subnets_and_endpoint_children_are_renested():
+    t = template_for("prod")
+    v = arm_resource(t, "Microsoft.Network/virtualNetworks")
+    pe_subnet = next(s for s in v["properties"]["subnets"] if s["name"] == "snet-pe")
+    assert set(pe_subnet) == {"name", "properties"}
+    assert pe_subnet["properties"]["networkSecurityGroup"]["id"].endswith("/networkSecurityGroups/nsg-contoso-prd-pe")
+    assert pe_subnet["properties"]["addressPrefix"] == "10.70.0.0/26"
+    pe = next(r for r in t["resources"] if r["type"] == "Microsoft.Network/privateEndpoints"
+              and r["name"].endswith("-vault"))
+    (conn,) = pe["properties"]["privateLinkServiceConnections"]
+    assert conn["properties"]["groupIds"] == ["vault"] and "groupIds" not in conn
+    group = next(r for r in t["resources"] if r["type"] == "Microsoft.Network/privateEndpoints/privateDnsZoneGroups"
+                 and r["name"].startswith(pe["name"] + "/"))
+    assert group["name"] == f"{pe['name']}/default"
+    (cfg,) = group["properties"]["privateDnsZoneConfigs"]
+    assert cfg["name"] == "privatelink-vaultcore-azure-net"
+    assert cfg["properties"]["privateDnsZoneId"].endswith("/privateDnsZones/privatelink.vaultcore.azure.net")

@@ -1,0 +1,192 @@
+"""The network component and private endpoints: exact subnets, rules, endpoints, zones, per mode."""
+
+from __future__ import annotations
+
+from infra.dns_zones import ALL_ZONES
+from tests.conftest import edited_plan, stack_plan
+from tests.test_network_config import HUB, SUB
+
+NET = "azure-native:network:"
+
+
+def vnet(plan):
+    return plan.one(NET + "VirtualNetwork")
+
+
+def subnets(plan):
+    return {s["name"]: s for s in vnet(plan).inputs["subnets"]}
+
+
+def test_subnets_ranges_nsgs_and_egress(stack):
+    plan = stack_plan(stack)
+    if stack == "dev":
+        assert not plan.of_type(NET + "VirtualNetwork") and not plan.of_type(NET + "PrivateEndpoint")
+        return
+    base = {"staging": "10.60", "prod": "10.70"}[stack]
+    v = vnet(plan)
+    assert v.physical_name == f"vnet-contoso-{'stg' if stack == 'staging' else 'prd'}"
+    assert v.inputs["addressSpace"]["addressPrefixes"] == [f"{base}.0.0/22"]
+    s = subnets(plan)
+    assert {k: x["addressPrefix"] for k, x in s.items()} == {
+        "snet-pe": f"{base}.0.0/26", "snet-training": f"{base}.1.0/24", "snet-scoring": f"{base}.2.0/23"}
+    nsgs = {r.id: r.physical_name for r in plan.of_type(NET + "NetworkSecurityGroup")}
+    assert {k: nsgs[x["networkSecurityGroup"]["id"]] for k, x in s.items()} == {
+        "snet-pe": f"nsg-contoso-{v.physical_name[-3:]}-pe",
+        "snet-training": f"nsg-contoso-{v.physical_name[-3:]}-training",
+        "snet-scoring": f"nsg-contoso-{v.physical_name[-3:]}-scoring",
+    }
+    nat = plan.one(NET + "NatGateway")
+    assert all(x["privateEndpointNetworkPolicies"] == "Enabled" and x["defaultOutboundAccess"] is False
+               for x in s.values())
+    assert s["snet-training"]["natGateway"]["id"] == nat.id == s["snet-scoring"]["natGateway"]["id"]
+    assert "natGateway" not in s["snet-pe"]
+    pip = plan.one(NET + "PublicIPAddress").inputs
+    assert pip["sku"] == {"name": "Standard", "tier": "Regional"} and pip["publicIPAllocationMethod"] == "Static"
+
+
+def test_training_nsg_allows_only_what_aml_needs():
+    plan = stack_plan("prod")
+    nsg = next(r for r in plan.of_type(NET + "NetworkSecurityGroup") if r.physical_name.endswith("-training"))
+    got = [(r["name"], r["priority"], r["direction"], r["access"], r["protocol"], r["destinationAddressPrefix"],
+            r.get("destinationPortRange") or ",".join(r["destinationPortRanges"])) for r in nsg.inputs["securityRules"]]
+    assert got == [
+        ("deny-internet-inbound", 4096, "Inbound", "Deny", "*", "*", "*"),
+        ("allow-aad-outbound", 100, "Outbound", "Allow", "Tcp", "AzureActiveDirectory", "443"),
+        ("allow-aml-outbound", 110, "Outbound", "Allow", "Tcp", "AzureMachineLearning", "443,8787,18881"),
+        ("allow-batch-outbound", 120, "Outbound", "Allow", "Tcp", "BatchNodeManagement.westeurope", "443"),
+        ("allow-arm-outbound", 130, "Outbound", "Allow", "Tcp", "AzureResourceManager", "443"),
+        ("allow-storage-outbound", 140, "Outbound", "Allow", "Tcp", "Storage.westeurope", "443"),
+        ("allow-keyvault-outbound", 150, "Outbound", "Allow", "Tcp", "AzureKeyVault.westeurope", "443"),
+        ("allow-acr-outbound", 160, "Outbound", "Allow", "Tcp", "AzureContainerRegistry.westeurope", "443"),
+        ("allow-mcr-outbound", 170, "Outbound", "Allow", "Tcp", "MicrosoftContainerRegistry", "443"),
+        ("allow-frontdoor-outbound", 180, "Outbound", "Allow", "Tcp", "AzureFrontDoor.FirstParty", "443"),
+        ("allow-monitor-outbound", 190, "Outbound", "Allow", "Tcp", "AzureMonitor", "443"),
+        ("allow-aml-udp-outbound", 210, "Outbound", "Allow", "Udp", "AzureMachineLearning", "5831"),
+    ]
+    assert all(r["description"] for r in nsg.inputs["securityRules"])
+    assert nsg.inputs["securityRules"][0]["sourceAddressPrefix"] == "Internet"
+    for other in ("-pe", "-scoring"):
+        n = next(r for r in plan.of_type(NET + "NetworkSecurityGroup") if r.physical_name.endswith(other))
+        assert [r["name"] for r in n.inputs["securityRules"]] == ["deny-internet-inbound"]
+
+
+def test_private_endpoints_group_subnet_and_target(stack):
+    plan = stack_plan(stack)
+    if stack == "dev":
+        return
+    pe_subnet = f"{vnet(plan).id}/subnets/snet-pe"
+    targets = {
+        "amlworkspace": "azure-native:machinelearningservices:Workspace",
+        "blob": "azure-native:storage:StorageAccount", "file": "azure-native:storage:StorageAccount",
+        "dfs": "azure-native:storage:StorageAccount", "vault": "azure-native:keyvault:Vault",
+        "registry": "azure-native:containerregistry:Registry",
+    }
+    pes = plan.of_type(NET + "PrivateEndpoint")
+    assert len(pes) == 6
+    for pe in pes:
+        (conn,) = pe.inputs["privateLinkServiceConnections"]
+        (group,) = conn["groupIds"]
+        assert pe.inputs["subnet"]["id"] == pe_subnet
+        assert conn["privateLinkServiceId"] == plan.one(targets[group]).id
+        assert pe.physical_name.endswith(f"-{group}")
+        assert pe.inputs["customNetworkInterfaceName"] == f"nic-{pe.physical_name}"
+    assert sorted(json_groups(pes)) == sorted(targets)
+
+
+def json_groups(pes):
+    return [pe.inputs["privateLinkServiceConnections"][0]["groupIds"][0] for pe in pes]
+
+
+def test_dns_zones_links_and_zone_groups():
+    plan = stack_plan("prod")
+    zones = {z.physical_name: z.id for z in plan.of_type("azure-native:privatedns:PrivateZone")}
+    assert sorted(zones) == sorted(ALL_ZONES) == sorted([
+        "privatelink.api.azureml.ms", "privatelink.notebooks.azure.net", "privatelink.blob.core.windows.net",
+        "privatelink.file.core.windows.net", "privatelink.dfs.core.windows.net", "privatelink.vaultcore.azure.net",
+        "privatelink.azurecr.io"])
+    links = plan.of_type("azure-native:privatedns:VirtualNetworkLink")
+    assert len(links) == 7
+    assert all(l.inputs["virtualNetwork"]["id"] == vnet(plan).id and l.inputs["registrationEnabled"] is False
+               and l.inputs["location"] == "global" for l in links)
+    groups = {g.inputs["privateEndpointName"].rsplit("-", 1)[-1]: g for g in plan.of_type(NET + "PrivateDnsZoneGroup")}
+    ws = groups["amlworkspace"].inputs["privateDnsZoneConfigs"]
+    assert [c["privateDnsZoneId"] for c in ws] == [zones["privatelink.api.azureml.ms"],
+                                                    zones["privatelink.notebooks.azure.net"]]
+    assert groups["vault"].inputs["privateDnsZoneConfigs"][0]["privateDnsZoneId"] == zones["privatelink.vaultcore.azure.net"]
+    assert groups["dfs"].inputs["privateDnsZoneConfigs"][0]["privateDnsZoneId"] == zones["privatelink.dfs.core.windows.net"]
+
+
+def _with_network(stack, **over):
+    def edit(raw):
+        raw["amlplatform:network"] = {**raw["amlplatform:network"], **over}
+
+    return edited_plan(stack, edit)[1]
+
+
+def test_existing_central_zones_are_used_by_id_and_none_adds_no_groups():
+    ids = {z: f"{SUB}/resourceGroups/rg-dns/providers/Microsoft.Network/privateDnsZones/{z}" for z in ALL_ZONES}
+    plan = _with_network("staging", dns="existing", dnsZoneIds=ids)
+    assert not plan.of_type("azure-native:privatedns:PrivateZone")
+    used = {c["privateDnsZoneId"] for g in plan.of_type(NET + "PrivateDnsZoneGroup")
+            for c in g.inputs["privateDnsZoneConfigs"]}
+    assert used == set(ids.values())
+    plan = _with_network("staging", dns="none")
+    assert not plan.of_type(NET + "PrivateDnsZoneGroup") and len(plan.of_type(NET + "PrivateEndpoint")) == 6
+
+
+def test_firewall_egress_routes_compute_subnets_and_hub_peering():
+    plan = _with_network("prod", egress="firewall", firewallIp="10.0.1.4", hub=HUB)
+    assert not plan.of_type(NET + "NatGateway")
+    rt = plan.one(NET + "RouteTable")
+    assert rt.inputs["routes"] == [{"name": "default-via-firewall", "addressPrefix": "0.0.0.0/0",
+                                    "nextHopType": "VirtualAppliance", "nextHopIpAddress": "10.0.1.4"}]
+    s = subnets(plan)
+    assert s["snet-training"]["routeTable"]["id"] == rt.id == s["snet-scoring"]["routeTable"]["id"]
+    assert "routeTable" not in s["snet-pe"]
+    peer = plan.one(NET + "VirtualNetworkPeering").inputs
+    assert peer["remoteVirtualNetwork"]["id"] == HUB["vnetId"]
+    assert peer["allowForwardedTraffic"] is True and peer["useRemoteGateways"] is False
+
+
+def test_internet_outbound_deny_adds_the_rule():
+    plan = _with_network("prod", internetOutbound="deny")
+    nsg = next(r for r in plan.of_type(NET + "NetworkSecurityGroup") if r.physical_name.endswith("-training"))
+    last = nsg.inputs["securityRules"][-1]
+    assert (last["name"], last["access"], last["destinationAddressPrefix"], last["priority"]) == (
+        "deny-internet-outbound", "Deny", "Internet", 4096)
+
+
+def test_managed_mode_rules_and_inbound_endpoints():
+    def edit(raw):
+        raw["amlplatform:network"] = {
+            "mode": "managed", "addressSpace": ["10.60.0.0/24"], "subnets": {"privateEndpoints": "10.60.0.0/26"},
+            "outboundRules": [
+                {"name": "pypi", "type": "FQDN", "destination": "pypi.org"},
+                {"name": "monitor", "type": "ServiceTag", "serviceTag": "AzureMonitor", "portRanges": "443"},
+            ],
+        }
+
+    _, plan = edited_plan("staging", edit)
+    w = plan.one("azure-native:machinelearningservices:Workspace")
+    assert w.inputs["managedNetwork"] == {"isolationMode": "AllowOnlyApprovedOutbound", "enableNetworkMonitor": False}
+    assert w.inputs["publicNetworkAccess"] == "Disabled"
+    rules = {r.inputs["ruleName"]: r.inputs["properties"]
+             for r in plan.of_type("azure-native:machinelearningservices:ManagedNetworkSettingsRule")}
+    assert rules["pe-storage-dfs"]["destination"] == {
+        "serviceResourceId": plan.one("azure-native:storage:StorageAccount").id, "subresourceTarget": "dfs",
+        "sparkEnabled": False}
+    assert rules["pypi"] == {"type": "FQDN", "category": "UserDefined", "destination": "pypi.org"}
+    assert rules["monitor"]["destination"] == {"serviceTag": "AzureMonitor", "protocol": "TCP", "portRanges": "443",
+                                               "action": "Allow"}
+    assert list(subnets(plan)) == ["snet-pe"]
+    assert not plan.of_type(NET + "NatGateway")
+    assert len(plan.of_type(NET + "PrivateEndpoint")) == 6
+
+
+def test_public_flags_per_mode(stack):
+    plan = stack_plan(stack)
+    want = "Enabled" if stack == "dev" else "Disabled"
+    assert plan.one("azure-native:machinelearningservices:Workspace").inputs["publicNetworkAccess"] == want
+    assert plan.one("azure-native:storage:StorageAccount").inputs["publicNetworkAccess"] == want
+    assert plan.one("azure-native:keyvault:Vault").inputs["properties"]["publicNetworkAccess"] == want
+    assert plan.one("azure-native:containerregistry:Registry").inputs["publicNetworkAccess"] == want
