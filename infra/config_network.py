@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from .config_base import _Rule, _Section
-from .dns_zones import ALL_ZONES
+from .dns_zones import ALL_ZONES, required_zones
 
 NetworkMode = Literal["public", "private", "managed"]
 
@@ -143,6 +143,9 @@ class NetworkConfig(_Section):
     dns: Literal["create", "existing", "none"] = "create"
     dns_zone_ids: dict[str, str] = Field(default_factory=dict)
     hub: HubConfig | None = None
+    # Azure Monitor private link scope: Log Analytics and App Insights ingestion over a private
+    # endpoint, public ingestion off. It changes Azure Monitor DNS for the whole VNet, so it is opt-in.
+    monitor_private_link: bool = False
     isolation_mode: Literal["AllowInternetOutbound", "AllowOnlyApprovedOutbound"] = "AllowOnlyApprovedOutbound"
     outbound_rules: list[OutboundRuleConfig] = Field(default_factory=list)
 
@@ -193,7 +196,8 @@ class NetworkConfig(_Section):
     @model_validator(mode="after")
     def _preflight(self) -> "NetworkConfig":
         if self.mode in (None, "public"):
-            for key in ("address_space", "egress", "firewall_ip", "hub", "outbound_rules", "dns_zone_ids"):
+            for key in ("address_space", "egress", "firewall_ip", "hub", "outbound_rules", "dns_zone_ids",
+                        "monitor_private_link"):
                 if getattr(self, key):
                     raise _Rule(f"network.{_camel(key)}", "applies only to private or managed mode", _dump(self, key))
             if any(getattr(self.subnets, k) for k in SubnetsConfig.model_fields):
@@ -247,6 +251,8 @@ class NetworkConfig(_Section):
                 raise _Rule(f"network.subnets.{key}", f"{net} is not inside the VNet's address space "
                             f"{', '.join(self.address_space)}", value)
             minimum, why = SUBNET_MINIMUMS[key]
+            if key == "privateEndpoints" and self.monitor_private_link:
+                minimum, why = 26, "the Azure Monitor private link scope adds about ten endpoint addresses"
             if net.prefixlen > minimum:
                 raise _Rule(f"network.subnets.{key}", f"must be /{minimum} or larger: {why}", value)
             for other_key, other in present:
@@ -289,7 +295,7 @@ class NetworkConfig(_Section):
             if not m or m.group("zone") != zone:
                 raise _Rule(f"network.dnsZoneIds.{zone}", f"must be the resource ID of the private DNS zone {zone}",
                             zone_id)
-        missing = [z for z in ALL_ZONES if z not in self.dns_zone_ids]
+        missing = [z for z in required_zones(self.monitor_private_link) if z not in self.dns_zone_ids]
         if missing:
             raise _Rule("network.dnsZoneIds", f"dns existing needs an ID for every zone; missing {', '.join(missing)}",
                         sorted(self.dns_zone_ids))

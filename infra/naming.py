@@ -120,6 +120,10 @@ class Names:
         return f"mlw-{self.base}"
 
     @property
+    def private_link_scope(self) -> str:
+        return f"ampls-{self.base}"
+
+    @property
     def vnet(self) -> str:
         return f"vnet-{self.base}"
 

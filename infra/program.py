@@ -14,6 +14,7 @@ from . import config as config_mod
 from .components.common import Common, DiagnosticSettings, PrivateEndpoints, PropsError, RoleAssignment
 from .components.identity import IdentityComponent, IdentityProps
 from .components.keyvault import KeyVaultComponent, KeyVaultProps
+from .components.monitor_private_link import MonitorPrivateLinkComponent, MonitorPrivateLinkProps
 from .components.monitoring import MonitoringComponent, MonitoringProps
 from .components.network import NetworkComponent, NetworkProps
 from .components.registry import RegistryComponent, RegistryProps
@@ -89,6 +90,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             app_insights_name=names.app_insights,
             retention_days=cfg.monitoring.retention_days,
             app_insights_local_auth=cfg.monitoring.app_insights_local_auth,
+            private_ingestion=cfg.network.monitor_private_link,
         ),
     )
     diagnostics = DiagnosticSettings(workspace_id=monitoring.log_analytics_id)
@@ -97,6 +99,16 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
     endpoints = (
         PrivateEndpoints(subnet_id=net.subnet_ids["privateEndpoints"], zone_ids=net.zone_ids) if net else None
     )
+    if cfg.network.monitor_private_link:
+        MonitorPrivateLinkComponent(
+            "monitor-link",
+            MonitorPrivateLinkProps(
+                common(private_endpoints=endpoints),
+                name=names.private_link_scope,
+                log_analytics_id=monitoring.log_analytics_id,
+                app_insights_id=monitoring.app_insights_id,
+            ),
+        )
 
     store = StorageComponent(
         "storage",
@@ -222,6 +234,7 @@ def network_for(cfg: config_mod.StackConfig, names: Names, common: Common) -> Ne
             dns_zone_ids=n.dns_zone_ids,
             hub_vnet_id=n.hub.vnet_id if n.hub else None,
             deny_internet_outbound=n.internet_outbound == "deny",
+            monitor_private_link=n.monitor_private_link,
         ),
     )
 

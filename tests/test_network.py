@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.dns_zones import ALL_ZONES
+from infra.dns_zones import ALL_ZONES, required_zones
 from tests.conftest import edited_plan, stack_plan
 from tests.test_network_config import HUB, SUB
 
@@ -81,8 +81,10 @@ def test_private_endpoints_group_subnet_and_target(stack):
         "dfs": "azure-native:storage:StorageAccount", "vault": "azure-native:keyvault:Vault",
         "registry": "azure-native:containerregistry:Registry",
     }
+    if stack == "prod":
+        targets["azuremonitor"] = "azure-native:monitor:PrivateLinkScope"
     pes = plan.of_type(NET + "PrivateEndpoint")
-    assert len(pes) == 6
+    assert len(pes) == len(targets)
     for pe in pes:
         (conn,) = pe.inputs["privateLinkServiceConnections"]
         (group,) = conn["groupIds"]
@@ -98,9 +100,10 @@ def json_groups(pes):
 
 
 def test_dns_zones_links_and_zone_groups():
-    plan = stack_plan("prod")
+    plan = stack_plan("staging")
     zones = {z.physical_name: z.id for z in plan.of_type("azure-native:privatedns:PrivateZone")}
-    assert sorted(zones) == sorted(ALL_ZONES) == sorted([
+    assert sorted(ALL_ZONES) == sorted([*required_zones(True)])
+    assert sorted(zones) == sorted(required_zones(False)) == sorted([
         "privatelink.api.azureml.ms", "privatelink.notebooks.azure.net", "privatelink.blob.core.windows.net",
         "privatelink.file.core.windows.net", "privatelink.dfs.core.windows.net", "privatelink.vaultcore.azure.net",
         "privatelink.azurecr.io"])
@@ -124,7 +127,8 @@ def _with_network(stack, **over):
 
 
 def test_existing_central_zones_are_used_by_id_and_none_adds_no_groups():
-    ids = {z: f"{SUB}/resourceGroups/rg-dns/providers/Microsoft.Network/privateDnsZones/{z}" for z in ALL_ZONES}
+    ids = {z: f"{SUB}/resourceGroups/rg-dns/providers/Microsoft.Network/privateDnsZones/{z}"
+           for z in required_zones(False)}
     plan = _with_network("staging", dns="existing", dnsZoneIds=ids)
     assert not plan.of_type("azure-native:privatedns:PrivateZone")
     used = {c["privateDnsZoneId"] for g in plan.of_type(NET + "PrivateDnsZoneGroup")
@@ -190,3 +194,29 @@ def test_public_flags_per_mode(stack):
     assert plan.one("azure-native:storage:StorageAccount").inputs["publicNetworkAccess"] == want
     assert plan.one("azure-native:keyvault:Vault").inputs["properties"]["publicNetworkAccess"] == want
     assert plan.one("azure-native:containerregistry:Registry").inputs["publicNetworkAccess"] == want
+
+
+def test_monitor_private_link_scope_in_prod():
+    plan = stack_plan("prod")
+    scope = plan.one("azure-native:monitor:PrivateLinkScope")
+    assert scope.physical_name == "ampls-contoso-prd" and scope.inputs["location"] == "global"
+    assert scope.inputs["accessModeSettings"] == {"ingestionAccessMode": "PrivateOnly", "queryAccessMode": "Open"}
+    linked = {r.inputs["linkedResourceId"] for r in plan.of_type("azure-native:monitor:PrivateLinkScopedResource")}
+    assert linked == {plan.one("azure-native:operationalinsights:Workspace").id,
+                      plan.one("azure-native:applicationinsights:Component").id}
+    pe = next(p for p in plan.of_type(NET + "PrivateEndpoint") if p.physical_name == "pe-ampls-contoso-prd-azuremonitor")
+    assert pe.inputs["privateLinkServiceConnections"][0]["privateLinkServiceId"] == scope.id
+    group = next(g for g in plan.of_type(NET + "PrivateDnsZoneGroup") if g.inputs["privateEndpointName"] == pe.physical_name)
+    zones = {z.id: z.physical_name for z in plan.of_type("azure-native:privatedns:PrivateZone")}
+    assert [zones[c["privateDnsZoneId"]] for c in group.inputs["privateDnsZoneConfigs"]] == [
+        "privatelink.monitor.azure.com", "privatelink.oms.opinsights.azure.com", "privatelink.ods.opinsights.azure.com",
+        "privatelink.agentsvc.azure-automation.net", "privatelink.blob.core.windows.net"]
+    assert plan.one("azure-native:operationalinsights:Workspace").inputs["publicNetworkAccessForIngestion"] == "Disabled"
+    assert plan.one("azure-native:applicationinsights:Component").inputs["publicNetworkAccessForIngestion"] == "Disabled"
+
+
+def test_without_monitor_private_link_ingestion_stays_public():
+    plan = stack_plan("staging")
+    assert not plan.of_type("azure-native:monitor:PrivateLinkScope")
+    assert plan.one("azure-native:operationalinsights:Workspace").inputs["publicNetworkAccessForIngestion"] == "Enabled"
+    assert len(plan.of_type("azure-native:privatedns:PrivateZone")) == 7

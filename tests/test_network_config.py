@@ -66,6 +66,9 @@ def test_valid_private_network_with_hub_and_firewall():
         (net(egress="firewall", firewallIp="10.0.1.4", internetOutbound="deny"),
          "amlplatform:network.internetOutbound: deny would also block the route to the firewall"),
         (net(dns="existing"), "amlplatform:network.dnsZoneIds: dns existing needs an ID for every zone; missing"),
+        (net(monitorPrivateLink=True, subnets={"privateEndpoints": "10.60.0.0/27", "training": "10.60.1.0/24",
+                                                "scoring": "10.60.2.0/23"}),
+         "amlplatform:network.subnets.privateEndpoints: must be /26 or larger: the Azure Monitor private link scope"),
         (net(dns="existing", dnsZoneIds={"privatelink.example.com": "x"}),
          "amlplatform:network.dnsZoneIds.privatelink.example.com: is not a zone the platform uses"),
         (net(dns="existing", dnsZoneIds={"privatelink.azurecr.io": f"{SUB}/resourceGroups/rg/providers/"
@@ -102,6 +105,16 @@ def test_each_network_rule_fails_clearly(network, expected):
 def test_vnet_keys_are_refused_in_public_mode():
     msg = error({"mode": "public", "allowedIpRanges": ["20.1.2.0/24"], "addressSpace": ["10.1.0.0/24"]}, "dev")
     assert "amlplatform:network.addressSpace: applies only to private or managed mode" in msg
+
+
+def test_existing_dns_with_monitor_link_needs_the_monitor_zones():
+    from infra.dns_zones import PLATFORM_GROUPS, ZONES_BY_GROUP
+
+    ids = {z: f"{SUB}/resourceGroups/rg/providers/Microsoft.Network/privateDnsZones/{z}"
+           for g in PLATFORM_GROUPS for z in ZONES_BY_GROUP[g]}
+    assert parse(net(dns="existing", dnsZoneIds=ids)).network.dns == "existing"
+    msg = error(net(dns="existing", dnsZoneIds=ids, monitorPrivateLink=True))
+    assert "missing privatelink.agentsvc.azure-automation.net, privatelink.monitor.azure.com" in msg
 
 
 def test_registry_with_private_endpoint_on_basic_fails_preflight():

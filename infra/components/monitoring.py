@@ -19,6 +19,8 @@ class MonitoringProps:
     # Disabling local auth makes every telemetry writer use Entra ID; AML writes
     # endpoint telemetry with the connection string, so it stays a stack switch.
     app_insights_local_auth: bool = True
+    # True when a private link scope (MonitorPrivateLinkComponent) carries ingestion.
+    private_ingestion: bool = False
 
     def __post_init__(self) -> None:
         check_name("log_analytics", self.log_analytics_name)
@@ -31,6 +33,9 @@ class MonitoringComponent(pulumi.ComponentResource):
     def __init__(self, name: str, props: MonitoringProps, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("amlplatform:components:Monitoring", name, None, opts)
         c = props.common
+        # With a private link scope, telemetry arrives only over its private endpoint; queries
+        # stay open so the portal works from outside the VNet (they are Entra-authorised).
+        ingestion = "Disabled" if props.private_ingestion else "Enabled"
 
         self.log_analytics = operationalinsights.Workspace(
             f"{name}-log",
@@ -44,8 +49,7 @@ class MonitoringComponent(pulumi.ComponentResource):
                 enable_log_access_using_only_resource_permissions=True,
                 disable_local_auth=True,
             ),
-            # Ingestion and query stay public until an Azure Monitor private link scope carries them.
-            public_network_access_for_ingestion="Enabled",
+            public_network_access_for_ingestion=ingestion,
             public_network_access_for_query="Enabled",
             tags=c.tags,
             opts=resource_opts(self, c, stateful=True),
@@ -64,6 +68,8 @@ class MonitoringComponent(pulumi.ComponentResource):
             workspace_resource_id=self.log_analytics.id,
             disable_local_auth=not props.app_insights_local_auth,
             disable_ip_masking=False,
+            public_network_access_for_ingestion=ingestion,
+            public_network_access_for_query="Enabled",
             tags=c.tags,
             opts=resource_opts(self, c),
         )

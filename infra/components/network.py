@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import network, privatedns
 
-from ..dns_zones import ALL_ZONES
+from ..dns_zones import required_zones
 from .common import Common, PropsError, add_diagnostics, resource_opts
 
 SUBNET_NAMES = {"privateEndpoints": "snet-pe", "training": "snet-training", "scoring": "snet-scoring"}
@@ -99,6 +99,7 @@ class NetworkProps:
     dns: str = "create"
     dns_zone_ids: dict[str, str] = field(default_factory=dict)
     hub_vnet_id: str | None = None
+    monitor_private_link: bool = False
     deny_internet_outbound: bool = False
 
     def __post_init__(self) -> None:
@@ -226,7 +227,7 @@ class NetworkComponent(pulumi.ComponentResource):
         self.zone_ids: dict[str, pulumi.Input[str]] | None
         if props.dns == "create":
             self.zone_ids = {}
-            for zone in ALL_ZONES:
+            for zone in required_zones(props.monitor_private_link):
                 key = zone.removeprefix("privatelink.").replace(".", "-")
                 pz = privatedns.PrivateZone(
                     f"{name}-zone-{key}",
