@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_valid
 
 from .config_base import _Rule, _Section
 from .config_network import NetworkConfig
+from .config_rbac import Principal, RbacConfig, TeamConfig, check_teams  # noqa: F401 (Principal re-exported)
 
 NAMESPACE = "amlplatform"
 STACKS_DIR = "stacks"
@@ -174,6 +175,8 @@ class StackConfig(_Section):
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     workspace: WorkspaceConfig = Field(default_factory=WorkspaceConfig)
     protection: ProtectionConfig = Field(default_factory=ProtectionConfig)
+    rbac: RbacConfig | None = None
+    teams: dict[str, TeamConfig] = Field(default_factory=dict)
 
     _source: str = PrivateAttr(default="<config>")
     _stack: str = PrivateAttr(default="")
@@ -198,6 +201,7 @@ class StackConfig(_Section):
 
     @model_validator(mode="after")
     def _check(self) -> "StackConfig":
+        check_teams(self.teams)
         env = self.platform.environment
         if self.network.mode == "public" and env != "dev":
             raise _Rule(

@@ -1,16 +1,18 @@
 """The platform, wired from the stack's config: one call builds a whole environment.
 
-Order follows Azure's: resource group, monitoring, the workspace identity,
-the stores it needs (each granting the identity its roles), then the
-workspace, which waits for those grants.
+Order follows Azure's: resource group, identities, monitoring, the network,
+the stores (each granting the identities their roles and getting its private
+endpoints), a pause for role propagation, the workspace, then people's access.
 """
 
 from __future__ import annotations
 
 import pulumi
+import pulumiverse_time as time
 from pulumi_azure_native import authorization, resources
 
 from . import config as config_mod
+from .components.access import AccessComponent, AccessProps, Grantee, Team
 from .components.common import Common, DiagnosticSettings, PrivateEndpoints, PropsError, RoleAssignment
 from .components.identity import IdentityComponent, IdentityProps
 from .components.keyvault import KeyVaultComponent, KeyVaultProps
@@ -23,7 +25,6 @@ from .components.workspace import OutboundRule, WorkspaceComponent, WorkspacePro
 from .naming import Names
 
 
-
 def platform_tags(cfg: config_mod.StackConfig) -> dict[str, str]:
     return {
         **cfg.platform.tags,
@@ -31,6 +32,11 @@ def platform_tags(cfg: config_mod.StackConfig) -> dict[str, str]:
         "managed-by": "pulumi",
         "project": "amlplatform",
     }
+
+
+def _grant(identity: IdentityComponent, who: str, key: str, role: str) -> RoleAssignment:
+    return RoleAssignment(key=f"{who}-{key}", role=role, principal_id=identity.principal_id,
+                          principal_type="ServicePrincipal", description=f"AML {who} identity: {role}")
 
 
 def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
@@ -44,14 +50,13 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
     public = cfg.network.mode == "public"
     allowed = cfg.network.allowed_ip_ranges if public else []
     tags = platform_tags(cfg)
-    stateful = cfg.protection.protect
 
     rg = resources.ResourceGroup(
         "rg",
         resource_group_name=names.resource_group,
         location=cfg.platform.location,
         tags=tags,
-        opts=pulumi.ResourceOptions(protect=stateful),
+        opts=pulumi.ResourceOptions(protect=cfg.protection.protect),
     )
 
     def common(**kw) -> Common:
@@ -61,31 +66,21 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             subscription_id=client.subscription_id,
             tags=tags,
             lock=cfg.protection.locks,
-            protect=stateful,
+            protect=cfg.protection.protect,
             **kw,
         )
 
-    monitoring_identity_grants: list[RoleAssignment] = []
-    identity = IdentityComponent("identity", IdentityProps(common(), names.identity("workspace")))
-    principal = identity.principal_id
+    # Two identities: the workspace's, and the one jobs run as (only data-plane roles, never
+    # Owner or Contributor). The workspace identity's set is Azure ML's documented one for a
+    # user-assigned workspace identity: Contributor on each linked resource (never the group)
+    # plus the data roles that let it work without keys.
+    ws_id = IdentityComponent("workspace-identity", IdentityProps(common(), names.identity("workspace")))
+    job_id = IdentityComponent("compute-identity", IdentityProps(common(), names.identity("compute")))
 
-    def grant(key: str, role: str) -> RoleAssignment:
-        return RoleAssignment(
-            key=key,
-            role=role,
-            principal_id=principal,
-            principal_type="ServicePrincipal",
-            description=f"AML workspace identity: {role}",
-        )
-
-    # The workspace's identity needs control of its linked resources (Contributor on
-    # each resource, never the group) plus the data roles that let it read and write
-    # without keys: Azure ML's documented set for a user-assigned workspace identity.
-    monitoring_identity_grants.append(grant("workspace-contributor", "Contributor"))
     monitoring = MonitoringComponent(
         "monitoring",
         MonitoringProps(
-            common(role_assignments=monitoring_identity_grants),
+            common(role_assignments=[_grant(ws_id, "workspace", "contributor", "Contributor")]),
             log_analytics_name=names.log_analytics,
             app_insights_name=names.app_insights,
             retention_days=cfg.monitoring.retention_days,
@@ -110,33 +105,32 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             ),
         )
 
+    def stores(*grants: RoleAssignment) -> Common:
+        return common(diagnostic_settings=diagnostics, private_endpoints=endpoints, role_assignments=list(grants))
+
     store = StorageComponent(
         "storage",
         StorageProps(
-            common(
-                diagnostic_settings=diagnostics,
-                private_endpoints=endpoints,
-                role_assignments=[
-                    grant("workspace-contributor", "Contributor"),
-                    grant("workspace-blob-data", "Storage Blob Data Contributor"),
-                ],
+            stores(
+                _grant(ws_id, "workspace", "contributor", "Contributor"),
+                _grant(ws_id, "workspace", "blob-data", "Storage Blob Data Contributor"),
+                # Jobs write to the workspace's default datastore, whose container AML names itself.
+                _grant(job_id, "compute", "blob-data", "Storage Blob Data Contributor"),
             ),
             name=names.storage,
             replication=cfg.storage.replication,
             public_network_access=public,
             allowed_ip_ranges=allowed,
+            containers=[c for team in cfg.teams.values() for c in team.containers],
         ),
     )
     vault = KeyVaultComponent(
         "keyvault",
         KeyVaultProps(
-            common(
-                diagnostic_settings=diagnostics,
-                private_endpoints=endpoints,
-                role_assignments=[
-                    grant("workspace-contributor", "Contributor"),
-                    grant("workspace-kv-admin", "Key Vault Administrator"),
-                ],
+            stores(
+                _grant(ws_id, "workspace", "contributor", "Contributor"),
+                _grant(ws_id, "workspace", "kv-admin", "Key Vault Administrator"),
+                _grant(job_id, "compute", "secrets-user", "Key Vault Secrets User"),
             ),
             name=names.key_vault,
             tenant_id=client.tenant_id,
@@ -149,10 +143,9 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
     registry = RegistryComponent(
         "registry",
         RegistryProps(
-            common(
-                diagnostic_settings=diagnostics,
-                private_endpoints=endpoints,
-                role_assignments=[grant("workspace-contributor", "Contributor")],
+            stores(
+                _grant(ws_id, "workspace", "contributor", "Contributor"),
+                _grant(job_id, "compute", "acr-pull", "AcrPull"),
             ),
             name=names.registry,
             sku=cfg.registry.sku,
@@ -163,12 +156,23 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
         ),
     )
 
+    # Azure checks the workspace identity's access when the workspace is created, and new
+    # grants take a while to reach the resource providers: wait after them, then create it.
+    grants = [*monitoring.role_assignments, *store.role_assignments, *vault.role_assignments,
+              *registry.role_assignments]
+    wait_seconds = cfg.rbac.role_propagation_seconds if cfg.rbac else 60
+    propagation = time.Sleep(
+        "role-propagation",
+        create_duration=f"{wait_seconds}s",
+        opts=pulumi.ResourceOptions(depends_on=grants),
+    )
+
     workspace = WorkspaceComponent(
         "workspace",
         WorkspaceProps(
             common(diagnostic_settings=diagnostics, private_endpoints=endpoints),
             name=names.workspace,
-            identity_id=identity.id,
+            identity_id=ws_id.id,
             storage_account_id=store.id,
             key_vault_id=vault.id,
             container_registry_id=registry.id,
@@ -179,11 +183,23 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             description=cfg.workspace.description,
             managed_network=cfg.network.isolation_mode if cfg.network.mode == "managed" else None,
             outbound_rules=outbound_rules(cfg, store.id) if cfg.network.mode == "managed" else [],
-            depends_on=[
-                *monitoring.role_assignments,
-                *store.role_assignments,
-                *vault.role_assignments,
-                *registry.role_assignments,
+            depends_on=[propagation],
+        ),
+    )
+
+    AccessComponent(
+        "access",
+        AccessProps(
+            common(),
+            stack_label=names.base,
+            resource_group_id=rg.id,
+            workspace_id=workspace.id,
+            container_ids={name: c.id for name, c in store.containers.items()},
+            platform_owners=_grantee(cfg.rbac.platform_owners) if cfg.rbac else None,
+            deployment=_grantee(cfg.rbac.deployment) if cfg.rbac and cfg.rbac.deployment else None,
+            teams=[
+                Team(name, [(key, _grantee(p)) for key, p in team.grants()], team.containers)
+                for name, team in cfg.teams.items()
             ],
         ),
     )
@@ -201,14 +217,20 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
         "containerRegistryId": registry.id,
         "logAnalyticsWorkspaceId": monitoring.log_analytics_id,
         "applicationInsightsId": monitoring.app_insights_id,
-        "workspaceIdentityId": identity.id,
-        "workspaceIdentityPrincipalId": identity.principal_id,
+        "workspaceIdentityId": ws_id.id,
+        "workspaceIdentityPrincipalId": ws_id.principal_id,
+        "computeIdentityId": job_id.id,
+        "computeIdentityClientId": job_id.client_id,
     }
     if net is not None:
         outputs["vnetId"] = net.id
     for key, value in outputs.items():
         pulumi.export(key, value)
     return outputs
+
+
+def _grantee(p: config_mod.Principal) -> Grantee:
+    return Grantee(object_id=p.object_id, type=p.type)
 
 
 def network_for(cfg: config_mod.StackConfig, names: Names, common: Common) -> NetworkComponent | None:

@@ -60,10 +60,14 @@ def test_app_insights_and_log_analytics_shapes():
 def test_workspace_identity_becomes_arm_map_and_depends_on_grants():
     t = template_for("prod")
     ws = arm_resource(t, "Microsoft.MachineLearningServices/workspaces")
-    uai = arm_resource(t, "Microsoft.ManagedIdentity/userAssignedIdentities")
     (uid,) = ws["identity"]["userAssignedIdentities"]
-    assert ws["identity"]["userAssignedIdentities"] == {uid: {}} and uid.endswith(uai["name"])
-    grants = [r for r in t["resources"] if r["type"] == "Microsoft.Authorization/roleAssignments"]
+    assert ws["identity"]["userAssignedIdentities"] == {uid: {}} and uid.endswith("/id-contoso-prd-workspace")
+    principal = stack_plan("prod").one("azure-native:managedidentity:UserAssignedIdentity",
+                                       "workspace-identity-uai").outputs["principalId"]
+    grants = [r for r in t["resources"] if r["type"] == "Microsoft.Authorization/roleAssignments"
+              and r["properties"]["principalId"] == principal]
+    assert len(grants) == 6
+    # The RBAC pause is not rendered; the workspace depends on what it waited for.
     grant_ids = {f"{g['scope']}/providers/Microsoft.Authorization/roleAssignments/{g['name']}" for g in grants}
     assert grant_ids <= set(ws["dependsOn"])
 

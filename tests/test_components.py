@@ -80,7 +80,7 @@ def test_monitoring_retention_and_workspace_based_app_insights(stack):
 def test_workspace_identity_network_and_links(stack):
     plan = stack_plan(stack)
     w = plan.one("azure-native:machinelearningservices:Workspace")
-    uai = plan.one("azure-native:managedidentity:UserAssignedIdentity")
+    uai = plan.one("azure-native:managedidentity:UserAssignedIdentity", "workspace-identity-uai")
     i = w.inputs
     assert i["identity"] == {"type": "UserAssigned", "userAssignedIdentities": [uai.id]}
     assert i["primaryUserAssignedIdentity"] == uai.id
@@ -92,18 +92,26 @@ def test_workspace_identity_network_and_links(stack):
     assert i["keyVault"] == plan.one("azure-native:keyvault:Vault").id
     assert i["containerRegistry"] == plan.one("azure-native:containerregistry:Registry").id
     assert i["applicationInsights"] == plan.one("azure-native:applicationinsights:Component").id
-    # It waits for every role its identity needs.
-    grants = {r.urn for r in plan.of_type("azure-native:authorization:RoleAssignment")}
-    assert grants <= set(w.dependencies)
+    # It waits for every role its identity needs, plus the propagation pause after them.
+    pause = plan.one("time:index/sleep:Sleep")
+    assert pause.urn in w.dependencies and pause.inputs["createDuration"] == "60s"
+    grants = {r.urn for r in plan.of_type("azure-native:authorization:RoleAssignment")
+              if r.inputs["principalId"] == uai.outputs["principalId"]}
+    assert len(grants) == 6 and grants <= set(pause.dependencies)
+
+
+def identity_grants(plan, component):
+    principal = plan.one("azure-native:managedidentity:UserAssignedIdentity", f"{component}-uai").outputs["principalId"]
+    return [ra for ra in plan.of_type("azure-native:authorization:RoleAssignment")
+            if ra.inputs["principalId"] == principal]
 
 
 def test_workspace_identity_roles_are_exactly_the_documented_set(stack):
     plan = stack_plan(stack)
-    principal = plan.one("azure-native:managedidentity:UserAssignedIdentity").outputs["principalId"]
     got = set()
-    for ra in plan.of_type("azure-native:authorization:RoleAssignment"):
+    for ra in identity_grants(plan, "workspace-identity"):
         i = ra.inputs
-        assert i["principalId"] == principal and i["principalType"] == "ServicePrincipal"
+        assert i["principalType"] == "ServicePrincipal"
         assert i["roleDefinitionId"].startswith(f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/")
         got.add((i["scope"].split("/providers/")[-1].split("/")[0], i["roleDefinitionId"].rsplit("/", 1)[-1]))
     r = BUILTIN_ROLES
@@ -116,8 +124,21 @@ def test_workspace_identity_roles_are_exactly_the_documented_set(stack):
         ("Microsoft.Insights", r["Contributor"]),
     }
     # No grant at resource-group or subscription scope.
-    for ra in plan.of_type("azure-native:authorization:RoleAssignment"):
+    for ra in identity_grants(plan, "workspace-identity"):
         assert "/providers/" in ra.inputs["scope"]
+
+
+def test_compute_identity_has_only_data_roles(stack):
+    plan = stack_plan(stack)
+    r = BUILTIN_ROLES
+    got = {(ra.inputs["scope"].split("/providers/")[-1].split("/")[0], ra.inputs["roleDefinitionId"].rsplit("/", 1)[-1])
+           for ra in identity_grants(plan, "compute-identity")}
+    assert got == {
+        ("Microsoft.Storage", r["Storage Blob Data Contributor"]),
+        ("Microsoft.KeyVault", r["Key Vault Secrets User"]),
+        ("Microsoft.ContainerRegistry", r["AcrPull"]),
+    }
+    assert not {g for _, g in got} & {r["Owner"], r["Contributor"], r["User Access Administrator"]}
 
 
 def test_role_assignment_names_are_uuid5_of_scope_principal_role(stack):
@@ -125,8 +146,8 @@ def test_role_assignment_names_are_uuid5_of_scope_principal_role(stack):
 
     for ra in stack_plan(stack).of_type("azure-native:authorization:RoleAssignment"):
         i = ra.inputs
-        role = next(k for k, v in BUILTIN_ROLES.items() if i["roleDefinitionId"].endswith(v))
-        assert i["roleAssignmentName"] == stable_guid(i["scope"], i["principalId"], role)
+        role_guid = i["roleDefinitionId"].rsplit("/", 1)[-1]
+        assert i["roleAssignmentName"] == stable_guid(i["scope"], i["principalId"], role_guid)
 
 
 STATEFUL = {

@@ -35,7 +35,7 @@ def test_ids_have_arm_shapes():
 
 def test_identity_outputs_and_stack_outputs():
     plan = stack_plan("dev")
-    uai = plan.one("azure-native:managedidentity:UserAssignedIdentity")
+    uai = plan.one("azure-native:managedidentity:UserAssignedIdentity", "workspace-identity-uai")
     assert set(uai.outputs) >= {"principalId", "clientId", "tenantId"}
     out = plan.outputs
     ws_id = f"{SUB}/resourceGroups/rg-contoso-dev/providers/Microsoft.MachineLearningServices/workspaces/mlw-contoso-dev"

@@ -83,27 +83,50 @@ class Common:
     private_endpoints: PrivateEndpoints | None = None
 
 
+def assign_role(
+    owner: pulumi.Resource,
+    name: str,
+    scope: pulumi.Input[str],
+    principal_id: pulumi.Input[str],
+    principal_type: PrincipalType,
+    role_definition_id: pulumi.Input[str],
+    description: str = "",
+) -> authorization.RoleAssignment:
+    """One role assignment; its Azure name is a uuid5 of scope, principal and role (stable, no 409s)."""
+    guid = pulumi.Output.all(scope, principal_id, role_definition_id).apply(
+        lambda p: stable_guid(p[0], p[1], p[2].rsplit("/", 1)[-1])
+    )
+    return authorization.RoleAssignment(
+        name,
+        role_assignment_name=guid,
+        scope=scope,
+        principal_id=principal_id,
+        principal_type=principal_type,
+        role_definition_id=role_definition_id,
+        description=description or None,
+        opts=pulumi.ResourceOptions(parent=owner),
+    )
+
+
+def builtin_role_id(subscription_id: pulumi.Input[str], role: str) -> pulumi.Output[str]:
+    return pulumi.Output.from_input(subscription_id).apply(lambda sub: role_definition_id(sub, role))
+
+
 def add_role_assignments(
     owner: pulumi.Resource, prefix: str, scope: pulumi.Input[str], common: Common
 ) -> list[authorization.RoleAssignment]:
-    out = []
-    for grant in common.role_assignments:
-        name = pulumi.Output.all(scope, grant.principal_id, grant.role).apply(lambda p: stable_guid(*p))
-        out.append(
-            authorization.RoleAssignment(
-                f"{prefix}-ra-{grant.key}",
-                role_assignment_name=name,
-                scope=scope,
-                principal_id=grant.principal_id,
-                principal_type=grant.principal_type,
-                role_definition_id=pulumi.Output.from_input(common.subscription_id).apply(
-                    lambda sub, r=grant.role: role_definition_id(sub, r)
-                ),
-                description=grant.description or None,
-                opts=pulumi.ResourceOptions(parent=owner),
-            )
+    return [
+        assign_role(
+            owner,
+            f"{prefix}-ra-{grant.key}",
+            scope,
+            grant.principal_id,
+            grant.principal_type,
+            builtin_role_id(common.subscription_id, grant.role),
+            grant.description,
         )
-    return out
+        for grant in common.role_assignments
+    ]
 
 
 def add_diagnostics(

@@ -26,6 +26,8 @@ class StorageProps:
     public_network_access: bool
     allowed_ip_ranges: list[str] = field(default_factory=list)
     soft_delete_days: int = 14
+    # Private blob containers (team data); never publicly readable.
+    containers: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         check_name("storage", self.name)
@@ -90,6 +92,18 @@ class StorageComponent(pulumi.ComponentResource):
             share_delete_retention_policy=retention,
             opts=resource_opts(self, c),
         )
+
+        self.containers = {
+            container: storage.BlobContainer(
+                f"{name}-container-{container}",
+                container_name=container,
+                account_name=self.account.name,
+                resource_group_name=c.resource_group_name,
+                public_access="None",
+                opts=resource_opts(self, c, depends_on=[self.blob_service]),
+            )
+            for container in props.containers
+        }
 
         diag = c.diagnostic_settings
         # Account level carries metrics only; logs live on each service.

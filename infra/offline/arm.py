@@ -13,7 +13,7 @@ import copy
 import json
 from typing import Any, Callable, Iterable
 
-from .arm_types import TYPES, UnmappedError, lookup
+from .arm_types import NOT_ARM, TYPES, UnmappedError, lookup
 from .engine import Plan, PlannedResource
 
 SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
@@ -110,6 +110,9 @@ def _descendants(plan: Plan) -> dict[str, list[str]]:
 
     def walk(urn: str) -> list[str]:
         res = by_urn.get(urn)
+        if res is not None and res.type in NOT_ARM:
+            # Not rendered: whatever depends on it depends on what it waited for.
+            return [d for dep in res.dependencies for d in walk(dep)]
         if res is not None and res.custom:
             return [urn]
         out: list[str] = []

@@ -95,6 +95,9 @@ TYPES: dict[str, ArmType] = {
         ArmType("azure-native:authorization:RoleAssignment", "Microsoft.Authorization/roleAssignments",
                 "2022-04-01", ("roleAssignmentName",), scope="extension", scope_key="scope",
                 addressing=frozenset()),
+        ArmType("azure-native:authorization:RoleDefinition", "Microsoft.Authorization/roleDefinitions",
+                "2022-05-01-preview", ("roleDefinitionId",), scope="extension", scope_key="scope",
+                addressing=frozenset()),
         ArmType("azure-native:authorization:ManagementLockByScope", "Microsoft.Authorization/locks", "2020-05-01",
                 ("lockName",), scope="extension", scope_key="scope", addressing=frozenset()),
         ArmType("azure-native:monitor:PrivateLinkScope", "Microsoft.Insights/privateLinkScopes",
@@ -134,6 +137,13 @@ TYPES: dict[str, ArmType] = {
         ArmType("azure-native:machinelearningservices:Workspace", "Microsoft.MachineLearningServices/workspaces",
                 "2025-12-01", ("workspaceName",)),
     ]
+}
+
+
+# Resources the program declares that are not Azure resources: planned, never rendered.
+# Their dependencies pass through them to whatever depends on them.
+NOT_ARM: dict[str, str] = {
+    "time:index/sleep:Sleep": "a pause for Azure RBAC propagation (pulumiverse-time)",
 }
 
 

@@ -18,7 +18,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 from pulumi.runtime.sync_await import _ensure_event_loop
 
-from .arm_types import UnmappedError, lookup, resource_id
+from .arm_types import NOT_ARM, UnmappedError, lookup, resource_id
 
 OFFLINE_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 OFFLINE_TENANT = "11111111-1111-1111-1111-111111111111"
@@ -97,7 +97,7 @@ class ArmEmulator(Mocks):
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
         if not args.custom:
             return None, {}
-        if args.typ.startswith("pulumi:providers:"):
+        if args.typ.startswith("pulumi:providers:") or args.typ in NOT_ARM:
             return f"offline-{args.name}", dict(args.inputs)
         spec = lookup(args.typ)
         rid = resource_id(spec, args.inputs, self.subscription_id)

@@ -20,7 +20,7 @@ from pulumi.runtime.mocks import set_mocks
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from .arm_types import TYPES
+from .arm_types import NOT_ARM, TYPES
 from .emulator import OFFLINE_SUBSCRIPTION, OFFLINE_TENANT, ArmEmulator, Recorder
 
 PROJECT = "amlplatform"
@@ -56,7 +56,11 @@ class Plan:
         return {r.urn: r for r in self.resources}
 
     def custom(self) -> list[PlannedResource]:
-        return [r for r in self.resources if r.custom and not r.type.startswith("pulumi:providers:")]
+        """The Azure resources (not components, providers or helpers such as the RBAC pause)."""
+        return [
+            r for r in self.resources
+            if r.custom and not r.type.startswith("pulumi:providers:") and r.type not in NOT_ARM
+        ]
 
     def of_type(self, token: str) -> list[PlannedResource]:
         return [r for r in self.resources if r.type == token]

@@ -35,7 +35,7 @@ def summary(plan: Plan, source: str, result: CheckovResult, out_dir: str) -> str
     for name, items in groups.items():
         kinds = Counter(_short(r.type) for r in items)
         detail = ", ".join(f"{n} {k}" if n > 1 else k for k, n in sorted(kinds.items()))
-        lines.append(f"    {name:<12} {len(items):>3}  {detail}")
+        lines.append(f"    {name:<20} {len(items):>3}  {detail}")
     lines.append(
         f"  checkov: {result.verdict()}  ({result.passed} passed, {result.failed} failed, "
         f"{result.skipped} skipped with reasons, {result.resource_count} resources scanned)"
