@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .components.common import PropsError
 from .config import STACKS_DIR, ConfigError, load_stack
-from .offline import arm, checkov_gate, engine, relaxations, report
+from .offline import arm, checkov_gate, engine, platform_rules, relaxations, report
 from .offline.arm_types import UnmappedError
 from .offline.emulator import OFFLINE_SUBSCRIPTION
 
@@ -36,14 +36,16 @@ def plan_stack(stack: str, root: Path, out_root: Path) -> tuple[bool, str]:
         lambda: program.build(cfg), stack, raw, subscription_id=cfg.platform.subscription_id or OFFLINE_SUBSCRIPTION
     )
     template = arm.render(plan, relaxations.for_stack(cfg))
+    rules = platform_rules.check(plan, platform_rules.facts_for(cfg, plan))
 
     out_root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{stack}-", dir=out_root))
     try:
         (staging / "plan.json").write_text(plan.to_json(), encoding="utf-8")
         (staging / "template.json").write_text(arm.to_json(template), encoding="utf-8")
+        (staging / "rules.json").write_text(platform_rules.to_json(rules), encoding="utf-8")
         result = checkov_gate.run(staging / "template.json", staging)
-        (staging / "report.md").write_text(report.markdown(plan, cfg.source, result), encoding="utf-8")
+        (staging / "report.md").write_text(report.markdown(plan, cfg.source, result, rules), encoding="utf-8")
         final = out_root / stack
         if final.exists():
             shutil.rmtree(final)
@@ -51,7 +53,7 @@ def plan_stack(stack: str, root: Path, out_root: Path) -> tuple[bool, str]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return result.ok, report.summary(plan, cfg.source, result, str(final))
+    return result.ok and rules.ok, report.summary(plan, cfg.source, result, rules, str(final))
 
 
 def cmd_plan(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import types
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
@@ -263,13 +264,27 @@ def _allowed_keys(model: type[BaseModel]) -> str:
 
 
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    model: type[BaseModel] = StackConfig
-    for part in loc:
-        field = next((f for f in model.model_fields.values() if f.alias == part), None)
-        if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
+    """The model a key path points into (through optional, list and name-keyed sections)."""
+    import typing
+
+    def unwrap(tp: Any) -> Any:
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return args[0] if typing.get_origin(tp) in (typing.Union, types.UnionType) and len(args) == 1 else tp
+
+    current: Any = StackConfig
+    parts = list(loc)
+    while parts:
+        part = parts.pop(0)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = next((f for f in current.model_fields.values() if f.alias == part), None)
+            if field is None:
+                return None
+            current = unwrap(field.annotation)
+        elif typing.get_origin(current) in (dict, list):
+            current = unwrap(typing.get_args(current)[-1])
+        else:
             return None
-        model = field.annotation
-    return model
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
 def _path(loc: tuple[Any, ...]) -> str:

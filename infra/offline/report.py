@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from policies.rules import RuleReport
+
 from .checkov_gate import CheckovResult
 from .engine import Plan, PlannedResource
 
@@ -28,7 +30,7 @@ def _short(token: str) -> str:
     return token.split(":")[-1]
 
 
-def summary(plan: Plan, source: str, result: CheckovResult, out_dir: str) -> str:
+def summary(plan: Plan, source: str, result: CheckovResult, rules: RuleReport, out_dir: str) -> str:
     groups = by_component(plan)
     lines = [f"amlplatform plan {plan.stack}  ({source})"]
     lines.append(f"  {len(plan.custom())} Azure resources in {len(groups)} groups")
@@ -44,7 +46,11 @@ def summary(plan: Plan, source: str, result: CheckovResult, out_dir: str) -> str
         lines.append(f"    FAILED  {f.check_id} {f.resource}: {f.check_name}")
     for f in result.skips:
         lines.append(f"    skipped {f.check_id} {f.resource}: {f.reason}")
-    lines.append(f"  wrote {out_dir}/: plan.json template.json checkov.json checkov.sarif checkov.xml report.md")
+    lines.append(f"  platform rules: {rules.verdict()}  ({len(rules.rules)} rules, {rules.checked} evaluations)")
+    for v in rules.violations:
+        lines.append(f"    VIOLATION {v.rule} {v.urn}: {v.message}")
+    lines.append(f"  wrote {out_dir}/: plan.json template.json rules.json checkov.json checkov.sarif checkov.xml "
+                 "report.md")
     return "\n".join(lines)
 
 
@@ -71,7 +77,7 @@ def mermaid(plan: Plan) -> str:
     return "\n".join(lines)
 
 
-def markdown(plan: Plan, source: str, result: CheckovResult) -> str:
+def markdown(plan: Plan, source: str, result: CheckovResult, rules: RuleReport) -> str:
     groups = by_component(plan)
     out = [
         f"# amlplatform plan: {plan.stack}",
@@ -94,6 +100,9 @@ def markdown(plan: Plan, source: str, result: CheckovResult) -> str:
     out += [f"- `{f.check_id}` on `{f.resource}`: {f.check_name}" for f in result.failures] or ["None."]
     out += ["", "## Skipped checks (deliberate, with reasons)", ""]
     out += [f"- `{f.check_id}` on `{f.resource}`: {f.reason}" for f in result.skips] or ["None."]
+    out += ["", f"## Platform rules: {rules.verdict()}", ""]
+    out += [f"- `{v.rule}` on `{v.urn}`: {v.message}" for v in rules.violations] or [
+        f"{len(rules.rules)} rules ({', '.join(rules.rules)}), {rules.checked} evaluations, no violations."]
     out += ["", "## Graph", "", "```mermaid", mermaid(plan), "```", ""]
     if plan.outputs:
         out += ["## Stack outputs", "", "| output | value |", "|---|---|"]

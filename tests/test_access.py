@@ -1,0 +1,186 @@
+"""Team access: the exact grants per stack for a two-team fixture, the custom role, the RBAC rules."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from infra import config
+from infra.naming import stable_guid
+from infra.offline import platform_rules
+from infra.roles import BUILTIN_ROLES as R
+from policies.rules import StackFacts, evaluate
+from tests.conftest import plan_raw, raw_stack, stack_plan
+
+OWNERS = "00000000-0000-0000-0000-00000000a001"
+CICD = "00000000-0000-0000-0000-00000000a002"
+G_FRAUD_DS = "1c9c6f8e-0b1e-4d6a-9a43-3f3d2b4c5d01"
+G_FRAUD_RD = "1c9c6f8e-0b1e-4d6a-9a43-3f3d2b4c5d02"
+SP_FRAUD_OPS = "1c9c6f8e-0b1e-4d6a-9a43-3f3d2b4c5d03"
+G_FC_DS = "1c9c6f8e-0b1e-4d6a-9a43-3f3d2b4c5d04"
+U_FC_SUB = "1c9c6f8e-0b1e-4d6a-9a43-3f3d2b4c5d05"
+U_MEMBER = "1c9c6f8e-0b1e-4d6a-9a43-3f3d2b4c5d06"
+
+TEAMS = {
+    "fraud": {
+        "dataScientists": [{"objectId": G_FRAUD_DS, "type": "Group"}],
+        "readers": [{"objectId": G_FRAUD_RD, "type": "Group"}],
+        "computeOperators": [{"objectId": SP_FRAUD_OPS, "type": "ServicePrincipal"}],
+        "members": [U_MEMBER],
+        "containers": ["fraud-raw", "fraud-curated"],
+    },
+    "forecast": {
+        "dataScientists": [{"objectId": G_FC_DS, "type": "Group"}],
+        "jobSubmitters": [{"objectId": U_FC_SUB, "type": "User"}],
+        "containers": ["forecast-data"],
+    },
+}
+
+
+def two_teams(stack):
+    raw = copy.deepcopy(raw_stack(stack))
+    raw["amlplatform:teams"] = copy.deepcopy(TEAMS)
+    return plan_raw(stack, raw)
+
+
+def access_grants(plan):
+    access = [r for r in plan.of_type("azure-native:authorization:RoleAssignment") if "components:Access" in r.urn]
+    return {(r.inputs["scope"], r.inputs["roleDefinitionId"].rsplit("/", 1)[-1], r.inputs["principalId"],
+             r.inputs["principalType"]) for r in access}
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_two_team_grants_are_exactly(stack):
+    _, plan = two_teams(stack)
+    rg = plan.one("azure-native:resources:ResourceGroup").id
+    ws = plan.one("azure-native:machinelearningservices:Workspace").id
+    st = plan.one("azure-native:storage:StorageAccount").id
+    c = {n: f"{st}/blobServices/default/containers/{n}" for n in ("fraud-raw", "fraud-curated", "forecast-data")}
+    submitter = stable_guid(rg, "job-submitter")
+    assert access_grants(plan) == {
+        (rg, R["Owner"], OWNERS, "Group"),
+        (ws, R["AzureML Data Scientist"], CICD, "ServicePrincipal"),
+        (ws, R["Reader"], G_FRAUD_RD, "Group"),
+        (c["fraud-raw"], R["Storage Blob Data Reader"], G_FRAUD_RD, "Group"),
+        (c["fraud-curated"], R["Storage Blob Data Reader"], G_FRAUD_RD, "Group"),
+        (ws, R["AzureML Data Scientist"], G_FRAUD_DS, "Group"),
+        (c["fraud-raw"], R["Storage Blob Data Contributor"], G_FRAUD_DS, "Group"),
+        (c["fraud-curated"], R["Storage Blob Data Contributor"], G_FRAUD_DS, "Group"),
+        (ws, R["AzureML Compute Operator"], SP_FRAUD_OPS, "ServicePrincipal"),
+        (ws, R["AzureML Data Scientist"], G_FC_DS, "Group"),
+        (c["forecast-data"], R["Storage Blob Data Contributor"], G_FC_DS, "Group"),
+        (ws, submitter, U_FC_SUB, "User"),
+        (c["forecast-data"], R["Storage Blob Data Reader"], U_FC_SUB, "User"),
+    }
+
+
+def test_team_containers_are_private():
+    _, plan = two_teams("prod")
+    containers = {r.inputs["containerName"]: r.inputs for r in plan.of_type("azure-native:storage:BlobContainer")}
+    assert sorted(containers) == ["forecast-data", "fraud-curated", "fraud-raw"]
+    assert all(c["publicAccess"] == "None" for c in containers.values())
+
+
+def test_job_submitter_role_can_run_jobs_but_not_touch_compute_or_workspace():
+    plan = stack_plan("prod")
+    role = plan.one("azure-native:authorization:RoleDefinition")
+    rg = plan.one("azure-native:resources:ResourceGroup").id
+    i = role.inputs
+    assert i["roleName"] == "AML Job Submitter (contoso-prd)" and i["roleType"] == "CustomRole"
+    assert i["assignableScopes"] == [rg] and i["scope"] == rg
+    assert i["roleDefinitionId"] == stable_guid(rg, "job-submitter")
+    (perm,) = i["permissions"]
+    assert "Microsoft.MachineLearningServices/workspaces/jobs/*" in perm["actions"]
+    assert "Microsoft.MachineLearningServices/workspaces/*/read" in perm["actions"]
+    assert {"Microsoft.MachineLearningServices/workspaces/computes/write",
+            "Microsoft.MachineLearningServices/workspaces/computes/delete",
+            "Microsoft.MachineLearningServices/workspaces/write"} <= set(perm["notActions"])
+    assert not any(a.endswith("/computes/write") or a == "*" for a in perm["actions"])
+
+
+def test_every_stack_passes_the_rbac_rules(stack):
+    cfg = config.parse(raw_stack(stack), f"stacks/Pulumi.{stack}.yaml", stack)
+    plan = stack_plan(stack)
+    report = platform_rules.check(plan, platform_rules.facts_for(cfg, plan))
+    assert report.ok and report.checked == 2 * len(plan.of_type("azure-native:authorization:RoleAssignment"))
+
+
+def _ra(role, principal, scope="/subscriptions/s/resourceGroups/rg", principal_type="Group"):
+    props = {"roleDefinitionId": f"/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/{R[role]}",
+             "principalId": principal, "scope": scope}
+    if principal_type:
+        props["principalType"] = principal_type
+    return ("urn:x", "azure-native:authorization:RoleAssignment", props)
+
+
+FACTS = StackFacts(platform_owners=frozenset({OWNERS}), workspace_identities=frozenset({"wsid"}))
+ACR = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/cr1"
+
+
+@pytest.mark.parametrize(
+    "resource, rule",
+    [
+        (_ra("Owner", G_FRAUD_DS), "rbac-privileged-roles"),
+        (_ra("Contributor", G_FRAUD_DS), "rbac-privileged-roles"),
+        (_ra("User Access Administrator", SP_FRAUD_OPS, principal_type="ServicePrincipal"), "rbac-privileged-roles"),
+        (_ra("Contributor", "computeid", scope=ACR, principal_type="ServicePrincipal"), "rbac-privileged-roles"),
+        (_ra("Contributor", "wsid", principal_type="ServicePrincipal"), "rbac-privileged-roles"),  # group scope
+        (_ra("Reader", G_FRAUD_RD, principal_type=None), "rbac-principal-type"),
+    ],
+)
+def test_rbac_rules_fail_on_bad_assignments(resource, rule):
+    report = evaluate([resource], FACTS)
+    assert [v.rule for v in report.violations] == [rule] and not report.ok
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        _ra("Owner", OWNERS),
+        _ra("Contributor", "wsid", scope=ACR, principal_type="ServicePrincipal"),
+        _ra("AzureML Data Scientist", G_FRAUD_DS),
+    ],
+)
+def test_rbac_rules_pass_on_allowed_assignments(resource):
+    assert evaluate([resource], FACTS).ok
+
+
+def test_violation_message_names_the_rule_and_fix():
+    (v,) = evaluate([_ra("Owner", G_FRAUD_DS)], FACTS).violations
+    assert v.message.startswith("Owner on /subscriptions/s/resourceGroups/rg is granted to " + G_FRAUD_DS)
+    assert "amlplatform:rbac.platformOwners" in v.message
+
+
+@pytest.mark.parametrize(
+    "teams, expected",
+    [
+        ({"Fraud": {}}, "amlplatform:teams.Fraud: team names are 2-24 lowercase letters"),
+        ({"fraud": {"dataScientists": [{"objectId": "not-a-guid", "type": "Group"}]}},
+         "amlplatform:teams.fraud.dataScientists[0].objectId: 'not-a-guid' must be an Entra object ID"),
+        ({"fraud": {"readers": [{"objectId": G_FRAUD_RD, "type": "Robot"}]}},
+         "amlplatform:teams.fraud.readers[0].type: must be one of User, Group or ServicePrincipal"),
+        ({"fraud": {"owners": [{"objectId": G_FRAUD_RD, "type": "Group"}]}},
+         "amlplatform:teams.fraud.owners: unknown key (allowed: readers, dataScientists, computeOperators, "
+         "jobSubmitters, members, containers)"),
+        ({"fraud": {"containers": ["Fraud_Raw"]}}, "'Fraud_Raw' must be 3-63 lowercase letters"),
+        ({"fraud": {"containers": ["azureml-x"]}}, "names starting with azureml are Azure ML's own"),
+        ({"a1": {"containers": ["shared"]}, "b2": {"containers": ["shared"]}},
+         "amlplatform:teams.b2.containers: container 'shared' already belongs to team a1"),
+        ({"fraud": {"readers": [{"objectId": G_FRAUD_RD, "type": "Group"}, {"objectId": G_FRAUD_RD, "type": "Group"}]}},
+         f"readers lists {G_FRAUD_RD} twice"),
+    ],
+)
+def test_bad_team_config_fails_clearly(teams, expected):
+    raw = copy.deepcopy(raw_stack("dev"))
+    raw["amlplatform:teams"] = teams
+    with pytest.raises(config.ConfigError) as exc:
+        config.parse(raw, "stacks/Pulumi.dev.yaml", "dev")
+    assert expected in str(exc.value)
+
+
+def test_platform_owners_must_be_a_group():
+    raw = copy.deepcopy(raw_stack("dev"))
+    raw["amlplatform:rbac"]["platformOwners"]["type"] = "User"
+    with pytest.raises(config.ConfigError, match="amlplatform:rbac.platformOwners: must be an Entra group"):
+        config.parse(raw, "stacks/Pulumi.dev.yaml", "dev")
