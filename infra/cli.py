@@ -14,6 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from . import onboarding
 from .components.common import PropsError
 from .config import STACKS_DIR, ConfigError, load_stack
 from .offline import arm, checkov_gate, engine, platform_rules, relaxations, report
@@ -77,6 +78,85 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return worst
 
 
+def _envs(root: Path, text: str | None) -> list[str]:
+    known = all_stacks(root)
+    if text is None:
+        return known
+    chosen = [e.strip() for e in text.split(",") if e.strip()]
+    unknown = [e for e in chosen if e not in known]
+    if unknown or not chosen:
+        raise ConfigError(f"--env: unknown stack(s) {', '.join(unknown) or '(none given)'}; stacks: {', '.join(known)}")
+    return chosen
+
+
+def _describe(res: engine.PlannedResource) -> str:
+    from .roles import BUILTIN_ROLES
+
+    kind = res.type.split(":")[-1]
+    if kind == "RoleAssignment":
+        guid = res.inputs["roleDefinitionId"].rsplit("/", 1)[-1]
+        role = next((n for n, g in BUILTIN_ROLES.items() if g == guid), "AML Job Submitter")
+        scope = "/".join(res.inputs["scope"].split("/")[-2:])
+        return f"{kind}: {role} on {scope} for {res.inputs['principalType']} {res.inputs['principalId']}"
+    return f"{kind}: {res.physical_name}"
+
+
+def _gains(edit: onboarding.Edit, root: Path) -> tuple[list[str], list[str]]:
+    """Resources the edit adds to and removes from the stack's offline plan."""
+    import yaml
+
+    from . import program
+
+    before_raw = (yaml.safe_load(edit.before) or {}).get("config") or {}
+    after_raw = (yaml.safe_load(edit.after) or {}).get("config") or {}
+    before_cfg = load_stack(edit.stack, root)[0]
+    before = {r.urn: r for r in engine.run(lambda: program.build(before_cfg), edit.stack, before_raw).custom()}
+    after = {r.urn: r for r in engine.run(lambda: program.build(edit.config), edit.stack, after_raw).custom()}
+    added = sorted(_describe(r) for u, r in after.items() if u not in before)
+    removed = sorted(_describe(r) for u, r in before.items() if u not in after)
+    return added, removed
+
+
+def cmd_onboard(args: argparse.Namespace) -> int:
+    root = Path(args.root)
+    stacks = _envs(root, args.env)
+    roles = {key: [onboarding.parse_principal(p, opt) for p in _split(getattr(args, opt))]
+             for opt, key in onboarding.ROLE_OPTIONS.items()}
+    members = []
+    for m in _split(args.members):
+        p = onboarding.parse_principal(m, "members")
+        members.append(p["objectId"])
+    spec = onboarding.TeamSpec(args.team, roles, members, _split(args.containers))
+    edits = onboarding.plan_onboard(root, stacks, spec)
+    return _apply(edits, root, f"onboard {args.team}", args.dry_run)
+
+
+def cmd_offboard(args: argparse.Namespace) -> int:
+    root = Path(args.root)
+    stacks = _envs(root, args.env) if args.env else onboarding.stacks_with_team(root, all_stacks(root), args.team)
+    if not stacks:
+        raise ConfigError(f"offboard: team {args.team!r} is in no stack file")
+    edits = onboarding.plan_offboard(root, stacks, args.team)
+    return _apply(edits, root, f"offboard {args.team}", args.dry_run)
+
+
+def _apply(edits: list[onboarding.Edit], root: Path, what: str, dry_run: bool) -> int:
+    for edit in edits:
+        added, removed = _gains(edit, root)
+        print(f"{what}: stacks/{edit.path.name}: plan gains {len(added)}, loses {len(removed)}")
+        print("\n".join([f"  + {a}" for a in added] + [f"  - {r}" for r in removed]))
+    if dry_run:
+        print("dry run: no file written")
+        return EXIT_OK
+    onboarding.write(edits)
+    print(f"wrote {', '.join(f'stacks/{e.path.name}' for e in edits)}")
+    return EXIT_OK
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [x.strip() for v in values or [] for x in v.split(",") if x.strip()]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="amlplatform", description="Offline plans of the AML platform stacks.")
     parser.add_argument("--root", default=".", help="repository root holding stacks/ (default: .)")
@@ -86,6 +166,23 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--all", action="store_true", help="every stack in stacks/")
     plan.add_argument("--out", default="out", help="output folder (default: out)")
     plan.set_defaults(func=cmd_plan)
+
+    on = sub.add_parser("onboard", help="add a team to stack files (keeps comments and order)")
+    on.add_argument("--team", required=True, help="team name: 2-24 lowercase letters, digits or hyphens")
+    on.add_argument("--env", help="comma-separated stacks (default: every stack)")
+    for opt in onboarding.ROLE_OPTIONS:
+        on.add_argument(f"--{opt.replace('_', '-')}", dest=opt, action="append", metavar="ID",
+                        help="object IDs, comma-separated: GUID (a group) or group:/user:/sp:GUID")
+    on.add_argument("--members", action="append", metavar="ID", help="user object IDs for compute instances")
+    on.add_argument("--containers", action="append", metavar="NAME", help="the team's blob containers")
+    on.add_argument("--dry-run", action="store_true", help="validate and show the plan's gains; write nothing")
+    on.set_defaults(func=cmd_onboard)
+
+    off = sub.add_parser("offboard", help="remove a team from stack files")
+    off.add_argument("--team", required=True)
+    off.add_argument("--env", help="comma-separated stacks (default: every stack that has the team)")
+    off.add_argument("--dry-run", action="store_true")
+    off.set_defaults(func=cmd_offboard)
     return parser
 
 
