@@ -33,6 +33,7 @@ def plan_stack(stack: str, root: Path, out_root: Path) -> tuple[bool, str]:
     from . import program
 
     cfg, raw = load_stack(stack, root)
+    raw, missing = engine.with_secret_placeholders(cfg.required_secrets(), raw)
     plan = engine.run(
         lambda: program.build(cfg), stack, raw, subscription_id=cfg.platform.subscription_id or OFFLINE_SUBSCRIPTION
     )
@@ -54,7 +55,10 @@ def plan_stack(stack: str, root: Path, out_root: Path) -> tuple[bool, str]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return result.ok and rules.ok, report.summary(plan, cfg.source, result, rules, str(final))
+    text = report.summary(plan, cfg.source, result, rules, str(final))
+    if missing:
+        text += "\n  before `pulumi up`: " + "; ".join(f"pulumi config set --secret {k} -s {stack}" for k in missing)
+    return result.ok and rules.ok, text
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -107,9 +111,11 @@ def _gains(edit: onboarding.Edit, root: Path) -> tuple[list[str], list[str]]:
 
     from . import program
 
-    before_raw = (yaml.safe_load(edit.before) or {}).get("config") or {}
-    after_raw = (yaml.safe_load(edit.after) or {}).get("config") or {}
     before_cfg = load_stack(edit.stack, root)[0]
+    before_raw, _ = engine.with_secret_placeholders(
+        before_cfg.required_secrets(), (yaml.safe_load(edit.before) or {}).get("config") or {})
+    after_raw, _ = engine.with_secret_placeholders(
+        edit.config.required_secrets(), (yaml.safe_load(edit.after) or {}).get("config") or {})
     before = {r.urn: r for r in engine.run(lambda: program.build(before_cfg), edit.stack, before_raw).custom()}
     after = {r.urn: r for r in engine.run(lambda: program.build(edit.config), edit.stack, after_raw).custom()}
     added = sorted(_describe(r) for u, r in after.items() if u not in before)

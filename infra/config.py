@@ -9,6 +9,7 @@ path and the rule, raised as `ConfigError` before any resource is declared.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import types
@@ -19,6 +20,7 @@ import yaml
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from .config_base import _Rule, _Section
+from .config_compute import AksConfig, ClusterConfig, ComputeConfig
 from .config_network import NetworkConfig
 from .config_rbac import Principal, RbacConfig, TeamConfig, check_teams  # noqa: F401 (Principal re-exported)
 
@@ -42,6 +44,8 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
         "monitoring": {"retentionDays": 30},
         "workspace": {"hbi": False},
         "protection": {"locks": False, "protect": False},
+        "compute": {"defaultPriority": "LowPriority", "defaultMaxNodes": 2, "instances": {"enabled": True}},
+        "aks": {"enabled": False},
     },
     "staging": {
         "network": {"mode": "private"},
@@ -51,6 +55,8 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
         "monitoring": {"retentionDays": 90},
         "workspace": {"hbi": False},
         "protection": {"locks": True, "protect": True},
+        "compute": {"defaultPriority": "Dedicated", "defaultMaxNodes": 4, "instances": {"enabled": False}},
+        "aks": {"enabled": True, "zones": ["1"], "clusterPurpose": "DevTest"},
     },
     "prod": {
         "network": {"mode": "private"},
@@ -60,8 +66,21 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
         "monitoring": {"retentionDays": 365},
         "workspace": {"hbi": True},
         "protection": {"locks": True, "protect": True},
+        "compute": {"defaultPriority": "Dedicated", "defaultMaxNodes": 10, "instances": {"enabled": False}},
+        "aks": {
+            "enabled": True,
+            "zones": ["1", "2", "3"],
+            "clusterPurpose": "FastProd",
+            "systemPool": {"vmSize": "Standard_D4ds_v5", "count": 3},
+            "inferencePool": {"vmSize": "Standard_D8ds_v5", "minCount": 2, "maxCount": 6},
+        },
     },
 }
+
+# Secrets the program reads with pulumi.Config.require_secret; set them with
+# `pulumi config set --secret amlplatform:<key>` (never in plain text).
+SECRET_KEYS = ("aksTlsCertPem", "aksTlsKeyPem", "databricksAccessToken")
+DEFAULT_CLUSTER = {"name": "cpu-cluster", "vmSize": "Standard_DS3_v2"}
 
 # Public-cloud region names (as `az account list-locations` prints them).
 AZURE_REGIONS = frozenset(
@@ -178,6 +197,8 @@ class StackConfig(_Section):
     protection: ProtectionConfig = Field(default_factory=ProtectionConfig)
     rbac: RbacConfig | None = None
     teams: dict[str, TeamConfig] = Field(default_factory=dict)
+    compute: ComputeConfig = Field(default_factory=ComputeConfig)
+    aks: AksConfig = Field(default_factory=AksConfig)
 
     _source: str = PrivateAttr(default="<config>")
     _stack: str = PrivateAttr(default="")
@@ -197,7 +218,7 @@ class StackConfig(_Section):
             if current is None:
                 current = {}
             if isinstance(current, dict):
-                filled[section] = {**values, **current}
+                filled[section] = _merge(values, current)
         return filled
 
     @model_validator(mode="after")
@@ -226,7 +247,47 @@ class StackConfig(_Section):
             )
         if self.registry.zone_redundancy and self.registry.sku != "Premium":
             raise _Rule("registry.zoneRedundancy", "zone redundancy needs the Premium SKU", True)
+        self._check_compute()
         return self
+
+    def _check_compute(self) -> None:
+        c = self.compute
+        if c.clusters is None:
+            c.clusters = [ClusterConfig.model_validate(DEFAULT_CLUSTER)]
+        for cluster in c.clusters:
+            cluster.priority = cluster.priority or c.default_priority
+            cluster.max_nodes = cluster.max_nodes or c.default_max_nodes
+            if cluster.min_nodes > (cluster.max_nodes or 0):
+                raise _Rule(f"compute.clusters.{cluster.name}.minNodes",
+                            f"must not exceed maxNodes ({cluster.max_nodes})", cluster.min_nodes)
+        members = {m for team in self.teams.values() for m in team.members}
+        for i, user in enumerate(c.instances.users or []):
+            if user not in members:
+                raise _Rule(f"compute.instances.users[{i}]", "a compute instance's user must be a member of a "
+                            "team in this stack (teams.<name>.members)", user)
+        if self.aks.enabled:
+            if self.network.mode != "private":
+                raise _Rule("aks.enabled", f"AKS for inference runs in private mode's scoring subnet (network.mode "
+                            f"is {self.network.mode})", True)
+            subnet = ipaddress.ip_network(self.network.subnets.scoring)
+            usable = subnet.num_addresses - 5
+            need = self.aks.addresses_needed()
+            if need > usable:
+                raise _Rule("aks.inferencePool.maxCount",
+                            f"the scoring subnet {subnet} has {usable} usable addresses but the cluster needs {need} "
+                            f"at full scale ({self.aks.nodes_at_most()} nodes incl. surge"
+                            + ("" if self.aks.network_plugin_mode == "overlay" else f" x {self.aks.max_pods + 1} "
+                               "addresses each with flat Azure CNI") + ", + 5 for load balancers)",
+                            self.aks.inference_pool.max_count)
+
+    def required_secrets(self) -> list[str]:
+        """Secret config keys this stack's program will read."""
+        out = []
+        if self.aks.enabled and self.aks.tls.mode == "certificate":
+            out += ["aksTlsCertPem", "aksTlsKeyPem"]
+        if any(a.type == "Databricks" for a in self.compute.attach):
+            out.append("databricksAccessToken")
+        return out
 
     @property
     def source(self) -> str:
@@ -240,6 +301,16 @@ class StackConfig(_Section):
     @property
     def is_geo_replicated(self) -> bool:
         return self.storage.replication in GEO_REPLICATION
+
+
+def _merge(defaults: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    out = dict(defaults)
+    for key, value in given.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 # ---- error formatting ------------------------------------------------------
@@ -329,10 +400,16 @@ def _format_error(err: Mapping[str, Any], source: str) -> str:
 # ---- loading ---------------------------------------------------------------
 
 
-def parse(raw: Mapping[str, Any], source: str, stack: str = "") -> StackConfig:
+def parse(raw: Mapping[str, Any], source: str, stack: str = "", from_file: bool = True) -> StackConfig:
     """Validate the `amlplatform:*` keys of a stack's config (other namespaces are ignored)."""
     prefix = NAMESPACE + ":"
     data = {k[len(prefix):]: v for k, v in raw.items() if k.startswith(prefix)}
+    for key in SECRET_KEYS:
+        if key in data:
+            value = data.pop(key)
+            if from_file and not (isinstance(value, Mapping) and set(value) == {"secure"}):
+                raise ConfigError(f"{source}: {prefix}{key}: must be a secret: set it with `pulumi config set "
+                                  f"--secret {prefix}{key}` (it is stored encrypted, never in plain text)")
     for key, value in data.items():
         if isinstance(value, Mapping) and set(value) == {"secure"}:
             raise ConfigError(
@@ -412,7 +489,8 @@ def from_pulumi() -> StackConfig:
                 pass
         raw[key] = value
     stack = pulumi.get_stack()
-    return parse(raw, f"{STACKS_DIR}/Pulumi.{stack}.yaml", stack)
+    # The engine hands secrets over decrypted; only stack files show whether they are secure.
+    return parse(raw, f"{STACKS_DIR}/Pulumi.{stack}.yaml", stack, from_file=False)
 
 
 def _display(path: Path) -> str:

@@ -127,6 +127,14 @@ class Names:
     def vnet(self) -> str:
         return f"vnet-{self.base}"
 
+    @property
+    def aks(self) -> str:
+        return f"aks-{self.base}"
+
+    def instance(self, user_object_id: str) -> str:
+        """Compute instance names are unique per region, so they carry the stack and the user."""
+        return f"ci-{self.prefix}{self.env}-{hashlib.sha256(user_object_id.lower().encode()).hexdigest()[:6]}"
+
     def identity(self, purpose: str) -> str:
         return f"id-{self.base}-{purpose}"
 
@@ -142,6 +150,8 @@ class Names:
             "workspace": self.workspace,
             "identity": self.identity("workspace"),
             "vnet": self.vnet,
+            "aks": self.aks,
+            "compute_instance": self.instance("00000000-0000-0000-0000-000000000000"),
         }
 
     def violations(self) -> list[str]:

@@ -14,6 +14,8 @@ from pulumi_azure_native import authorization, resources
 from . import config as config_mod
 from .components.access import AccessComponent, AccessProps, Grantee, Team
 from .components.common import Common, DiagnosticSettings, PrivateEndpoints, PropsError, RoleAssignment
+from .components.compute import Attach, Cluster, ComputeComponent, ComputeProps, Instance
+from .components.inference import InferenceComponent, InferenceProps, InstanceType
 from .components.identity import IdentityComponent, IdentityProps
 from .components.keyvault import KeyVaultComponent, KeyVaultProps
 from .components.monitor_private_link import MonitorPrivateLinkComponent, MonitorPrivateLinkProps
@@ -91,6 +93,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
     diagnostics = DiagnosticSettings(workspace_id=monitoring.log_analytics_id)
 
     net = network_for(cfg, names, common(diagnostic_settings=diagnostics))
+    training_subnet = net.subnet_ids.get("training") if net else None
     endpoints = (
         PrivateEndpoints(subnet_id=net.subnet_ids["privateEndpoints"], zone_ids=net.zone_ids) if net else None
     )
@@ -183,9 +186,75 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             description=cfg.workspace.description,
             managed_network=cfg.network.isolation_mode if cfg.network.mode == "managed" else None,
             outbound_rules=outbound_rules(cfg, store.id) if cfg.network.mode == "managed" else [],
+            serverless_subnet_id=training_subnet if cfg.compute.serverless else None,
+            image_build_compute=cfg.compute.clusters[0].name if training_subnet is not None and cfg.compute.clusters
+            else None,
             depends_on=[propagation],
         ),
     )
+
+    ComputeComponent(
+        "compute",
+        ComputeProps(
+            common(),
+            workspace_name=workspace.name,
+            identity_id=job_id.id,
+            tenant_id=client.tenant_id,
+            subnet_id=training_subnet,
+            clusters=[
+                Cluster(c.name, c.vm_size, c.priority or "Dedicated", c.min_nodes, c.max_nodes or 1,
+                        c.idle_minutes_before_scale_down)
+                for c in cfg.compute.clusters or []
+            ],
+            instances=instances_for(cfg, names),
+            attach=[
+                Attach(a.name, a.type, a.resource_id, a.workspace_url,
+                       secret("databricksAccessToken") if a.type == "Databricks" else None)
+                for a in cfg.compute.attach
+            ],
+        ),
+    )
+
+    if cfg.aks.enabled and net is not None:
+        k = cfg.aks
+        certificate = k.tls.mode == "certificate"
+        InferenceComponent(
+            "inference",
+            InferenceProps(
+                common(diagnostic_settings=diagnostics),
+                cluster_name=names.aks,
+                identity_name=names.identity("aks"),
+                compute_name="aks-inference",
+                workspace_name=workspace.name,
+                subnet_id=net.subnet_ids["scoring"],
+                log_analytics_id=monitoring.log_analytics_id,
+                tenant_id=client.tenant_id,
+                egress=cfg.network.egress or "none",
+                system_vm_size=k.system_pool.vm_size,
+                system_count=k.system_pool.count or 1,
+                inference_vm_size=k.inference_pool.vm_size,
+                inference_min=k.inference_pool.min_count or 0,
+                inference_max=k.inference_pool.max_count or 1,
+                max_pods=k.max_pods,
+                network_plugin_mode=k.network_plugin_mode,
+                pod_cidr=k.pod_cidr,
+                service_cidr=k.service_cidr,
+                dns_service_ip=k.dns_service_ip,
+                zones=k.zones or [],
+                kubernetes_version=k.kubernetes_version,
+                upgrade_channel=k.upgrade_channel,
+                admin_group_ids=[cfg.rbac.platform_owners.object_id] if cfg.rbac else [],
+                tls_mode=k.tls.mode,
+                tls_cname=k.tls.cname,
+                tls_cert_pem=secret("aksTlsCertPem") if certificate else None,
+                tls_key_pem=secret("aksTlsKeyPem") if certificate else None,
+                namespace=k.namespace,
+                cluster_purpose=k.cluster_purpose or "FastProd",
+                instance_types={n: InstanceType(t.cpu, t.memory, t.cpu_limit, t.memory_limit, t.gpu)
+                                for n, t in k.instance_types.items()},
+                default_instance_type=k.default_instance_type,
+            ),
+        )
 
     AccessComponent(
         "access",
@@ -227,6 +296,26 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
     for key, value in outputs.items():
         pulumi.export(key, value)
     return outputs
+
+
+def secret(key: str) -> pulumi.Output[str]:
+    """A secret from `pulumi config set --secret amlplatform:<key>` (stays encrypted in state)."""
+    return pulumi.Config(config_mod.NAMESPACE).require_secret(key)
+
+
+def instances_for(cfg: config_mod.StackConfig, names: Names) -> list[Instance]:
+    """One personal compute instance per team member (or per listed user) when instances are on."""
+    inst = cfg.compute.instances
+    if not inst.enabled:
+        return []
+    members = list(dict.fromkeys(m for team in cfg.teams.values() for m in team.members))
+    users = inst.users if inst.users is not None else members
+    sched = inst.schedule
+    return [
+        Instance(names.instance(user), user, inst.vm_size, inst.idle_shutdown_minutes or 60,
+                 sched.start if sched else None, sched.stop if sched else None, sched.time_zone if sched else "UTC")
+        for user in users
+    ]
 
 
 def _grantee(p: config_mod.Principal) -> Grantee:

@@ -15,6 +15,7 @@ BUILTIN_ROLES: dict[str, str] = {
     "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
     "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
     "AcrPush": "8311e382-0749-4cb8-b61a-304f252e45ec",
+    "Network Contributor": "4d97b98b-1d4f-4787-a291-c67834d212e7",
 }
 
 

@@ -23,6 +23,7 @@ def raw_stack(stack: str) -> dict[str, Any]:
 
 def plan_raw(stack: str, raw: dict[str, Any]) -> tuple[config.StackConfig, engine.Plan]:
     cfg = config.parse(raw, f"stacks/Pulumi.{stack}.yaml", stack)
+    raw, _ = engine.with_secret_placeholders(cfg.required_secrets(), raw)
     return cfg, engine.run(lambda: program.build(cfg), stack, raw)
 
 

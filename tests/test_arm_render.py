@@ -108,10 +108,10 @@ def test_inline_skips_name_config_key_and_stack_file():
     ids = sorted(s[1] for s in skips)
     assert ids == sorted(["CKV_AZURE_59", "CKV_AZURE_206", "CKV_AZURE_139", "CKV_AZURE_163", "CKV_AZURE_233",
                           "CKV_AZURE_166", "CKV2_AZURE_49", "CKV_AZURE_243", "CKV2_AMLP_1", "CKV2_AMLP_2",
-                          "CKV2_AMLP_3", "CKV2_AMLP_4"])
+                          "CKV2_AMLP_3", "CKV2_AMLP_4", "CKV_AMLP_12"])
     assert all("stacks/Pulumi.dev.yaml" in reason and "amlplatform:" in reason for _, _, reason in skips)
     prod = sorted(s[1] for s in arm.skipped_ids(template_for("prod")))
-    assert prod == ["CKV_AZURE_166", "CKV_AZURE_243"]
+    assert prod == ["CKV_AZURE_166", "CKV_AZURE_172", "CKV_AZURE_243", "CKV_AZURE_6"]
 
 
 def test_vnet_subnets_and_endpoint_children_are_renested():

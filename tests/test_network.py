@@ -169,6 +169,7 @@ def test_managed_mode_rules_and_inbound_endpoints():
                 {"name": "monitor", "type": "ServiceTag", "serviceTag": "AzureMonitor", "portRanges": "443"},
             ],
         }
+        raw["amlplatform:aks"] = {"enabled": False}  # AKS needs private mode's scoring subnet
 
     _, plan = edited_plan("staging", edit)
     w = plan.one("azure-native:machinelearningservices:Workspace")

@@ -15,8 +15,8 @@ SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"
 
 
 def test_two_runs_are_byte_identical(stack):
-    raw = raw_stack(stack)
-    cfg = config.parse(raw, f"stacks/Pulumi.{stack}.yaml", stack)
+    cfg = config.parse(raw_stack(stack), f"stacks/Pulumi.{stack}.yaml", stack)
+    raw, _ = engine.with_secret_placeholders(cfg.required_secrets(), raw_stack(stack))
     a = engine.run(lambda: program.build(cfg), stack, raw).to_json()
     b = engine.run(lambda: program.build(cfg), stack, raw).to_json()
     assert a == b

@@ -13,6 +13,7 @@ from tests.conftest import ROOT, raw_stack, stack_plan
 
 
 def run_entry(stack: str, raw: dict):
+    raw, _ = engine.with_secret_placeholders(["aksTlsCertPem", "aksTlsKeyPem"], raw)
     return engine.run(lambda: runpy.run_path(str(ROOT / "infra"), run_name="__main__"), stack, raw)
 
 

@@ -136,6 +136,7 @@ def add_diagnostics(
     settings: DiagnosticSettings | None,
     logs: bool = True,
     metrics: bool = True,
+    log_group: str = "allLogs",
 ) -> monitor.DiagnosticSetting | None:
     if settings is None:
         return None
@@ -147,7 +148,7 @@ def add_diagnostics(
         workspace_id=settings.workspace_id,
         # Resource-specific tables where the service supports them; cheaper to query.
         log_analytics_destination_type="Dedicated",
-        logs=[monitor.DiagnosticsLogSettingsArgs(category_group="allLogs", enabled=True)] if logs else None,
+        logs=[monitor.DiagnosticsLogSettingsArgs(category_group=log_group, enabled=True)] if logs else None,
         metrics=[monitor.DiagnosticsMetricSettingsArgs(category="AllMetrics", enabled=True)] if metrics else None,
         opts=pulumi.ResourceOptions(parent=owner),
     )

@@ -78,6 +78,10 @@ class WorkspaceProps:
     # None: no managed VNet; otherwise its isolation mode.
     managed_network: str | None = None
     outbound_rules: Sequence[OutboundRule] = ()
+    # Private mode: serverless jobs in this subnet without public IPs, and image builds on this
+    # cluster (ACR Tasks cannot reach a registry behind a private endpoint).
+    serverless_subnet_id: pulumi.Input[str] | None = None
+    image_build_compute: str | None = None
     # Resources that must exist first (the identity's role assignments).
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
 
@@ -119,6 +123,10 @@ class WorkspaceComponent(pulumi.ComponentResource):
             v1_legacy_mode=False,
             managed_network=ml.ManagedNetworkSettingsArgs(isolation_mode=props.managed_network)
             if props.managed_network else None,
+            serverless_compute_settings=ml.ServerlessComputeSettingsArgs(
+                serverless_compute_custom_subnet=props.serverless_subnet_id, serverless_compute_no_public_ip=True
+            ) if props.serverless_subnet_id is not None else None,
+            image_build_compute=props.image_build_compute,
             tags=c.tags,
             opts=resource_opts(self, c, stateful=True, depends_on=list(props.depends_on)),
         )

@@ -80,7 +80,10 @@ def render_resource(res: PlannedResource) -> dict[str, Any]:
         inputs.pop(key, None)
 
     out: dict[str, Any] = {"type": spec.arm_type, "apiVersion": spec.api_version, "name": name}
-    if spec.scope == "extension":
+    if spec.parent_parts:
+        rp, kind, parent = (res.inputs[k] for k in spec.parent_parts)
+        out["scope"] = f"{rp}/{kind}/{parent}"
+    elif spec.scope == "extension":
         out["scope"] = inputs.pop(spec.scope_key)
     for key in sorted(spec.top_level):
         if key in inputs:

@@ -34,6 +34,9 @@ class ArmType:
     has_properties_input: bool = False
     # Inputs the provider uses only to address the resource.
     addressing: frozenset[str] = frozenset({"resourceGroupName"})
+    # Extension resources addressed by parts rather than one ID input: the inputs that
+    # spell the parent (resource provider, resource type, name) under the resource group.
+    parent_parts: tuple[str, str, str] | None = None
 
     def names(self, inputs: dict) -> list[str]:
         out = []
@@ -131,6 +134,15 @@ TYPES: dict[str, ArmType] = {
         ArmType("azure-native:privatedns:VirtualNetworkLink",
                 "Microsoft.Network/privateDnsZones/virtualNetworkLinks", "2024-06-01",
                 ("privateZoneName", "virtualNetworkLinkName")),
+        ArmType("azure-native:machinelearningservices:Compute",
+                "Microsoft.MachineLearningServices/workspaces/computes", "2025-12-01",
+                ("workspaceName", "computeName"), has_properties_input=True),
+        ArmType("azure-native:containerservice:ManagedCluster", "Microsoft.ContainerService/managedClusters",
+                "2025-09-01", ("resourceName",)),
+        ArmType("azure-native:kubernetesconfiguration:Extension", "Microsoft.KubernetesConfiguration/extensions",
+                "2023-05-01", ("extensionName",), scope="extension",
+                parent_parts=("clusterRp", "clusterResourceName", "clusterName"),
+                addressing=frozenset({"resourceGroupName", "clusterRp", "clusterResourceName", "clusterName"})),
         ArmType("azure-native:machinelearningservices:ManagedNetworkSettingsRule",
                 "Microsoft.MachineLearningServices/workspaces/outboundRules", "2025-12-01",
                 ("workspaceName", "ruleName"), has_properties_input=True),
@@ -164,6 +176,13 @@ def resource_id(spec: ArmType, inputs: dict, subscription_id: str) -> str:
         return f"/subscriptions/{subscription_id}/resourceGroups/{names[0]}"
     namespace, *types = spec.arm_type.split("/")
     path = "/".join(f"{t}/{n}" for t, n in zip(types, names))
+    if spec.parent_parts:
+        rp, kind, parent = (inputs.get(k) for k in spec.parent_parts)
+        rg = inputs.get("resourceGroupName")
+        if not all(isinstance(v, str) and v for v in (rp, kind, parent, rg)):
+            raise UnmappedError(f"{spec.token}: inputs {spec.parent_parts} and resourceGroupName must be set")
+        return f"/subscriptions/{subscription_id}/resourceGroups/{rg}/providers/{rp}/{kind}/{parent}/providers/" \
+               f"{namespace}/{path}"
     if spec.scope == "extension":
         scope = inputs.get(spec.scope_key or "")
         if not isinstance(scope, str) or not scope.startswith("/"):

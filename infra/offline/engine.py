@@ -88,6 +88,22 @@ def normalise(value: Any) -> Any:
     return value
 
 
+def with_secret_placeholders(required: list[str], raw: dict[str, Any], namespace: str = "amlplatform"
+                             ) -> tuple[dict[str, Any], list[str]]:
+    """Secrets the program will read but the stack file lacks become placeholders offline.
+
+    They are set with `pulumi config set --secret` on a machine with the stack's key; the
+    offline plan reports them as missing instead of failing."""
+    out = dict(raw)
+    missing = []
+    for key in required:
+        full = f"{namespace}:{key}"
+        if full not in out:
+            out[full] = {"secure": "<not set>"}
+            missing.append(full)
+    return out, missing
+
+
 def config_for_pulumi(raw: dict[str, Any]) -> dict[str, str]:
     """Stack-file values as the engine passes them: objects JSON-encoded, secrets unreadable offline."""
     out = {}

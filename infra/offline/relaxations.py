@@ -97,7 +97,42 @@ def _workspace(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
     return out
 
 
-RULES: dict[str, Rule] = {STORAGE: _storage, KEY_VAULT: _key_vault, REGISTRY: _registry, WORKSPACE: _workspace}
+def _aks(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
+    # Both are the known-unfixable pair for ARM (the only AKS checks the platform skips).
+    return [
+        ("CKV_AZURE_6", f"{cfg.source} enables amlplatform:aks: the cluster is private "
+                        "(apiServerAccessProfile.enablePrivateCluster), so its API server has no public endpoint "
+                        "to restrict; checkov's ARM check knows no private-cluster exemption"),
+        ("CKV_AZURE_172", f"{cfg.source} enables amlplatform:aks with secret rotation on "
+                          "(azureKeyvaultSecretsProvider.config.enableSecretRotation), but ARM add-on config values "
+                          "are strings ('true') and the check wants a JSON boolean"),
+    ]
+
+
+def _extension(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
+    if cfg.aks.tls.mode == "internalHttp":
+        return [("CKV_AMLP_16", f"{cfg.source} sets amlplatform:aks.tls.mode=internalHttp: scoring is plain HTTP "
+                                "inside the private VNet behind the internal load balancer (a deliberate exception)")]
+    return []
+
+
+def _compute(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
+    kind = (res.get("properties") or {}).get("computeType")
+    if cfg.network.mode == "public" and kind in ("AmlCompute", "ComputeInstance"):
+        return [("CKV_AMLP_12", f"{cfg.source} sets amlplatform:network.mode=public: dev has no VNet, so compute "
+                                "runs without a subnet (no public IPs or SSH all the same)")]
+    return []
+
+
+RULES: dict[str, Rule] = {
+    STORAGE: _storage,
+    KEY_VAULT: _key_vault,
+    REGISTRY: _registry,
+    WORKSPACE: _workspace,
+    "Microsoft.ContainerService/managedClusters": _aks,
+    "Microsoft.KubernetesConfiguration/extensions": _extension,
+    "Microsoft.MachineLearningServices/workspaces/computes": _compute,
+}
 
 
 def for_stack(cfg: StackConfig) -> Callable[[dict[str, Any]], list[Skip]]:
