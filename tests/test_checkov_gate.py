@@ -15,6 +15,7 @@ from pulumi_azure_native import (
     applicationinsights,
     authorization,
     keyvault,
+    kubernetesconfiguration as k8sconfig,
     machinelearningservices as ml,
     network,
     operationalinsights,
@@ -98,6 +99,39 @@ def storage_without_private_endpoint():
     _storage("stnope")
 
 
+def cluster_with_keys_public_ip_and_ssh():
+    ml.Compute(
+        "cl", compute_name="open", workspace_name="mlw-fixture", resource_group_name=RG, location="westeurope",
+        properties=ml.AmlComputeArgs(
+            compute_type="AmlCompute", disable_local_auth=False,
+            properties=ml.AmlComputePropertiesArgs(
+                vm_size="Standard_DS3_v2", enable_node_public_ip=True, remote_login_port_public_access="Enabled",
+                scale_settings=ml.ScaleSettingsArgs(max_node_count=2, min_node_count=0)),
+        ),
+    )
+
+
+def instance_without_idle_shutdown():
+    ml.Compute(
+        "ci", compute_name="ci-forever", workspace_name="mlw-fixture", resource_group_name=RG, location="westeurope",
+        properties=ml.ComputeInstanceArgs(
+            compute_type="ComputeInstance", disable_local_auth=True,
+            properties=ml.ComputeInstancePropertiesArgs(
+                vm_size="Standard_DS11_v2", enable_node_public_ip=False,
+                subnet=ml.ResourceIdArgs(id=f"{SUB}/resourceGroups/{RG}/providers/Microsoft.Network/virtualNetworks/v/subnets/s"),
+                ssh_settings=ml.ComputeInstanceSshSettingsArgs(ssh_public_access="Disabled")),
+        ),
+    )
+
+
+def insecure_inference_extension():
+    k8sconfig.Extension(
+        "ext", extension_name="azureml", extension_type="microsoft.azureml.kubernetes",
+        cluster_rp="Microsoft.ContainerService", cluster_resource_name="managedClusters", cluster_name="aks1",
+        resource_group_name=RG, configuration_settings={"enableInference": "True", "allowInsecureConnections": "True"},
+    )
+
+
 def workspace_system_identity_with_keys():
     ml.Workspace(
         "mlw", workspace_name="mlw-fixture", resource_group_name=RG, location="westeurope",
@@ -145,10 +179,17 @@ BAD = {
     app_insights_classic: "CKV_AMLP_7",
     log_analytics_short_retention: "CKV_AMLP_8",
     role_assignment_without_principal_type: "CKV_AMLP_9",
+    cluster_with_keys_public_ip_and_ssh: "CKV_AMLP_11",
+    instance_without_idle_shutdown: "CKV_AMLP_13",
+    insecure_inference_extension: "CKV_AMLP_16",
 }
 EDIT = {role_assignment_without_principal_type: lambda t: t["resources"][0]["properties"].pop("principalType")}
 # Other custom checks proven by the same fixtures.
-ALSO = {workspace_system_identity_with_keys: ["CKV_AMLP_2", "CKV_AMLP_3"], vault_without_purge_protection: ["CKV_AMLP_6"]}
+ALSO = {
+    workspace_system_identity_with_keys: ["CKV_AMLP_2", "CKV_AMLP_3"],
+    vault_without_purge_protection: ["CKV_AMLP_6"],
+    cluster_with_keys_public_ip_and_ssh: ["CKV_AMLP_12", "CKV_AMLP_14", "CKV_AMLP_15"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -194,9 +235,15 @@ def test_custom_checks_run_and_pass_on_stacks(stack_scan):
     passed = {f.check_id for f in result.passes}
     assert {"CKV_AMLP_1", "CKV_AMLP_2", "CKV_AMLP_3", "CKV_AMLP_4", "CKV_AMLP_5", "CKV_AMLP_6", "CKV_AMLP_7",
             "CKV_AMLP_8", "CKV_AMLP_9"} <= passed
+    assert {"CKV_AMLP_11", "CKV_AMLP_14", "CKV_AMLP_15"} <= passed
     if stack != "dev":
         assert {"CKV_AMLP_10", "CKV2_AMLP_1", "CKV2_AMLP_2", "CKV2_AMLP_3", "CKV2_AMLP_4", "CKV_AZURE_10",
-                "CKV_AZURE_9"} <= passed
+                "CKV_AZURE_9", "CKV_AMLP_12", "CKV_AMLP_16"} <= passed
+        # The AKS checks checkov has pass, but for the two known-unfixable ones (skipped inline).
+        assert {"CKV_AZURE_4", "CKV_AZURE_5", "CKV_AZURE_7", "CKV_AZURE_8", "CKV_AZURE_141", "CKV_AZURE_168",
+                "CKV_AZURE_169", "CKV_AZURE_171", "CKV_AZURE_226", "CKV_AZURE_227"} <= passed
+        assert {f.check_id for f in result.skips if "managedClusters" in f.resource} == {"CKV_AZURE_6",
+                                                                                         "CKV_AZURE_172"}
     assert {"CKV_AZURE_3", "CKV_AZURE_110", "CKV_AZURE_44", "CKV_AZURE_35"} <= passed
 
 
