@@ -18,8 +18,8 @@ from . import onboarding
 from .components.common import PropsError
 from .config import STACKS_DIR, ConfigError, load_stack
 from .offline import arm, checkov_gate, engine, platform_rules, relaxations, report
+from .offline import stack as offline_stack
 from .offline.arm_types import UnmappedError
-from .offline.emulator import OFFLINE_SUBSCRIPTION
 
 EXIT_OK, EXIT_POLICY, EXIT_USER, EXIT_TOOL = 0, 1, 2, 3
 
@@ -30,13 +30,8 @@ def all_stacks(root: Path) -> list[str]:
 
 def plan_stack(stack: str, root: Path, out_root: Path) -> tuple[bool, str]:
     """Plan, render and scan one stack; write out_root/<stack>/ whole or not at all."""
-    from . import program
-
     cfg, raw = load_stack(stack, root)
-    raw, missing = engine.with_secret_placeholders(cfg.required_secrets(), raw)
-    plan = engine.run(
-        lambda: program.build(cfg), stack, raw, subscription_id=cfg.platform.subscription_id or OFFLINE_SUBSCRIPTION
-    )
+    plan, missing = offline_stack.plan_stack(cfg, raw)
     template = arm.render(plan, relaxations.for_stack(cfg))
     rules = platform_rules.check(plan, platform_rules.facts_for(cfg, plan))
 
@@ -109,15 +104,11 @@ def _gains(edit: onboarding.Edit, root: Path) -> tuple[list[str], list[str]]:
     """Resources the edit adds to and removes from the stack's offline plan."""
     import yaml
 
-    from . import program
-
     before_cfg = load_stack(edit.stack, root)[0]
-    before_raw, _ = engine.with_secret_placeholders(
-        before_cfg.required_secrets(), (yaml.safe_load(edit.before) or {}).get("config") or {})
-    after_raw, _ = engine.with_secret_placeholders(
-        edit.config.required_secrets(), (yaml.safe_load(edit.after) or {}).get("config") or {})
-    before = {r.urn: r for r in engine.run(lambda: program.build(before_cfg), edit.stack, before_raw).custom()}
-    after = {r.urn: r for r in engine.run(lambda: program.build(edit.config), edit.stack, after_raw).custom()}
+    before_raw = (yaml.safe_load(edit.before) or {}).get("config") or {}
+    after_raw = (yaml.safe_load(edit.after) or {}).get("config") or {}
+    before = {r.urn: r for r in offline_stack.plan_stack(before_cfg, before_raw)[0].custom()}
+    after = {r.urn: r for r in offline_stack.plan_stack(edit.config, after_raw)[0].custom()}
     added = sorted(_describe(r) for u, r in after.items() if u not in before)
     removed = sorted(_describe(r) for u, r in before.items() if u not in after)
     return added, removed

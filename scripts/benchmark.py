@@ -13,8 +13,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from infra import config, program  # noqa: E402
-from infra.offline import arm, checkov_gate, engine, relaxations  # noqa: E402
+from infra import config  # noqa: E402
+from infra.offline import arm, checkov_gate, relaxations  # noqa: E402
+from infra.offline.stack import plan_stack  # noqa: E402
 
 
 def main(stacks: list[str]) -> None:
@@ -22,7 +23,7 @@ def main(stacks: list[str]) -> None:
     for stack in stacks:
         cfg, raw = config.load_stack(stack, ROOT)
         t0 = time.perf_counter()
-        plan = engine.run(lambda: program.build(cfg), stack, raw)
+        plan, _ = plan_stack(cfg, raw)
         t1 = time.perf_counter()
         template = arm.render(plan, relaxations.for_stack(cfg))
         t2 = time.perf_counter()

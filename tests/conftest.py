@@ -10,8 +10,9 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from infra import config, program
+from infra import config
 from infra.offline import arm, engine, relaxations
+from infra.offline import stack as offline_stack
 
 ROOT = Path(__file__).resolve().parents[1]
 STACKS = ("dev", "staging", "prod")
@@ -23,8 +24,7 @@ def raw_stack(stack: str) -> dict[str, Any]:
 
 def plan_raw(stack: str, raw: dict[str, Any]) -> tuple[config.StackConfig, engine.Plan]:
     cfg = config.parse(raw, f"stacks/Pulumi.{stack}.yaml", stack)
-    raw, _ = engine.with_secret_placeholders(cfg.required_secrets(), raw)
-    return cfg, engine.run(lambda: program.build(cfg), stack, raw)
+    return cfg, offline_stack.plan_stack(cfg, raw)[0]
 
 
 @functools.lru_cache(maxsize=None)

@@ -6,7 +6,8 @@ import pulumi
 import pytest
 from pulumi_azure_native import resources, storage
 
-from infra import config, program
+from infra import config
+from infra.offline.stack import plan_stack
 from infra.offline import engine
 from infra.offline.arm_types import UnmappedError
 from tests.conftest import raw_stack, stack_plan
@@ -16,10 +17,16 @@ SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"
 
 def test_two_runs_are_byte_identical(stack):
     cfg = config.parse(raw_stack(stack), f"stacks/Pulumi.{stack}.yaml", stack)
-    raw, _ = engine.with_secret_placeholders(cfg.required_secrets(), raw_stack(stack))
-    a = engine.run(lambda: program.build(cfg), stack, raw).to_json()
-    b = engine.run(lambda: program.build(cfg), stack, raw).to_json()
+    a = plan_stack(cfg, raw_stack(stack))[0].to_json()
+    b = plan_stack(cfg, raw_stack(stack))[0].to_json()
     assert a == b
+
+
+def test_missing_secrets_become_placeholders_and_are_reported():
+    cfg = config.parse(raw_stack("prod"), "stacks/Pulumi.prod.yaml", "prod")
+    plan, missing = plan_stack(cfg, raw_stack("prod"))
+    assert missing == ["amlplatform:aksTlsCertPem", "amlplatform:aksTlsKeyPem"]
+    assert plan.one("azure-native:kubernetesconfiguration:Extension").inputs["configurationProtectedSettings"] == "[secret]"
 
 
 def test_ids_have_arm_shapes():

@@ -1,0 +1,19 @@
+"""Plan a whole stack offline: the program, its config, placeholders for secrets not set yet."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..config import StackConfig
+from .emulator import OFFLINE_SUBSCRIPTION
+from .engine import Plan, run, with_secret_placeholders
+
+
+def plan_stack(cfg: StackConfig, raw: dict[str, Any]) -> tuple[Plan, list[str]]:
+    """The stack's plan, and the secret keys it still needs before `pulumi up`."""
+    from .. import program
+
+    raw, missing = with_secret_placeholders(cfg.required_secrets(), raw)
+    plan = run(lambda: program.build(cfg), cfg.stack, raw,
+               subscription_id=cfg.platform.subscription_id or OFFLINE_SUBSCRIPTION)
+    return plan, missing
