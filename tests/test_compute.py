@@ -132,7 +132,7 @@ def test_aks_cluster_per_environment(stack):
     assert a["oidcIssuerProfile"] == {"enabled": True}
     assert a["securityProfile"]["workloadIdentity"] == {"enabled": True}
     # The control plane identity may join the scoring subnet, nothing else.
-    aks_id = plan.one("azure-native:managedidentity:UserAssignedIdentity", "inference-uai")
+    aks_id = plan.one("azure-native:managedidentity:UserAssignedIdentity", "inference-identity-uai")
     grants = [r.inputs for r in plan.of_type("azure-native:authorization:RoleAssignment")
               if r.inputs["principalId"] == aks_id.outputs["principalId"]]
     assert [(g["scope"], g["roleDefinitionId"].rsplit("/", 1)[-1]) for g in grants] == [

@@ -18,7 +18,6 @@ import pulumi
 from pulumi_azure_native import containerservice as aks
 from pulumi_azure_native import kubernetesconfiguration as k8sconfig
 from pulumi_azure_native import machinelearningservices as ml
-from pulumi_azure_native import managedidentity
 
 from .common import (
     Common,
@@ -29,6 +28,7 @@ from .common import (
     check_name,
     resource_opts,
 )
+from .identity import IdentityComponent, IdentityProps
 
 OUTBOUND = {"natGateway": "userAssignedNATGateway", "firewall": "userDefinedRouting", "none": "userDefinedRouting"}
 
@@ -93,13 +93,8 @@ class InferenceComponent(pulumi.ComponentResource):
         c = props.common
 
         # The control plane's identity joins the scoring subnet: Network Contributor there, nowhere else.
-        self.identity = managedidentity.UserAssignedIdentity(
-            f"{name}-uai",
-            resource_name_=props.identity_name,
-            resource_group_name=c.resource_group_name,
-            location=c.location,
-            tags=c.tags,
-            opts=resource_opts(self, c),
+        self.identity = IdentityComponent(
+            f"{name}-identity", IdentityProps(c, props.identity_name), opts=pulumi.ResourceOptions(parent=self)
         )
         subnet_grant = assign_role(
             self, f"{name}-ra-subnet", props.subnet_id, self.identity.principal_id, "ServicePrincipal",
