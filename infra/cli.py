@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import onboarding
+from . import cli_assets, cli_bootstrap, onboarding
 from .components.common import PropsError
 from .config import STACKS_DIR, ConfigError, load_stack
 from .offline import arm, checkov_gate, engine, platform_rules, relaxations, report
@@ -180,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     off.add_argument("--env", help="comma-separated stacks (default: every stack that has the team)")
     off.add_argument("--dry-run", action="store_true")
     off.set_defaults(func=cmd_offboard)
+
+    cli_assets.register(sub)
+    cli_bootstrap.register(sub)
     return parser
 
 
