@@ -1,6 +1,10 @@
 """`amlplatform`: offline plans and their policy verdicts.
 
     amlplatform plan [STACK ...] [--all] [--out DIR]
+    amlplatform check STACK [--write-policy-config]
+    amlplatform scan --preview FILE [--stack STACK] [--out DIR]
+    amlplatform diff STACK_A STACK_B [--json]
+    amlplatform onboard|offboard --team NAME ...
 
 Exit codes: 0 everything passed; 1 a policy check failed; 2 a user mistake
 (config, arguments); 3 a tool is missing (checkov).
@@ -9,15 +13,16 @@ Exit codes: 0 everything passed; 1 a policy check failed; 2 a user mistake
 from __future__ import annotations
 
 import argparse
-import shutil
+import json
 import sys
-import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from . import cli_assets, cli_bootstrap, onboarding
 from .components.common import PropsError
 from .config import STACKS_DIR, ConfigError, load_stack
-from .offline import arm, checkov_gate, engine, platform_rules, relaxations, report
+from .offline import arm, checkov_gate, engine, gate, platform_rules, preview, relaxations
+from .offline import diff as stack_diff
 from .offline import stack as offline_stack
 from .offline.arm_types import UnmappedError
 
@@ -34,26 +39,11 @@ def plan_stack(stack: str, root: Path, out_root: Path) -> tuple[bool, str]:
     plan, missing = offline_stack.plan_stack(cfg, raw)
     template = arm.render(plan, relaxations.for_stack(cfg))
     rules = platform_rules.check(plan, platform_rules.facts_for(cfg, plan))
-
-    out_root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{stack}-", dir=out_root))
-    try:
-        (staging / "plan.json").write_text(plan.to_json(), encoding="utf-8")
-        (staging / "template.json").write_text(arm.to_json(template), encoding="utf-8")
-        (staging / "rules.json").write_text(platform_rules.to_json(rules), encoding="utf-8")
-        result = checkov_gate.run(staging / "template.json", staging)
-        (staging / "report.md").write_text(report.markdown(plan, cfg.source, result, rules), encoding="utf-8")
-        final = out_root / stack
-        if final.exists():
-            shutil.rmtree(final)
-        staging.rename(final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    text = report.summary(plan, cfg.source, result, rules, str(final))
+    result = gate.run(plan, template, rules, cfg.source, out_root, stack)
+    text = result.text
     if missing:
         text += "\n  before `pulumi up`: " + "; ".join(f"pulumi config set --secret {k} -s {stack}" for k in missing)
-    return result.ok and rules.ok, text
+    return result.ok, text
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -63,11 +53,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.all and args.stacks:
         raise ConfigError("plan: give stack names or --all, not both")
     for stack in stacks:
-        if stack not in known:
-            raise ConfigError(
-                f"plan: no stack {stack!r}: {STACKS_DIR}/Pulumi.{stack}.yaml does not exist "
-                f"(stacks: {', '.join(known) or 'none'})"
-            )
+        _known_stack(root, stack)
     worst = EXIT_OK
     for stack in stacks:
         ok, text = plan_stack(stack, root, Path(args.out))
@@ -75,6 +61,73 @@ def cmd_plan(args: argparse.Namespace) -> int:
         if not ok:
             worst = EXIT_POLICY
     return worst
+
+
+def _known_stack(root: Path, stack: str) -> str:
+    known = all_stacks(root)
+    if stack not in known:
+        raise ConfigError(f"no stack {stack!r}: {STACKS_DIR}/Pulumi.{stack}.yaml does not exist "
+                          f"(stacks: {', '.join(known) or 'none'})")
+    return stack
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """The platform rules alone, as `pulumi preview --policy-pack policies` would apply them."""
+    root = Path(args.root)
+    cfg, raw = load_stack(_known_stack(root, args.stack), root)
+    plan, _ = offline_stack.plan_stack(cfg, raw)
+    report = platform_rules.check(plan, platform_rules.facts_for(cfg, plan))
+    print(f"amlplatform check {args.stack}: {report.verdict()}  ({len(report.rules)} rules, {report.checked} "
+          f"evaluations, {report.level} in {cfg.platform.environment})")
+    for v in report.violations:
+        print(f"  {v.level:<9} {v.rule} {v.urn.rsplit('::', 1)[-1]}: {v.message}")
+    if args.write_policy_config:
+        target = root / "policies" / "config" / f"{args.stack}.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(".json.tmp")
+        tmp.write_text(platform_rules.policy_config_json(cfg), encoding="utf-8")
+        tmp.replace(target)
+        print(f"  wrote {target.relative_to(root)}")
+    return EXIT_OK if report.ok else EXIT_POLICY
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    """checkov and the platform rules over a real `pulumi preview --json`."""
+    root = Path(args.root)
+    result = preview.load(Path(args.preview))
+    stack = _known_stack(root, args.stack) if args.stack else result.plan.stack
+    if stack in all_stacks(root):
+        cfg = load_stack(stack, root)[0]
+        facts, skips, source = platform_rules.facts_for(cfg), relaxations.for_stack(cfg), cfg.source
+    else:
+        # A stack this repository does not define: the strictest facts, no relaxations.
+        from policies.pack import facts_from_config
+
+        facts, skips, source = replace(facts_from_config({}), secrets_visible=True), None, args.preview
+    mapped = result.mapped_plan()
+    template = arm.render(mapped, skips)
+    rules = platform_rules.evaluate_plan(result.plan, facts)
+    unmapped = json.dumps(result.unmapped, indent=2, sort_keys=True) + "\n"
+    outcome = gate.run(mapped, template, rules, source, Path(args.out), f"scan-{stack}", verb="scan",
+                       extra={"unmapped.json": unmapped})
+    ops = ", ".join(f"{n} {op}" for op, n in result.ops.items())
+    print(f"preview {args.preview}: {ops}")
+    print(outcome.text)
+    for kind, urns in result.unmapped.items():
+        print(f"  not scanned by checkov (no ARM mapping): {kind} x{len(urns)}: "
+              + ", ".join(u.rsplit("::", 1)[-1] for u in urns))
+    return EXIT_OK if outcome.ok else EXIT_POLICY
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    root = Path(args.root)
+    plans = []
+    for stack in (args.a, args.b):
+        cfg, raw = load_stack(_known_stack(root, stack), root)
+        plans.append(offline_stack.plan_stack(cfg, raw)[0])
+    result = stack_diff.diff(*plans)
+    print(result.to_json() if args.json else result.table())
+    return EXIT_OK
 
 
 def _envs(root: Path, text: str | None) -> list[str]:
@@ -181,6 +234,24 @@ def build_parser() -> argparse.ArgumentParser:
     off.add_argument("--dry-run", action="store_true")
     off.set_defaults(func=cmd_offboard)
 
+    check = sub.add_parser("check", help="the platform rules (the CrossGuard pack's) over a stack's offline plan")
+    check.add_argument("stack")
+    check.add_argument("--write-policy-config", action="store_true",
+                       help="also write policies/config/STACK.json for `pulumi preview --policy-pack-config`")
+    check.set_defaults(func=cmd_check)
+
+    scan = sub.add_parser("scan", help="checkov and the platform rules over `pulumi preview --json` output")
+    scan.add_argument("--preview", required=True, metavar="FILE", help="the saved output of `pulumi preview --json`")
+    scan.add_argument("--stack", help="stack whose config gives the facts (default: the stack in the URNs)")
+    scan.add_argument("--out", default="out", help="output folder (default: out)")
+    scan.set_defaults(func=cmd_scan)
+
+    d = sub.add_parser("diff", help="what differs between two stacks' offline plans")
+    d.add_argument("a", metavar="STACK_A")
+    d.add_argument("b", metavar="STACK_B")
+    d.add_argument("--json", action="store_true", help="machine-readable output")
+    d.set_defaults(func=cmd_diff)
+
     cli_assets.register(sub)
     cli_bootstrap.register(sub)
     return parser
@@ -199,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     except checkov_gate.CheckovUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_TOOL
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return EXIT_OK
 
 
 if __name__ == "__main__":

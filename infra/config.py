@@ -46,6 +46,7 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
         "protection": {"locks": False, "protect": False},
         "compute": {"defaultPriority": "LowPriority", "defaultMaxNodes": 2, "instances": {"enabled": True}},
         "aks": {"enabled": False},
+        "assets": {"enabled": True, "schedulesEnabled": False},
     },
     "staging": {
         "network": {"mode": "private"},
@@ -57,6 +58,7 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
         "protection": {"locks": True, "protect": True},
         "compute": {"defaultPriority": "Dedicated", "defaultMaxNodes": 4, "instances": {"enabled": False}},
         "aks": {"enabled": True, "zones": ["1"], "clusterPurpose": "DevTest"},
+        "assets": {"enabled": True, "schedulesEnabled": False},
     },
     "prod": {
         "network": {"mode": "private"},
@@ -74,6 +76,7 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
             "systemPool": {"vmSize": "Standard_D4ds_v5", "count": 3},
             "inferencePool": {"vmSize": "Standard_D8ds_v5", "minCount": 2, "maxCount": 6},
         },
+        "assets": {"enabled": True, "schedulesEnabled": True},
     },
 }
 
@@ -115,6 +118,8 @@ class PlatformConfig(_Section):
     location: str
     subscription_id: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
+    # Regions resources may use (the allowed-locations rule); empty means the stack's location only.
+    allowed_locations: list[str] = Field(default_factory=list)
 
     @field_validator("prefix")
     @classmethod
@@ -129,6 +134,22 @@ class PlatformConfig(_Section):
         if v not in AZURE_REGIONS:
             raise ValueError("must be an Azure region name in lowercase without spaces, such as westeurope")
         return v
+
+    @field_validator("allowed_locations")
+    @classmethod
+    def _allowed(cls, v: list[str]) -> list[str]:
+        wrong = [x for x in v if x not in AZURE_REGIONS]
+        if wrong:
+            raise ValueError(f"{', '.join(wrong)}: not Azure region names (lowercase, no spaces, such as westeurope)")
+        return v
+
+    @model_validator(mode="after")
+    def _location_allowed(self) -> "PlatformConfig":
+        if self.allowed_locations and self.location not in self.allowed_locations:
+            raise ValueError(f"allowedLocations must include the stack's own location {self.location}")
+        if not self.allowed_locations:
+            self.allowed_locations = [self.location]
+        return self
 
     @field_validator("subscription_id")
     @classmethod
@@ -181,6 +202,26 @@ class WorkspaceConfig(_Section):
     description: str | None = Field(default=None, max_length=1024)
 
 
+class AssetsConfig(_Section):
+    """Seed the workspace from a folder of AML CLI v2 YAML (infra/assets, infra/components/assets.py)."""
+
+    enabled: bool | None = None
+    # Relative to the repository root. Unset: `assets/` when that folder exists (a checkout without
+    # one seeds nothing); set: the folder must exist.
+    folder: str | None = None
+    # Schedules are declared in every stack; they run only where this is true (prod by default).
+    schedules_enabled: bool | None = None
+    # Expose each team container (teams.<name>.containers) as an identity-based ADLS Gen2 datastore.
+    team_datastores: bool = True
+
+    @field_validator("folder")
+    @classmethod
+    def _folder(cls, v: str | None) -> str | None:
+        if v is not None and (not v.strip() or Path(v).is_absolute() or ".." in Path(v).parts):
+            raise ValueError("must be a folder inside the repository, relative to its root (such as assets)")
+        return v
+
+
 class ProtectionConfig(_Section):
     locks: bool | None = None
     protect: bool | None = None
@@ -199,9 +240,11 @@ class StackConfig(_Section):
     teams: dict[str, TeamConfig] = Field(default_factory=dict)
     compute: ComputeConfig = Field(default_factory=ComputeConfig)
     aks: AksConfig = Field(default_factory=AksConfig)
+    assets: AssetsConfig = Field(default_factory=AssetsConfig)
 
     _source: str = PrivateAttr(default="<config>")
     _stack: str = PrivateAttr(default="")
+    _root: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="before")
     @classmethod
@@ -293,6 +336,11 @@ class StackConfig(_Section):
     def source(self) -> str:
         """The stack file this config came from, for messages."""
         return self._source
+
+    @property
+    def root(self) -> Path:
+        """The repository root the stack file was read from (the working directory when not from a file)."""
+        return Path(self._root) if self._root else Path.cwd()
 
     @property
     def stack(self) -> str:
@@ -471,7 +519,9 @@ def load_stack(stack: str, root: Path | str = ".") -> tuple[StackConfig, dict[st
         raise ConfigError(f"stack name {stack!r} must be 1-100 letters, digits, '-', '_' or '.'")
     path = stack_file(stack, root)
     raw = read_stack_file(path)
-    return parse(raw, _display(path), stack), raw
+    cfg = parse(raw, _display(path), stack)
+    cfg._root = str(Path(root))
+    return cfg, raw
 
 
 def from_pulumi() -> StackConfig:

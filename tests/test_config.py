@@ -71,7 +71,7 @@ def test_prefix_rule_message_names_file_key_rule_and_value():
     "sections, expected",
     [
         ({"platform": {"environment": "dev", "prefix": "ok", "location": "westeurope", "colour": "x"}},
-         "amlplatform:platform.colour: unknown key (allowed: environment, prefix, location, subscriptionId, tags)"),
+         "amlplatform:platform.colour: unknown key (allowed: environment, prefix, location, subscriptionId, tags, allowedLocations)"),
         ({"storage": {"replication": "Premium_LRS"}},
          "amlplatform:storage.replication: must be one of Standard_LRS, Standard_ZRS"),
         ({"platform": {"environment": "qa", "prefix": "ok", "location": "westeurope"}},

@@ -42,6 +42,8 @@ class PlannedResource:
     dependencies: list[str]
     protect: bool
     retain_on_delete: bool
+    # Input key -> URNs its value came from (CrossGuard sees the same map during a preview).
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -193,6 +195,7 @@ def run(
                 dependencies=reg.dependencies,
                 protect=reg.protect,
                 retain_on_delete=reg.retain_on_delete,
+                property_dependencies={k: v for k, v in reg.property_dependencies.items() if v},
             )
         )
     return Plan(stack=stack, project=project, subscription_id=subscription_id, resources=resources,

@@ -1,32 +1,80 @@
-"""Run the platform rules (policies/rules.py) over an offline plan."""
+"""Run the platform rules (policies/rules/) over an offline plan."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict
 
-from policies.rules import RuleReport, StackFacts, evaluate
+from policies.rules import Resource, RuleReport, StackFacts, evaluate
 
 from ..config import StackConfig
-from .engine import Plan
+from ..program import platform_tags
+from .engine import Plan, PlannedResource
 
 WORKSPACE_IDENTITY = "workspace-identity-uai"
 
 
-def facts_for(cfg: StackConfig, plan: Plan) -> StackFacts:
-    owners = {cfg.rbac.platform_owners.object_id} if cfg.rbac else set()
+def facts_for(cfg: StackConfig, plan: Plan | None = None) -> StackFacts:
+    """The facts the CrossGuard pack gets from policies/config/<stack>.json, here from the stack itself."""
+    owners = {cfg.rbac.platform_owners.object_id.lower()} if cfg.rbac else set()
     identities = {
         str(r.outputs.get("principalId", "")).lower()
-        for r in plan.of_type("azure-native:managedidentity:UserAssignedIdentity")
+        for r in (plan.of_type("azure-native:managedidentity:UserAssignedIdentity") if plan else [])
         if r.name == WORKSPACE_IDENTITY
     }
-    return StackFacts(platform_owners=frozenset(owners), workspace_identities=frozenset(identities))
+    return StackFacts(
+        environment=cfg.platform.environment,
+        platform_owners=frozenset(owners),
+        workspace_identities=frozenset(identities),
+        workspace_identity_name=WORKSPACE_IDENTITY,
+        required_tags=tuple(sorted(platform_tags(cfg))),
+        allowed_locations=tuple(cfg.platform.allowed_locations),
+        # Governance, not the stack's choice: staging and prod state is protected.
+        protect_stateful=cfg.platform.environment != "dev",
+        secrets_visible=True,
+    )
 
 
-def check(plan: Plan, facts: StackFacts) -> RuleReport:
-    return evaluate(((r.urn, r.type, r.inputs) for r in plan.custom()), facts)
+def to_resource(r: PlannedResource) -> Resource:
+    return Resource(
+        urn=r.urn, type=r.type, name=r.name, props=r.inputs, protect=r.protect, id=r.id or "",
+        dependencies=tuple(r.dependencies),
+        property_dependencies={k: tuple(v) for k, v in r.property_dependencies.items()},
+    )
+
+
+def evaluate_plan(plan: Plan, facts: StackFacts) -> RuleReport:
+    return evaluate([to_resource(r) for r in plan.custom()], facts)
+
+
+check = evaluate_plan
 
 
 def to_json(report: RuleReport) -> str:
-    return json.dumps({"rules": list(report.rules), "checked": report.checked, "verdict": report.verdict(),
-                       "violations": [asdict(v) for v in report.violations]}, indent=2, sort_keys=True) + "\n"
+    return json.dumps({"rules": list(report.rules), "checked": report.checked, "level": report.level,
+                       "verdict": report.verdict(), "violations": [asdict(v) for v in report.violations]},
+                      indent=2, sort_keys=True) + "\n"
+
+
+def policy_config(cfg: StackConfig) -> dict[str, object]:
+    """The CrossGuard config for this stack (`--policy-pack-config policies/config/<stack>.json`):
+    the same facts `facts_for` gives the offline check, and the stack's enforcement level."""
+    facts = facts_for(cfg)
+    level = facts.level
+
+    def policy(**values: object) -> dict[str, object]:
+        return {"enforcementLevel": level, **values}
+
+    return {
+        "all": level,
+        "rbac-privileged-roles": policy(platformOwners=sorted(facts.platform_owners),
+                                        workspaceIdentityName=facts.workspace_identity_name),
+        "required-tags": policy(requiredTags=list(facts.required_tags)),
+        "allowed-locations": policy(allowedLocations=list(facts.allowed_locations)),
+        "allowed-skus": policy(environment=facts.environment),
+        "protect-stateful": policy(protectStateful=facts.protect_stateful),
+    }
+
+
+def policy_config_json(cfg: StackConfig) -> str:
+    return json.dumps(policy_config(cfg), indent=2, sort_keys=True) + "\n"

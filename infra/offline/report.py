@@ -30,9 +30,10 @@ def _short(token: str) -> str:
     return token.split(":")[-1]
 
 
-def summary(plan: Plan, source: str, result: CheckovResult, rules: RuleReport, out_dir: str) -> str:
+def summary(plan: Plan, source: str, result: CheckovResult, rules: RuleReport, out_dir: str,
+            verb: str = "plan") -> str:
     groups = by_component(plan)
-    lines = [f"amlplatform plan {plan.stack}  ({source})"]
+    lines = [f"amlplatform {verb} {plan.stack}  ({source})"]
     lines.append(f"  {len(plan.custom())} Azure resources in {len(groups)} groups")
     for name, items in groups.items():
         kinds = Counter(_short(r.type) for r in items)
@@ -48,7 +49,8 @@ def summary(plan: Plan, source: str, result: CheckovResult, rules: RuleReport, o
         lines.append(f"    skipped {f.check_id} {f.resource}: {f.reason}")
     lines.append(f"  platform rules: {rules.verdict()}  ({len(rules.rules)} rules, {rules.checked} evaluations)")
     for v in rules.violations:
-        lines.append(f"    VIOLATION {v.rule} {v.urn}: {v.message}")
+        label = "VIOLATION" if v.level == "mandatory" else "advisory "
+        lines.append(f"    {label} {v.rule} {v.urn.rsplit('::', 1)[-1]}: {v.message}")
     lines.append(f"  wrote {out_dir}/: plan.json template.json rules.json checkov.json checkov.sarif checkov.xml "
                  "report.md")
     return "\n".join(lines)
@@ -101,7 +103,7 @@ def markdown(plan: Plan, source: str, result: CheckovResult, rules: RuleReport) 
     out += ["", "## Skipped checks (deliberate, with reasons)", ""]
     out += [f"- `{f.check_id}` on `{f.resource}`: {f.reason}" for f in result.skips] or ["None."]
     out += ["", f"## Platform rules: {rules.verdict()}", ""]
-    out += [f"- `{v.rule}` on `{v.urn}`: {v.message}" for v in rules.violations] or [
+    out += [f"- {v.level} `{v.rule}` on `{v.urn}`: {v.message}" for v in rules.violations] or [
         f"{len(rules.rules)} rules ({', '.join(rules.rules)}), {rules.checked} evaluations, no violations."]
     out += ["", "## Graph", "", "```mermaid", mermaid(plan), "```", ""]
     if plan.outputs:
