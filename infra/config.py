@@ -34,7 +34,10 @@ Replication = Literal[
 GEO_REPLICATION = ("Standard_GRS", "Standard_GZRS", "Standard_RAGRS", "Standard_RAGZRS")
 
 # Defaults per environment (CONVENTIONS.md, "Environments: what differs").
-# A stack overrides any of them by setting the key.
+# A stack overrides any of them by setting the key. StackConfig's before-validator
+# merges the column in before the sections validate, so every key listed here
+# always has a value; the section models type those keys as required values, and
+# their field defaults (dev's column) only keep a section constructible on its own.
 ENVIRONMENT_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
     "dev": {
         "network": {"mode": "public"},
@@ -173,31 +176,31 @@ class PlatformConfig(_Section):
 
 
 class StorageConfig(_Section):
-    replication: Replication | None = None
+    replication: Replication = "Standard_LRS"
 
 
 class KeyVaultConfig(_Section):
-    sku: Literal["standard", "premium"] | None = None
+    sku: Literal["standard", "premium"] = "standard"
     soft_delete_retention_days: int = Field(default=90, ge=7, le=90)
 
 
 class RegistryConfig(_Section):
-    sku: Literal["Basic", "Standard", "Premium"] | None = None
-    zone_redundancy: bool | None = None
+    sku: Literal["Basic", "Standard", "Premium"] = "Basic"
+    zone_redundancy: bool = False
     # Quarantine holds every pushed image until a scanner releases it; AML's own
     # image builds would then fail to pull. Off unless a stack runs such a scanner.
     quarantine: bool = False
 
 
 class MonitoringConfig(_Section):
-    retention_days: int | None = Field(default=None, ge=30, le=730)
+    retention_days: int = Field(default=30, ge=30, le=730)
     # AML writes online-endpoint telemetry with the App Insights connection string;
     # set false only once every writer authenticates with Entra ID.
     app_insights_local_auth: bool = True
 
 
 class WorkspaceConfig(_Section):
-    hbi: bool | None = None
+    hbi: bool = False
     friendly_name: str | None = Field(default=None, max_length=256)
     description: str | None = Field(default=None, max_length=1024)
 
@@ -205,12 +208,12 @@ class WorkspaceConfig(_Section):
 class AssetsConfig(_Section):
     """Seed the workspace from a folder of AML CLI v2 YAML (infra/assets, infra/components/assets.py)."""
 
-    enabled: bool | None = None
+    enabled: bool = True
     # Relative to the repository root. Unset: `assets/` when that folder exists (a checkout without
     # one seeds nothing); set: the folder must exist.
     folder: str | None = None
     # Schedules are declared in every stack; they run only where this is true (prod by default).
-    schedules_enabled: bool | None = None
+    schedules_enabled: bool = False
     # Expose each team container (teams.<name>.containers) as an identity-based ADLS Gen2 datastore.
     team_datastores: bool = True
 
@@ -223,8 +226,8 @@ class AssetsConfig(_Section):
 
 
 class ProtectionConfig(_Section):
-    locks: bool | None = None
-    protect: bool | None = None
+    locks: bool = False
+    protect: bool = False
 
 
 class StackConfig(_Section):
@@ -312,7 +315,10 @@ class StackConfig(_Section):
             if self.network.mode != "private":
                 raise _Rule("aks.enabled", f"AKS for inference runs in private mode's scoring subnet (network.mode "
                             f"is {self.network.mode})", True)
-            subnet = ipaddress.ip_network(self.network.subnets.scoring)
+            scoring = self.network.subnets.scoring
+            # NetworkConfig already refused private mode without a scoring subnet.
+            assert scoring is not None
+            subnet = ipaddress.IPv4Network(scoring)
             usable = subnet.num_addresses - 5
             need = self.aks.addresses_needed()
             if need > usable:
@@ -338,9 +344,10 @@ class StackConfig(_Section):
         return self._source
 
     @property
-    def root(self) -> Path:
-        """The repository root the stack file was read from (the working directory when not from a file)."""
-        return Path(self._root) if self._root else Path.cwd()
+    def root(self) -> Path | None:
+        """The repository root this stack was loaded from (load_stack, or the project under pulumi);
+        None for a config parsed from a mapping alone, which has no files beside it (no assets)."""
+        return Path(self._root) if self._root else None
 
     @property
     def stack(self) -> str:
@@ -473,9 +480,9 @@ def parse(raw: Mapping[str, Any], source: str, stack: str = "", from_file: bool 
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            rule = (err.get("ctx") or {}).get("error")
-            if isinstance(rule, _Rule):
-                lines.append(f"{source}: {prefix}{rule.path}: {rule.message}, got {_got(rule.value)}")
+            cause = (err.get("ctx") or {}).get("error")
+            if isinstance(cause, _Rule):
+                lines.append(f"{source}: {prefix}{cause.path}: {cause.message}, got {_got(cause.value)}")
             else:
                 lines.append(_format_error(err, source))
         raise ConfigError("\n".join(lines)) from None
@@ -540,7 +547,15 @@ def from_pulumi() -> StackConfig:
         raw[key] = value
     stack = pulumi.get_stack()
     # The engine hands secrets over decrypted; only stack files show whether they are secure.
-    return parse(raw, f"{STACKS_DIR}/Pulumi.{stack}.yaml", stack, from_file=False)
+    cfg = parse(raw, f"{STACKS_DIR}/Pulumi.{stack}.yaml", stack, from_file=False)
+    # The Pulumi engine runs the program in the project directory, with assets/ beside it. Under
+    # mocks (the offline engine, tests) the caller's own config carries the root (load_stack).
+    from pulumi.runtime import settings as pulumi_settings
+    from pulumi.runtime.mocks import MockMonitor
+
+    if not isinstance(getattr(pulumi_settings.SETTINGS, "monitor", None), MockMonitor):
+        cfg._root = str(Path.cwd())
+    return cfg
 
 
 def _display(path: Path) -> str:

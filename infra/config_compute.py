@@ -92,7 +92,7 @@ class ScheduleConfig(_Section):
 
 class InstancesConfig(_Section):
     # One personal compute instance per team member (teams.*.members) when enabled.
-    enabled: bool | None = None
+    enabled: bool = True
     users: list[str] | None = None  # a subset of the members; None: all of them
     vm_size: str = "Standard_DS11_v2"
     idle_shutdown_minutes: int = Field(default=60, ge=15, le=4320)
@@ -149,8 +149,8 @@ class ComputeConfig(_Section):
     serverless: bool = True
     attach: list[AttachConfig] = Field(default_factory=list)
     # Env defaults for clusters that leave these out.
-    default_priority: Literal["Dedicated", "LowPriority"] | None = None
-    default_max_nodes: int | None = Field(default=None, ge=1, le=1000)
+    default_priority: Literal["Dedicated", "LowPriority"] = "LowPriority"
+    default_max_nodes: int = Field(default=2, ge=1, le=1000)
 
     @model_validator(mode="after")
     def _unique(self) -> "ComputeConfig":
@@ -200,7 +200,7 @@ class InstanceTypeConfig(_Section):
 
 
 class AksConfig(_Section):
-    enabled: bool | None = None
+    enabled: bool = False
     kubernetes_version: str | None = None
     system_pool: PoolConfig = Field(
         default_factory=lambda: PoolConfig.model_validate({"vmSize": "Standard_D4ds_v5", "count": 2})

@@ -22,11 +22,11 @@ NetworkMode = Literal["public", "private", "managed"]
 # What the storage and key vault firewalls reject: private (RFC 1918), shared,
 # loopback, link-local, multicast and "this network" ranges.
 _NOT_INTERNET = [
-    ipaddress.ip_network(n)
+    ipaddress.IPv4Network(n)
     for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8",
               "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4", "0.0.0.0/8")
 ]
-_PRIVATE_SPACE = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
+_PRIVATE_SPACE = [ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
 
 # Smallest subnet (largest prefix length) each use gets, and why.
 SUBNET_MINIMUMS: dict[str, tuple[int, str]] = {
@@ -55,7 +55,7 @@ def _cidr(value: str, private: bool = True) -> str:
         net = ipaddress.ip_network(value, strict=True)
     except ValueError:
         raise ValueError(f"{value!r} must be an IPv4 CIDR range with no host bits set") from None
-    if net.version != 4:
+    if not isinstance(net, ipaddress.IPv4Network):
         raise ValueError(f"{value!r} must be IPv4")
     if private and not any(net.subnet_of(p) for p in _PRIVATE_SPACE):
         raise ValueError(f"{value!r} must be private address space (10/8, 172.16/12 or 192.168/16)")
@@ -128,7 +128,8 @@ class OutboundRuleConfig(_Section):
 class NetworkConfig(_Section):
     # public: public endpoints behind an IP allow-list (dev only);
     # private: own VNet with private endpoints; managed: the AML managed VNet.
-    mode: NetworkMode | None = None
+    # Always set from the environment's column (config.ENVIRONMENT_DEFAULTS); the default is dev's.
+    mode: NetworkMode = "public"
     allowed_ip_ranges: list[str] = Field(default_factory=list)
     address_space: list[str] = Field(default_factory=list)
     subnets: SubnetsConfig = Field(default_factory=SubnetsConfig)
@@ -158,7 +159,7 @@ class NetworkConfig(_Section):
                 net = ipaddress.ip_network(item, strict=True)
             except ValueError:
                 raise ValueError(f"{item!r} must be an IPv4 address or CIDR range with no host bits set") from None
-            if net.version != 4:
+            if not isinstance(net, ipaddress.IPv4Network):
                 raise ValueError(f"{item!r} must be IPv4: the storage and key vault firewalls take IPv4 rules only")
             if any(net.subnet_of(blocked) for blocked in _NOT_INTERNET):
                 raise ValueError(
@@ -195,7 +196,7 @@ class NetworkConfig(_Section):
 
     @model_validator(mode="after")
     def _preflight(self) -> "NetworkConfig":
-        if self.mode in (None, "public"):
+        if self.mode == "public":
             for key in ("address_space", "egress", "firewall_ip", "hub", "outbound_rules", "dns_zone_ids",
                         "monitor_private_link"):
                 if getattr(self, key):
@@ -223,12 +224,13 @@ class NetworkConfig(_Section):
     def _check_space(self) -> None:
         if not self.address_space:
             raise _Rule("network.addressSpace", f"{self.mode} mode needs the VNet's address ranges", [])
-        spaces = [ipaddress.ip_network(s) for s in self.address_space]
+        # Every range here passed _cidr, which accepts IPv4 only.
+        spaces = [ipaddress.IPv4Network(s) for s in self.address_space]
         for i, a in enumerate(spaces):
             for b in spaces[i + 1:]:
                 if a.overlaps(b):
                     raise _Rule("network.addressSpace", f"{a} overlaps {b}", self.address_space)
-        hub = [ipaddress.ip_network(s) for s in (self.hub.address_space if self.hub else [])]
+        hub = [ipaddress.IPv4Network(s) for s in (self.hub.address_space if self.hub else [])]
         for a in spaces:
             for h in hub:
                 if a.overlaps(h):
@@ -246,7 +248,7 @@ class NetworkConfig(_Section):
             if key not in needed:
                 raise _Rule(f"network.subnets.{key}", f"not used in {self.mode} mode (compute runs in the "
                             "AML managed VNet); remove it", value)
-            net = ipaddress.ip_network(value)
+            net = ipaddress.IPv4Network(value)
             if not any(net.subnet_of(s) for s in spaces):
                 raise _Rule(f"network.subnets.{key}", f"{net} is not inside the VNet's address space "
                             f"{', '.join(self.address_space)}", value)

@@ -99,7 +99,10 @@ def _dump(doc: Any) -> str:
 
 def _validate(stack: str, path: Path, text: str, shown: str) -> StackConfig:
     raw = (yaml.safe_load(text) or {}).get("config") or {}
-    return parse(raw, shown, stack)
+    cfg = parse(raw, shown, stack)
+    # Same repository root as load_stack gives, so the plan gains compare like with like (assets).
+    cfg._root = str(path.resolve().parent.parent)
+    return cfg
 
 
 def plan_onboard(root: Path, stacks: list[str], spec: TeamSpec) -> list[Edit]:

@@ -7,12 +7,16 @@ endpoints), a pause for role propagation, the workspace, then people's access.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pulumi
 import pulumiverse_time as time
 from pulumi_azure_native import authorization, resources
 
 from . import config as config_mod
+from .assets import stack as assets_stack
 from .components.access import AccessComponent, AccessProps, Grantee, Team
+from .components.assets import AssetsComponent, AssetsProps, TeamDatastore, Uploader
 from .components.common import Common, DiagnosticSettings, PrivateEndpoints, PropsError, RoleAssignment
 from .components.compute import Attach, Cluster, ComputeComponent, ComputeProps, Instance
 from .components.inference import InferenceComponent, InferenceProps, InstanceType
@@ -47,6 +51,9 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
     problems = names.violations()
     if problems:
         raise config_mod.ConfigError(f"{cfg.source}: amlplatform:platform.prefix: {'; '.join(problems)}")
+
+    # Seeded assets are read and checked (schema, references, lock) before any resource is declared.
+    seeded = assets_stack.load_for_stack(cfg, names)
 
     client = authorization.get_client_config_output()
     public = cfg.network.mode == "public"
@@ -193,7 +200,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
         ),
     )
 
-    ComputeComponent(
+    compute = ComputeComponent(
         "compute",
         ComputeProps(
             common(),
@@ -293,6 +300,29 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
     }
     if net is not None:
         outputs["vnetId"] = net.id
+    if seeded is not None:
+        assets = AssetsComponent(
+            "assets",
+            AssetsProps(
+                common(),
+                assets=seeded,
+                repo_root=cfg.root or Path.cwd(),
+                workspace_name=workspace.name,
+                workspace_id=workspace.id,
+                workspace_guid=workspace.workspace.workspace_id,
+                resource_group=names.resource_group,
+                storage_account_name=names.storage,
+                storage_account_id=store.id,
+                computes=assets_stack.computes_for(cfg, names),
+                schedules_enabled=bool(cfg.assets.schedules_enabled),
+                team_datastores=[TeamDatastore(n, c, t) for n, (t, c) in assets_stack.team_datastore_names(cfg).items()],
+                team_containers=[c for team in cfg.teams.values() for c in team.containers],
+                uploader=Uploader(cfg.rbac.deployment.object_id, cfg.rbac.deployment.type)
+                if cfg.rbac and cfg.rbac.deployment else None,
+                schedule_depends_on=[compute],
+            ),
+        )
+        outputs["seededAssets"] = pulumi.Output.from_input(sorted(assets.seeded))
     for key, value in outputs.items():
         pulumi.export(key, value)
     return outputs

@@ -1,12 +1,13 @@
 """CrossGuard entry point: `pulumi preview -s STACK --policy-pack policies --policy-pack-config
 policies/config/STACK.json`. The rules are the ones `amlplatform check` runs offline."""
 
+import importlib.util
 import sys
 from pathlib import Path
 
-try:
-    import policies.pack  # noqa: F401 - the project is pip-installed in the virtualenv
-except ImportError:  # run from a checkout without the install: the repo root holds the package
+# The project is pip-installed in the virtualenv; run from a checkout without the install,
+# the repo root (this file's grandparent) holds the package.
+if importlib.util.find_spec("policies") is None:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pulumi_policy import EnforcementLevel, PolicyPack

@@ -12,6 +12,7 @@ from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
+    Policy,
     PolicyConfigSchema,
     PolicyResource,
     ReportViolation,
@@ -114,7 +115,8 @@ def stack_policy(rule: Rule) -> StackValidationPolicy:
     return StackValidationPolicy(rule.name, rule.description, validate, config_schema=_schema(rule))
 
 
-def policies() -> list[ResourceValidationPolicy | StackValidationPolicy]:
+def policies() -> list[Policy]:
+    """Every rule as a policy: a StackValidationPolicy for stack checks, a ResourceValidationPolicy otherwise."""
     return [stack_policy(r) if r.stack_check else resource_policy(r) for r in RULES]
 
 

@@ -318,12 +318,8 @@ def test_diagnostics_send_blob_and_vault_logs_to_log_analytics():
     assert "logs" not in diag[ACCOUNT_ID] and diag[VAULT_ID]["logs"] == [{"categoryGroup": "allLogs", "enabled": True}]
 
 
-def test_old_versions_lifecycle_rule(monkeypatch):
-    token = "azure-native:storage:ManagementPolicy"
-    if token not in arm_types.TYPES:  # the entry is requested for infra/offline/arm_types.py
-        monkeypatch.setitem(arm_types.TYPES, token, arm_types.ArmType(
-            token, "Microsoft.Storage/storageAccounts/managementPolicies", "2024-01-01",
-            ("accountName", "managementPolicyName")))
+def test_old_versions_lifecycle_rule():
+    assert "azure-native:storage:ManagementPolicy" in arm_types.TYPES
     cfg, plan = plan_of(edited(lambda r: r["bootstrap:storage"].update(deleteOldVersionsAfterDays=90)))
     policy = one(plan, "storage:ManagementPolicy")
     assert policy.physical_name == "stcontosopulumistate/default"

@@ -7,9 +7,7 @@ the offline engine, the renderer), so a wrong render cannot pass silently.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pulumi
 import pytest
 from pulumi_azure_native import (
     applicationinsights,

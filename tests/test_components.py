@@ -6,7 +6,7 @@ import pytest
 
 from infra.components.common import PropsError
 from infra.roles import BUILTIN_ROLES
-from tests.conftest import edited_plan, stack_plan
+from tests.conftest import stack_plan
 
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"
 
@@ -166,9 +166,9 @@ def test_protect_and_locks_follow_environment(stack):
     for r in plan.custom():
         assert r.protect is (on and r.type in STATEFUL), r.urn
     locks = plan.of_type("azure-native:authorization:ManagementLockByScope")
-    locked = {plan.by_urn()[l.dependencies[0]].type for l in locks} if on else set()
+    locked = {plan.by_urn()[lock.dependencies[0]].type for lock in locks} if on else set()
     assert len(locks) == (5 if on else 0)
-    assert {l.inputs["level"] for l in locks} <= {"CanNotDelete"}
+    assert {lock.inputs["level"] for lock in locks} <= {"CanNotDelete"}
     assert locked == (STATEFUL - {"azure-native:resources:ResourceGroup"} if on else set())
 
 

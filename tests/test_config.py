@@ -58,6 +58,36 @@ def test_defaults_come_from_environment_table_when_keys_are_left_out():
     assert cfg.network.egress == "natGateway" and cfg.network.dns == "create"
 
 
+# Keys the section models type as plain values (no None): every environment's column must set them,
+# so a parsed stack never carries a section model's own field default.
+FILLED_BY_ENVIRONMENT = [
+    ("network", "mode"), ("storage", "replication"), ("keyVault", "sku"), ("registry", "sku"),
+    ("registry", "zoneRedundancy"), ("monitoring", "retentionDays"), ("workspace", "hbi"),
+    ("protection", "locks"), ("protection", "protect"), ("compute", "defaultPriority"),
+    ("compute", "defaultMaxNodes"), ("aks", "enabled"), ("assets", "enabled"), ("assets", "schedulesEnabled"),
+]
+
+
+@pytest.mark.parametrize("env", sorted(config.ENVIRONMENT_DEFAULTS))
+def test_every_environment_column_sets_the_keys_typed_as_required(env):
+    column = config.ENVIRONMENT_DEFAULTS[env]
+    missing = [f"{section}.{key}" for section, key in FILLED_BY_ENVIRONMENT if key not in column.get(section, {})]
+    missing += [] if "enabled" in column["compute"].get("instances", {}) else ["compute.instances.enabled"]
+    assert missing == []
+
+
+@pytest.mark.parametrize(
+    "sections, expected",
+    [
+        ({"storage": {"replication": None}}, "amlplatform:storage.replication: must be one of Standard_LRS, "),
+        ({"protection": {"locks": None}}, "amlplatform:protection.locks: must be true or false, got null"),
+        ({"monitoring": {"retentionDays": None}}, "amlplatform:monitoring.retentionDays: must be a whole number"),
+    ],
+)
+def test_explicit_null_does_not_replace_an_environment_default(sections, expected):
+    assert expected in error_of(**sections)
+
+
 def test_prefix_rule_message_names_file_key_rule_and_value():
     msg = error_of(platform={"environment": "dev", "prefix": "Contoso-ML!", "location": "westeurope"},
                    network={"mode": "public", "allowedIpRanges": ["20.1.2.0/24"]})
@@ -71,7 +101,8 @@ def test_prefix_rule_message_names_file_key_rule_and_value():
     "sections, expected",
     [
         ({"platform": {"environment": "dev", "prefix": "ok", "location": "westeurope", "colour": "x"}},
-         "amlplatform:platform.colour: unknown key (allowed: environment, prefix, location, subscriptionId, tags, allowedLocations)"),
+         "amlplatform:platform.colour: unknown key "
+         "(allowed: environment, prefix, location, subscriptionId, tags, allowedLocations)"),
         ({"storage": {"replication": "Premium_LRS"}},
          "amlplatform:storage.replication: must be one of Standard_LRS, Standard_ZRS"),
         ({"platform": {"environment": "qa", "prefix": "ok", "location": "westeurope"}},

@@ -109,8 +109,8 @@ def test_dns_zones_links_and_zone_groups():
         "privatelink.azurecr.io"])
     links = plan.of_type("azure-native:privatedns:VirtualNetworkLink")
     assert len(links) == 7
-    assert all(l.inputs["virtualNetwork"]["id"] == vnet(plan).id and l.inputs["registrationEnabled"] is False
-               and l.inputs["location"] == "global" for l in links)
+    assert all(link.inputs["virtualNetwork"]["id"] == vnet(plan).id and link.inputs["registrationEnabled"] is False
+               and link.inputs["location"] == "global" for link in links)
     groups = {g.inputs["privateEndpointName"].rsplit("-", 1)[-1]: g for g in plan.of_type(NET + "PrivateDnsZoneGroup")}
     ws = groups["amlworkspace"].inputs["privateDnsZoneConfigs"]
     assert [c["privateDnsZoneId"] for c in ws] == [zones["privatelink.api.azureml.ms"],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import yaml
@@ -48,7 +47,7 @@ def _run_resource(name: str, kind: str, props: dict, config: dict | None = None,
 def test_one_policy_per_rule_of_the_right_kind():
     policies = pack.policies()
     assert [p.name for p in policies] == [r.name for r in RULES]
-    for policy, rule in zip(policies, RULES):
+    for policy, rule in zip(policies, RULES, strict=True):
         assert isinstance(policy, StackValidationPolicy if rule.stack_check else ResourceValidationPolicy)
         assert policy.description == rule.description
 

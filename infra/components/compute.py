@@ -8,12 +8,15 @@ Clusters scale to zero; instances shut down when idle.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Sequence, TypeAlias
 
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 
 from .common import Common, PropsError, check_name, resource_opts
+
+# The compute kinds this component declares (ml.Compute's `properties` takes one of them).
+ComputeProperties: TypeAlias = ml.AmlComputeArgs | ml.ComputeInstanceArgs | ml.SynapseSparkArgs | ml.DatabricksArgs
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,9 @@ class ComputeComponent(pulumi.ComponentResource):
         identity = ml.ManagedServiceIdentityArgs(type="UserAssigned", user_assigned_identities=[props.identity_id])
         subnet = ml.ResourceIdArgs(id=props.subnet_id) if props.subnet_id is not None else None
 
-        def compute(key: str, compute_name: str, properties: object, with_identity: bool = True) -> ml.Compute:
+        def compute(
+            key: str, compute_name: str, properties: ComputeProperties, with_identity: bool = True
+        ) -> ml.Compute:
             return ml.Compute(
                 f"{name}-{key}",
                 compute_name=compute_name,
@@ -154,7 +159,7 @@ class ComputeComponent(pulumi.ComponentResource):
         self.attached = []
         for a in props.attach:
             if a.kind == "SynapseSpark":
-                properties: object = ml.SynapseSparkArgs(
+                properties: ComputeProperties = ml.SynapseSparkArgs(
                     compute_type="SynapseSpark", resource_id=a.resource_id, disable_local_auth=True
                 )
             else:

@@ -101,7 +101,15 @@ class InferenceComponent(pulumi.ComponentResource):
             builtin_role_id(c.subscription_id, "Network Contributor"), "AKS control plane joins the scoring subnet",
         )
 
-        def pool(pool_name: str, mode: str, vm_size: str, **scale: object) -> aks.ManagedClusterAgentPoolProfileArgs:
+        def pool(
+            pool_name: str,
+            mode: str,
+            vm_size: str,
+            count: int,
+            enable_auto_scaling: bool | None = None,
+            min_count: int | None = None,
+            max_count: int | None = None,
+        ) -> aks.ManagedClusterAgentPoolProfileArgs:
             return aks.ManagedClusterAgentPoolProfileArgs(
                 name=pool_name,
                 mode=mode,
@@ -119,7 +127,10 @@ class InferenceComponent(pulumi.ComponentResource):
                 # The system pool runs critical add-ons only.
                 node_taints=["CriticalAddonsOnly=true:NoSchedule"] if mode == "System" else None,
                 node_labels={"workload": "inference"} if mode == "User" else None,
-                **scale,
+                count=count,
+                enable_auto_scaling=enable_auto_scaling,
+                min_count=min_count,
+                max_count=max_count,
             )
 
         overlay = props.network_plugin_mode == "overlay"
@@ -132,7 +143,7 @@ class InferenceComponent(pulumi.ComponentResource):
             kubernetes_version=props.kubernetes_version,
             sku=aks.ManagedClusterSKUArgs(name="Base", tier="Standard"),
             identity=aks.ManagedClusterIdentityArgs(
-                type="UserAssigned", user_assigned_identities=[self.identity.id]
+                type=aks.ResourceIdentityType.USER_ASSIGNED, user_assigned_identities=[self.identity.id]
             ),
             enable_rbac=True,
             disable_local_accounts=True,
@@ -197,6 +208,8 @@ class InferenceComponent(pulumi.ComponentResource):
         protected: dict[str, pulumi.Input[str]] | None = None
         if props.tls_mode == "certificate":
             settings["sslCname"] = props.tls_cname or ""
+            # InferenceProps.__post_init__ refuses certificate mode without both PEMs.
+            assert props.tls_cert_pem is not None and props.tls_key_pem is not None
             protected = {"sslCertPemFile": props.tls_cert_pem, "sslKeyPemFile": props.tls_key_pem}
         self.extension = k8sconfig.Extension(
             f"{name}-azureml-extension",
@@ -209,7 +222,7 @@ class InferenceComponent(pulumi.ComponentResource):
             auto_upgrade_minor_version=True,
             release_train="stable",
             scope=k8sconfig.ScopeArgs(cluster=k8sconfig.ScopeClusterArgs(release_namespace="azureml")),
-            identity=k8sconfig.IdentityArgs(type="SystemAssigned"),
+            identity=k8sconfig.IdentityArgs(type=k8sconfig.ResourceIdentityType.SYSTEM_ASSIGNED),
             configuration_settings=settings,
             configuration_protected_settings=protected,
             opts=resource_opts(self, c),

@@ -49,7 +49,7 @@ class KeyVaultComponent(pulumi.ComponentResource):
             location=c.location,
             properties=keyvault.VaultPropertiesArgs(
                 tenant_id=props.tenant_id,
-                sku=keyvault.SkuArgs(family="A", name=props.sku),
+                sku=keyvault.SkuArgs(family="A", name=keyvault.SkuName(props.sku)),
                 enable_rbac_authorization=True,
                 enable_soft_delete=True,
                 soft_delete_retention_in_days=props.soft_delete_retention_days,

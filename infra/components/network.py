@@ -187,9 +187,10 @@ class NetworkComponent(pulumi.ComponentResource):
             subnet_args.append(network.SubnetArgs(
                 name=SUBNET_NAMES[use],
                 address_prefix=cidr,
-                network_security_group=network.SubResourceArgs(id=self.nsgs[use].id),
+                # References by ID: the SDK types these as the full resource args; only `id` is set.
+                network_security_group=network.NetworkSecurityGroupArgs(id=self.nsgs[use].id),
                 nat_gateway=network.SubResourceArgs(id=nat_id) if egress and nat_id is not None else None,
-                route_table=network.SubResourceArgs(id=route_id) if egress and route_id is not None else None,
+                route_table=network.RouteTableArgs(id=route_id) if egress and route_id is not None else None,
                 private_endpoint_network_policies="Enabled",
                 default_outbound_access=False,
             ))
@@ -204,9 +205,11 @@ class NetworkComponent(pulumi.ComponentResource):
             opts=resource_opts(self, c),
         )
         add_diagnostics(self, f"{name}-vnet", self.vnet.id, c.diagnostic_settings)
-        self.subnet_ids = {
-            use: self.vnet.id.apply(lambda vid, n=SUBNET_NAMES[use]: f"{vid}/subnets/{n}") for use in props.subnets
-        }
+
+        def subnet_id(subnet_name: str) -> pulumi.Output[str]:
+            return self.vnet.id.apply(lambda vnet_id: f"{vnet_id}/subnets/{subnet_name}")
+
+        self.subnet_ids: dict[str, pulumi.Output[str]] = {use: subnet_id(SUBNET_NAMES[use]) for use in props.subnets}
 
         if props.hub_vnet_id:
             # The hub's side of the peering belongs to the hub's owners.

@@ -45,7 +45,7 @@ class StorageComponent(pulumi.ComponentResource):
             location=c.location,
             kind="StorageV2",
             sku=storage.SkuArgs(name=props.replication),
-            access_tier="Hot",
+            access_tier=storage.AccessTier.HOT,
             is_hns_enabled=True,
             enable_https_traffic_only=True,
             minimum_tls_version="TLS1_2",
@@ -58,9 +58,12 @@ class StorageComponent(pulumi.ComponentResource):
             allow_cross_tenant_replication=False,
             public_network_access="Enabled" if props.public_network_access else "Disabled",
             network_rule_set=storage.NetworkRuleSetArgs(
-                default_action="Deny",
+                default_action=storage.DefaultAction.DENY,
                 bypass="AzureServices",
-                ip_rules=[storage.IPRuleArgs(i_p_address_or_range=ip, action="Allow") for ip in props.allowed_ip_ranges],
+                ip_rules=[
+                    storage.IPRuleArgs(i_p_address_or_range=ip, action=storage.Action.ALLOW)
+                    for ip in props.allowed_ip_ranges
+                ],
             ),
             encryption=storage.EncryptionArgs(
                 key_source="Microsoft.Storage",
@@ -99,7 +102,7 @@ class StorageComponent(pulumi.ComponentResource):
                 container_name=container,
                 account_name=self.account.name,
                 resource_group_name=c.resource_group_name,
-                public_access="None",
+                public_access=storage.PublicAccess.NONE,
                 opts=resource_opts(self, c, depends_on=[self.blob_service]),
             )
             for container in props.containers

@@ -40,7 +40,9 @@ class OutboundRule:
     protocol: str = "TCP"
     port_ranges: str = "443"
 
-    def properties(self) -> object:
+    def properties(
+        self,
+    ) -> ml.PrivateEndpointOutboundRuleArgs | ml.FqdnOutboundRuleArgs | ml.ServiceTagOutboundRuleArgs:
         if self.kind == "PrivateEndpoint":
             return ml.PrivateEndpointOutboundRuleArgs(
                 type="PrivateEndpoint",
@@ -106,7 +108,7 @@ class WorkspaceComponent(pulumi.ComponentResource):
             resource_group_name=c.resource_group_name,
             location=c.location,
             kind="Default",
-            sku=ml.SkuArgs(name="Basic", tier="Basic"),
+            sku=ml.SkuArgs(name="Basic", tier=ml.SkuTier.BASIC),
             friendly_name=props.friendly_name or props.name,
             description=props.description,
             identity=ml.ManagedServiceIdentityArgs(type="UserAssigned", user_assigned_identities=[props.identity_id]),

@@ -84,6 +84,8 @@ def render_resource(res: PlannedResource) -> dict[str, Any]:
         rp, kind, parent = (res.inputs[k] for k in spec.parent_parts)
         out["scope"] = f"{rp}/{kind}/{parent}"
     elif spec.scope == "extension":
+        if spec.scope_key is None:
+            raise UnmappedError(f"{res.type}: an extension resource's mapping needs scope_key")
         out["scope"] = inputs.pop(spec.scope_key)
     for key in sorted(spec.top_level):
         if key in inputs:
@@ -140,10 +142,10 @@ def render(plan: Plan, skips: SkipRule | None = None) -> dict[str, Any]:
         item = render_resource(res)
         deps = sorted(
             {
-                by_urn[d].id
+                dep_id
                 for dep in res.dependencies
                 for d in expand.get(dep, [])
-                if d != res.urn and by_urn[d].id and by_urn[d].type in TYPES
+                if d != res.urn and (dep_id := by_urn[d].id) and by_urn[d].type in TYPES
             }
         )
         if deps:

@@ -89,6 +89,8 @@ TYPES: dict[str, ArmType] = {
                 "2024-01-01", ("accountName", "=default", "containerName")),
         ArmType("azure-native:keyvault:Vault", "Microsoft.KeyVault/vaults", "2024-11-01", ("vaultName",),
                 has_properties_input=True),
+        ArmType("azure-native:storage:ManagementPolicy", "Microsoft.Storage/storageAccounts/managementPolicies",
+                "2024-01-01", ("accountName", "managementPolicyName")),
         ArmType("azure-native:keyvault:Key", "Microsoft.KeyVault/vaults/keys", "2024-11-01",
                 ("vaultName", "keyName"), has_properties_input=True),
         ArmType("azure-native:containerregistry:Registry", "Microsoft.ContainerRegistry/registries",
@@ -148,6 +150,20 @@ TYPES: dict[str, ArmType] = {
                 ("workspaceName", "ruleName"), has_properties_input=True),
         ArmType("azure-native:machinelearningservices:Workspace", "Microsoft.MachineLearningServices/workspaces",
                 "2025-12-01", ("workspaceName",)),
+        # Seeded assets (infra/components/assets.py): each takes `properties`; `name` (and `version`)
+        # with the workspace name make the ARM name.
+        *(ArmType(f"azure-native:machinelearningservices:{token}",
+                  f"Microsoft.MachineLearningServices/workspaces/{segment}", "2025-12-01",
+                  ("workspaceName", "name", *(("version",) if segment.endswith("/versions") else ())),
+                  has_properties_input=True)
+          for token, segment in [
+              ("Datastore", "datastores"),
+              ("EnvironmentContainer", "environments"), ("EnvironmentVersion", "environments/versions"),
+              ("CodeContainer", "codes"), ("CodeVersion", "codes/versions"),
+              ("ComponentContainer", "components"), ("ComponentVersion", "components/versions"),
+              ("DataContainer", "data"), ("DataVersion", "data/versions"),
+              ("Schedule", "schedules"),
+          ]),
     ]
 }
 
@@ -156,6 +172,10 @@ TYPES: dict[str, ArmType] = {
 # Their dependencies pass through them to whatever depends on them.
 NOT_ARM: dict[str, str] = {
     "time:index/sleep:Sleep": "a pause for Azure RBAC propagation (pulumiverse-time)",
+    # infra/assets/upload.py: a dynamic-provider resource that writes files to the workspace's default
+    # datastore with Entra ID; the asset versions that point at its URI are ARM resources.
+    "pulumi-python:dynamic/amlplatform:WorkspaceUpload": "a content-addressed upload of asset files "
+    "(code, build context, local data) to the workspace's default datastore",
 }
 
 
@@ -175,7 +195,7 @@ def resource_id(spec: ArmType, inputs: dict, subscription_id: str) -> str:
     if spec.scope == "subscription":
         return f"/subscriptions/{subscription_id}/resourceGroups/{names[0]}"
     namespace, *types = spec.arm_type.split("/")
-    path = "/".join(f"{t}/{n}" for t, n in zip(types, names))
+    path = "/".join(f"{t}/{n}" for t, n in zip(types, names, strict=True))
     if spec.parent_parts:
         rp, kind, parent = (inputs.get(k) for k in spec.parent_parts)
         rg = inputs.get("resourceGroupName")

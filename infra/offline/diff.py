@@ -28,7 +28,7 @@ def _placeholders(plan: Plan) -> list[tuple[str, str]]:
             last = res.physical_name.rsplit("/", 1)[-1]
             if len(last) >= 4:
                 pairs.setdefault(last, f"<{_key(res)[0]}:{res.name}>")
-        for key in ("principalId", "clientId"):
+        for key in ("principalId", "clientId", "workspaceId"):
             value = res.outputs.get(key)
             if isinstance(value, str) and value:
                 pairs.setdefault(value, f"<{key}:{res.name}>")
@@ -97,7 +97,7 @@ class StackDiff:
             widths = [min(max(len(r[i]) for r in rows), 60) for i in range(3)]
             lines.append("")
             for r in rows:
-                lines.append("  " + "  ".join(c[:w].ljust(w) for c, w in zip(r[:3], widths)) + "  " + r[3])
+                lines.append("  " + "  ".join(c[:w].ljust(w) for c, w in zip(r[:3], widths, strict=True)) + "  " + r[3])
         return "\n".join(lines)
 
 

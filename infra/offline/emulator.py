@@ -118,14 +118,14 @@ class ArmEmulator(Mocks):
             state.update(extra(args.inputs, rid, self.tenant_id))
         return rid, state
 
-    def call(self, args: MockCallArgs) -> dict:
+    def call(self, args: MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
         if args.token == "azure-native:authorization:getClientConfig":
             return {
                 "clientId": OFFLINE_CLIENT,
                 "objectId": fake_guid("deployer"),
                 "subscriptionId": self.subscription_id,
                 "tenantId": self.tenant_id,
-            }
+            }, []
         raise UnmappedError(f"{args.token}: the offline emulator does not answer this function call")
 
 

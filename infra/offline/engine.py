@@ -141,7 +141,7 @@ def _quiet_expected_errors() -> None:
 
 
 def run(
-    program: Callable[[], None],
+    program: Callable[[], object],
     stack: str,
     config: dict[str, Any] | None = None,
     subscription_id: str = OFFLINE_SUBSCRIPTION,

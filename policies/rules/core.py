@@ -148,8 +148,8 @@ def evaluate(rules: Iterable[Rule], resources: Iterable[Resource], facts: StackF
         for res in resources:
             if ANY in rule.resource_types or res.type in rule.resource_types:
                 report.checked += 1
-                message = rule.check(res, facts)
-                if message:
-                    report.violations.append(Violation(rule.name, res.urn, message, level))
+                problem = rule.check(res, facts)
+                if problem:
+                    report.violations.append(Violation(rule.name, res.urn, problem, level))
     report.violations.sort(key=lambda v: (v.rule, v.urn))
     return report

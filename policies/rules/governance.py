@@ -133,7 +133,8 @@ def _vm_sizes(res: Resource) -> list[str]:
         size = dig(res.props, "properties.properties.vmSize")
         return [size] if isinstance(size, str) else []
     if res.type == AKS:
-        return [p.get("vmSize") for p in res.props.get("agentPoolProfiles") or [] if isinstance(p, dict)]
+        pools = res.props.get("agentPoolProfiles") or []
+        return [size for p in pools if isinstance(p, dict) and isinstance(size := p.get("vmSize"), str)]
     return [res.props["vmSize"]] if isinstance(res.props.get("vmSize"), str) else []
 
 

@@ -1,0 +1,53 @@
+"""The assets of one stack: where its folder is, which team datastores it adds, which computes it has."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..config import ConfigError, StackConfig
+from ..naming import Names
+from . import load
+from .model import AssetSet
+
+DEFAULT_FOLDER = "assets"
+
+
+def folder_for(cfg: StackConfig) -> Path | None:
+    """The stack's assets folder, or None when assets are off (or the default folder is absent)."""
+    a = cfg.assets
+    if not a.enabled:
+        return None
+    if cfg.root is None and a.folder is None:
+        return None  # a config parsed from a mapping alone has no repository beside it
+    folder = (cfg.root or Path.cwd()) / (a.folder or DEFAULT_FOLDER)
+    if folder.is_dir():
+        return folder
+    if a.folder is not None:
+        raise ConfigError(f"{cfg.source}: amlplatform:assets.folder: {a.folder!r} is not a folder under the "
+                          f"repository root {cfg.root}, got {a.folder!r}")
+    return None
+
+
+def team_datastore_names(cfg: StackConfig) -> dict[str, tuple[str, str]]:
+    """Datastore name -> (team, container) for every team container, when the stack exposes them."""
+    if not cfg.assets.team_datastores:
+        return {}
+    return {c.replace("-", "_"): (team, c) for team, t in cfg.teams.items() for c in t.containers}
+
+
+def computes_for(cfg: StackConfig, names: Names) -> list[str]:
+    from ..program import instances_for
+
+    out = [c.name for c in cfg.compute.clusters or []]
+    out += [i.name for i in instances_for(cfg, names)]
+    out += [a.name for a in cfg.compute.attach]
+    if cfg.aks.enabled and cfg.network.mode == "private":
+        out.append("aks-inference")
+    return sorted(set(out))
+
+
+def load_for_stack(cfg: StackConfig, names: Names) -> AssetSet | None:
+    folder = folder_for(cfg)
+    if folder is None:
+        return None
+    return load(folder, storage_account=names.storage, extra_datastores=frozenset(team_datastore_names(cfg)))
