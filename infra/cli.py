@@ -21,7 +21,7 @@ from pathlib import Path
 from . import cli_assets, cli_bootstrap, onboarding
 from .components.common import PropsError
 from .config import STACKS_DIR, ConfigError, load_stack
-from .offline import arm, checkov_gate, engine, gate, platform_rules, preview, relaxations
+from .offline import arm, azure_rules, checkov_gate, engine, gate, platform_rules, preview, relaxations
 from .offline import diff as stack_diff
 from .offline import stack as offline_stack
 from .offline.arm_types import UnmappedError
@@ -39,7 +39,7 @@ def plan_stack(stack: str, root: Path, out_root: Path) -> tuple[bool, str]:
     plan, missing = offline_stack.plan_stack(cfg, raw)
     template = arm.render(plan, relaxations.for_stack(cfg))
     rules = platform_rules.check(plan, platform_rules.facts_for(cfg, plan))
-    result = gate.run(plan, template, rules, cfg.source, out_root, stack)
+    result = gate.run(plan, template, rules, azure_rules.evaluate(plan), cfg.source, out_root, stack)
     text = result.text
     if missing:
         text += "\n  before `pulumi up`: " + "; ".join(f"pulumi config set --secret {k} -s {stack}" for k in missing)
@@ -108,8 +108,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     template = arm.render(mapped, skips)
     rules = platform_rules.evaluate_plan(result.plan, facts)
     unmapped = json.dumps(result.unmapped, indent=2, sort_keys=True) + "\n"
-    outcome = gate.run(mapped, template, rules, source, Path(args.out), f"scan-{stack}", verb="scan",
-                       extra={"unmapped.json": unmapped})
+    outcome = gate.run(mapped, template, rules, azure_rules.evaluate(mapped), source, Path(args.out),
+                       f"scan-{stack}", verb="scan", extra={"unmapped.json": unmapped})
     ops = ", ".join(f"{n} {op}" for op, n in result.ops.items())
     print(f"preview {args.preview}: {ops}")
     print(outcome.text)

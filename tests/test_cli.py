@@ -25,9 +25,9 @@ def test_plan_dev_writes_every_report_and_passes(repo, capsys):
     out = capsys.readouterr().out
     assert code == 0, out
     files = sorted(p.name for p in (repo / "out" / "dev").iterdir())
-    assert files == ["checkov.json", "checkov.sarif", "checkov.xml", "plan.json", "report.md", "rules.json",
+    assert files == ["azure.json", "checkov.json", "checkov.sarif", "checkov.xml", "plan.json", "report.md", "rules.json",
                      "template.json"]
-    assert "platform rules: PASS" in out
+    assert "platform rules: PASS" in out and "azure rules: PASS" in out
     assert "checkov: PASS" in out and "30 Azure resources" in out
     report = (repo / "out" / "dev" / "report.md").read_text()
     assert "```mermaid\nflowchart LR" in report and "CKV_AZURE_206" in report

@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 
 from policies.rules import RuleReport
 
+from .azure_rules import AzureReport
 from .checkov_gate import CheckovResult
 from .engine import Plan, PlannedResource
 
@@ -30,7 +31,7 @@ def _short(token: str) -> str:
     return token.split(":")[-1]
 
 
-def summary(plan: Plan, source: str, result: CheckovResult, rules: RuleReport, out_dir: str,
+def summary(plan: Plan, source: str, result: CheckovResult, rules: RuleReport, azure: AzureReport, out_dir: str,
             verb: str = "plan") -> str:
     groups = by_component(plan)
     lines = [f"amlplatform {verb} {plan.stack}  ({source})"]
@@ -51,8 +52,11 @@ def summary(plan: Plan, source: str, result: CheckovResult, rules: RuleReport, o
     for v in rules.violations:
         label = "VIOLATION" if v.level == "mandatory" else "advisory "
         lines.append(f"    {label} {v.rule} {v.urn.rsplit('::', 1)[-1]}: {v.message}")
-    lines.append(f"  wrote {out_dir}/: plan.json template.json rules.json checkov.json checkov.sarif checkov.xml "
-                 "report.md")
+    lines.append(f"  azure rules: {azure.verdict()}  ({len(azure.rules)} rules over {azure.resources} resources)")
+    for finding in azure.findings:
+        lines.append(f"    FINDING {finding.rule} {finding.resource}: {finding.message}")
+    lines.append(f"  wrote {out_dir}/: plan.json template.json rules.json azure.json checkov.json checkov.sarif "
+                 "checkov.xml report.md")
     return "\n".join(lines)
 
 
@@ -79,7 +83,7 @@ def mermaid(plan: Plan) -> str:
     return "\n".join(lines)
 
 
-def markdown(plan: Plan, source: str, result: CheckovResult, rules: RuleReport) -> str:
+def markdown(plan: Plan, source: str, result: CheckovResult, rules: RuleReport, azure: AzureReport) -> str:
     groups = by_component(plan)
     out = [
         f"# amlplatform plan: {plan.stack}",
@@ -105,6 +109,9 @@ def markdown(plan: Plan, source: str, result: CheckovResult, rules: RuleReport) 
     out += ["", f"## Platform rules: {rules.verdict()}", ""]
     out += [f"- {v.level} `{v.rule}` on `{v.urn}`: {v.message}" for v in rules.violations] or [
         f"{len(rules.rules)} rules ({', '.join(rules.rules)}), {rules.checked} evaluations, no violations."]
+    out += ["", f"## Azure rules: {azure.verdict()}", ""]
+    out += [f"- `{a.rule}` on `{a.urn}`: {a.message} ({a.source})" for a in azure.findings] or [
+        f"{len(azure.rules)} rules ({', '.join(azure.rules)}) over {azure.resources} resources, no findings."]
     out += ["", "## Graph", "", "```mermaid", mermaid(plan), "```", ""]
     if plan.outputs:
         out += ["## Stack outputs", "", "| output | value |", "|---|---|"]

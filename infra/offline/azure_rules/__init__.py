@@ -1,0 +1,54 @@
+"""Azure's own rules: what Azure Resource Manager would reject, or accept and mis-handle, at `pulumi up`.
+
+checkov judges security posture and the platform rules judge governance; neither knows that
+Azure ML refuses a workspace storage account with a hierarchical namespace, or that two
+role assignments with the same scope, role and principal are a 409. Each rule here is a
+small function over the planned resources that names the Microsoft document or GitHub
+issue stating the behaviour, and each has a passing and a failing fixture in the tests.
+The plan fails on any finding.
+
+Rules live one module per area (rbac.py, ...); add a rule to its module's RULES and it runs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from .base import AzureRule, Finding, PlanView
+from . import rbac
+
+RULES: tuple[AzureRule, ...] = rbac.RULES
+
+
+@dataclass
+class AzureReport:
+    rules: tuple[str, ...]
+    resources: int
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def verdict(self) -> str:
+        return f"FAIL: {len(self.findings)} finding(s)" if self.findings else "PASS"
+
+
+def evaluate(plan, rules: tuple[AzureRule, ...] = RULES) -> AzureReport:
+    """Every rule over the plan's Azure resources; findings sorted by rule, then resource."""
+    view = PlanView(plan)
+    report = AzureReport(tuple(r.id for r in rules), len(view.resources))
+    for rule in rules:
+        for urn, message in rule.check(view):
+            report.findings.append(Finding(rule.id, urn, message, rule.source))
+    report.findings.sort(key=lambda f: (f.rule, f.urn, f.message))
+    return report
+
+
+def to_json(report: AzureReport) -> str:
+    return json.dumps({"rules": list(report.rules), "resources": report.resources, "verdict": report.verdict(),
+                       "findings": [asdict(f) for f in report.findings]}, indent=2, sort_keys=True) + "\n"
+
+
+__all__ = ["RULES", "AzureReport", "AzureRule", "Finding", "PlanView", "evaluate", "to_json"]

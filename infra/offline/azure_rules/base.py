@@ -1,0 +1,64 @@
+"""What an Azure rule sees: the plan's Azure resources by ARM type and ID, and what it reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Callable, Iterable
+
+from ..arm_types import TYPES
+from ..engine import Plan, PlannedResource
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    urn: str
+    message: str
+    source: str
+
+    @property
+    def resource(self) -> str:
+        return self.urn.rsplit("::", 1)[-1]
+
+
+class PlanView:
+    """The plan's Azure resources, indexed the way ARM addresses them."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.resources: list[PlannedResource] = [r for r in plan.custom() if r.type in TYPES]
+
+    @staticmethod
+    def arm_type(res: PlannedResource) -> str:
+        return TYPES[res.type].arm_type
+
+    def of_arm_type(self, arm_type: str) -> list[PlannedResource]:
+        wanted = arm_type.lower()
+        return [r for r in self.resources if self.arm_type(r).lower() == wanted]
+
+    @cached_property
+    def by_id(self) -> dict[str, PlannedResource]:
+        """ARM ID (lower case, as ARM compares them) -> resource."""
+        return {r.id.lower(): r for r in self.resources if r.id}
+
+    def get(self, arm_id: object) -> PlannedResource | None:
+        return self.by_id.get(arm_id.lower()) if isinstance(arm_id, str) else None
+
+    def under(self, scope: str) -> list[PlannedResource]:
+        """Resources whose ARM ID lies strictly below `scope` (children and extension resources)."""
+        prefix = scope.lower().rstrip("/") + "/"
+        return [r for r in self.resources if r.id and r.id.lower().startswith(prefix)]
+
+
+# A check yields (URN, message) per finding.
+Check = Callable[[PlanView], Iterable[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class AzureRule:
+    id: str
+    title: str
+    # The Microsoft document or GitHub issue that states the behaviour.
+    source: str
+    check: Check
