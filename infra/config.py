@@ -599,9 +599,10 @@ def read_stack_file(path: Path) -> dict[str, Any]:
         doc = {}
     if not isinstance(doc, dict):
         raise ConfigError(f"{shown}: must be a mapping with a `config:` key")
-    unknown = set(doc) - {"config", "encryptionsalt", "secretsprovider", "encryptedkey", "environment"}
+    unknown = sorted(str(k) for k in set(doc) - {"config", "encryptionsalt", "secretsprovider", "encryptedkey",
+                                                  "environment"})
     if unknown:
-        raise ConfigError(f"{shown}: unknown top-level key(s) {sorted(unknown)}; settings go under `config:`")
+        raise ConfigError(f"{shown}: {unknown[0][:MAX_SHOWN]}: unknown top-level key; settings go under `config:`")
     config = doc.get("config") or {}
     if not isinstance(config, dict):
         raise ConfigError(f"{shown}: config: must be a mapping of keys to values")
