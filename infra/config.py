@@ -190,8 +190,6 @@ class PlatformConfig(_Section):
                 raise _At(name, f"differs from tag {seen[name.lower()]} only in case: Azure tag names are "
                           "case-insensitive")
             seen[name.lower()] = name
-            if not isinstance(value, str):
-                raise _At(name, "tag values must be strings (quote numbers and booleans)", value)
             if len(value) > TAG_VALUE_MAX:
                 raise _At(name, f"tag values must be at most {TAG_VALUE_MAX} characters (this one has {len(value)})")
         return v

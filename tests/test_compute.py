@@ -231,7 +231,8 @@ def test_compute_preflight(sections, expected):
         ({"networkPluginMode": "flat", "maxPods": 110},
          "the scoring subnet 10.60.2.0/23 has 507 usable addresses but the cluster needs 782 at full scale "
          "(7 nodes incl. surge x 111 addresses each with flat Azure CNI, + 5 for load balancers)"),
-        ({"systemPool": {"vmSize": "Standard_D4s_v5", "count": 2}}, "amlplatform:aks.systemPool.vmSize: has no local temp disk, which ephemeral OS disks need"),
+        ({"systemPool": {"vmSize": "Standard_D4s_v5", "count": 2}},
+         "amlplatform:aks.systemPool.vmSize: has no local temp disk, which ephemeral OS disks need"),
         ({"inferencePool": {"vmSize": "Standard_D8ds_v5", "minCount": 4, "maxCount": 2}},
          "amlplatform:aks.inferencePool.minCount: must not exceed inferencePool.maxCount (2), got 4"),
         ({"tls": {"mode": "certificate", "cname": None}}, "certificate mode needs cname"),
