@@ -184,5 +184,6 @@ def test_bad_team_config_fails_clearly(teams, expected):
 def test_platform_owners_must_be_a_group():
     raw = copy.deepcopy(raw_stack("dev"))
     raw["amlplatform:rbac"]["platformOwners"]["type"] = "User"
-    with pytest.raises(config.ConfigError, match="amlplatform:rbac.platformOwners.type: must be Group: privileged roles go to an Entra group"):
+    expected = "amlplatform:rbac.platformOwners.type: must be Group: privileged roles go to an Entra group"
+    with pytest.raises(config.ConfigError, match=expected):
         config.parse(raw, "stacks/Pulumi.dev.yaml", "dev")
