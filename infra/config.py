@@ -19,7 +19,7 @@ from typing import Any, Literal, Mapping
 import yaml
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from .config_base import _Rule, _Section
+from .config_base import NO_VALUE, _At, _Rule, _Section
 from .config_compute import AksConfig, ClusterConfig, ComputeConfig
 from .config_network import NetworkConfig
 from .config_rbac import Principal, RbacConfig, TeamConfig, check_teams  # noqa: F401 (Principal re-exported)
@@ -105,6 +105,14 @@ AZURE_REGIONS = frozenset(
 _PREFIX = re.compile(r"^[a-z0-9]{2,10}$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _TAG_NAME_FORBIDDEN = set('<>%&\\?/')
+# Tags the platform sets on every resource itself (program.platform_tags); a stack's own tag of the
+# same name (tag names are case-insensitive in Azure) would be overwritten.
+PLATFORM_TAGS = ("environment", "managed-by", "project")
+# Azure tag limits ("Use tags to organize your Azure resources", Limitations,
+# https://learn.microsoft.com/azure/azure-resource-manager/management/tag-resources#limitations):
+# 50 tags per resource; names up to 512 characters, values up to 256; on storage accounts names
+# up to 128. Every tag lands on every resource here, the storage account included.
+MAX_TAGS, TAG_VALUE_MAX, TAG_NAME_MAX_STORAGE = 50, 256, 128
 
 
 class ConfigError(Exception):
@@ -141,15 +149,15 @@ class PlatformConfig(_Section):
     @field_validator("allowed_locations")
     @classmethod
     def _allowed(cls, v: list[str]) -> list[str]:
-        wrong = [x for x in v if x not in AZURE_REGIONS]
-        if wrong:
-            raise ValueError(f"{', '.join(wrong)}: not Azure region names (lowercase, no spaces, such as westeurope)")
+        for i, x in enumerate(v):
+            if x not in AZURE_REGIONS:
+                raise _At(f"[{i}]", "must be an Azure region name in lowercase without spaces, such as westeurope", x)
         return v
 
     @model_validator(mode="after")
     def _location_allowed(self) -> "PlatformConfig":
         if self.allowed_locations and self.location not in self.allowed_locations:
-            raise ValueError(f"allowedLocations must include the stack's own location {self.location}")
+            raise _At("allowedLocations", f"must include the stack's own location {self.location}")
         if not self.allowed_locations:
             self.allowed_locations = [self.location]
         return self
@@ -164,14 +172,26 @@ class PlatformConfig(_Section):
     @field_validator("tags")
     @classmethod
     def _tags(cls, v: dict[str, str]) -> dict[str, str]:
-        # Azure: at most 50 tags; names 1-512 characters without < > % & \ ? /; values up to 256.
-        if len(v) > 45:
-            raise ValueError("must hold at most 45 tags (Azure allows 50; the platform adds its own)")
+        if len(v) > MAX_TAGS - len(PLATFORM_TAGS):
+            raise ValueError(f"must hold at most {MAX_TAGS - len(PLATFORM_TAGS)} tags (Azure allows {MAX_TAGS} per "
+                             f"resource; the platform adds {len(PLATFORM_TAGS)})")
+        seen: dict[str, str] = {}
         for name, value in v.items():
-            if not name or len(name) > 512 or _TAG_NAME_FORBIDDEN & set(name):
-                raise ValueError(f"tag name {name!r} must be 1-512 characters without < > % & \\ ? /")
-            if len(value) > 256:
-                raise ValueError(f"tag {name!r} value must be at most 256 characters")
+            if not name or _TAG_NAME_FORBIDDEN & set(name):
+                raise _At(f"{name}", "tag names must be non-empty, without < > % & \\ ? /", NO_VALUE)
+            # Tags land on the storage account too, where names stop at 128 characters.
+            if len(name) > TAG_NAME_MAX_STORAGE:
+                raise _At(f"{name[:40]}...", f"tag names must be at most {TAG_NAME_MAX_STORAGE} characters: every "
+                          f"tag also lands on the storage account (this one has {len(name)})")
+            if name.lower() in PLATFORM_TAGS:
+                raise _At(name, "is a tag the platform sets itself (environment, managed-by, project); "
+                          "Azure tag names are case-insensitive, so yours would be overwritten")
+            if name.lower() in seen:
+                raise _At(name, f"differs from tag {seen[name.lower()]} only in case: Azure tag names are "
+                          "case-insensitive")
+            seen[name.lower()] = name
+            if len(value) > TAG_VALUE_MAX:
+                raise _At(name, f"tag values must be at most {TAG_VALUE_MAX} characters (this one has {len(value)})")
         return v
 
 
@@ -282,7 +302,6 @@ class StackConfig(_Section):
             raise _Rule(
                 "network.allowedIpRanges",
                 "public mode needs at least one public IP range to allow; everything else is denied",
-                [],
             )
         if self.network.mode in ("private", "managed") and self.registry.sku != "Premium":
             raise _Rule(
@@ -294,7 +313,38 @@ class StackConfig(_Section):
         if self.registry.zone_redundancy and self.registry.sku != "Premium":
             raise _Rule("registry.zoneRedundancy", "zone redundancy needs the Premium SKU", True)
         self._check_compute()
+        self._check_dns_tags()
         return self
+
+    def _check_dns_tags(self) -> None:
+        # Azure DNS zones refuse tag names with spaces or starting with a digit (tag-resources,
+        # Limitations); the stack's private DNS zones carry every tag.
+        if self.network.mode == "public" or self.network.dns != "create":
+            return
+        for name in self.platform.tags:
+            if " " in name or name[:1].isdigit():
+                raise _Rule(f"platform.tags.{name}", "tag names on Azure DNS zones (this stack creates private DNS "
+                            "zones: network.dns create) must not contain spaces or start with a digit")
+
+    def _check_aks_ranges(self) -> None:
+        """AKS service and pod ranges must stay clear of the VNet, its subnets and the hub's ranges.
+
+        AKS: "the service address range must not overlap the cluster's virtual network, its subnets or
+        any network connected to it" and the overlay pod range likewise
+        (https://learn.microsoft.com/azure/aks/azure-cni-overlay#ip-address-planning,
+        https://learn.microsoft.com/azure/aks/configure-azure-cni#plan-ip-addressing). The defaults
+        (172.16.0.0/16 and 192.168.0.0/16) apply when the stack writes neither.
+        """
+        net = self.network
+        spaces = [("the VNet's address space", s) for s in net.address_space]
+        hub = [("the hub's range", s) for s in (net.hub.address_space if net.hub else [])]
+        for key, rng, written in self.aks.address_ranges():
+            for what, other in spaces + hub:
+                if rng.overlaps(ipaddress.IPv4Network(other)):
+                    default = "" if written else f" (the default, which the stack does not set: set aks.{key})"
+                    raise _Rule(f"aks.{key}", f"overlaps {what} {other}{default}; Kubernetes {key[:-4]} "
+                                "addresses must not overlap the cluster's network or networks peered with it",
+                                str(rng))
 
     def _check_compute(self) -> None:
         c = self.compute
@@ -304,8 +354,9 @@ class StackConfig(_Section):
             cluster.priority = cluster.priority or c.default_priority
             cluster.max_nodes = cluster.max_nodes or c.default_max_nodes
             if cluster.min_nodes > (cluster.max_nodes or 0):
-                raise _Rule(f"compute.clusters.{cluster.name}.minNodes",
-                            f"must not exceed maxNodes ({cluster.max_nodes})", cluster.min_nodes)
+                raise _Rule(f"compute.clusters[{cluster.name}].minNodes",
+                            f"must not exceed maxNodes ({cluster.max_nodes}, the environment's default)",
+                            cluster.min_nodes)
         members = {m for team in self.teams.values() for m in team.members}
         for i, user in enumerate(c.instances.users or []):
             if user not in members:
@@ -318,6 +369,7 @@ class StackConfig(_Section):
             scoring = self.network.subnets.scoring
             # NetworkConfig already refused private mode without a scoring subnet.
             assert scoring is not None
+            self._check_aks_ranges()
             subnet = ipaddress.IPv4Network(scoring)
             usable = subnet.num_addresses - 5
             need = self.aks.addresses_needed()
@@ -413,50 +465,89 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
-def _path(loc: tuple[Any, ...]) -> str:
+def _item_label(container: Any, index: int) -> str:
+    """A list item by its name where it has one (clusters[gpu-cluster]), else by position."""
+    item = container[index] if isinstance(container, list) and 0 <= index < len(container) else None
+    name = item.get("name") if isinstance(item, dict) else None
+    return f"[{name}]" if isinstance(name, str) and name else f"[{index}]"
+
+
+def _path(loc: tuple[Any, ...], data: Any = None) -> str:
+    """The key path of a pydantic location, list items named from the stack's own data."""
     out = ""
+    node = data
     for part in loc:
         if isinstance(part, int):
-            out += f"[{part}]"
+            out += _item_label(node, part)
+            node = node[part] if isinstance(node, list) and 0 <= part < len(node) else None
         else:
             out += ("." if out else "") + str(part)
+            node = node.get(part) if isinstance(node, dict) else None
     return out
 
 
+def _join(path: str, key: str) -> str:
+    return path + key if key.startswith("[") or not path else f"{path}.{key}"
+
+
+MAX_SHOWN = 80
+
+
 def _got(value: Any) -> str:
-    return json.dumps(value, default=str)
+    """`, got <value>` for a scalar, capped at about 80 characters; nothing for sections and lists."""
+    if value is NO_VALUE or isinstance(value, (dict, list, tuple)):
+        return ""
+    text = json.dumps(value, default=str)
+    if len(text) > MAX_SHOWN:
+        text = text[:MAX_SHOWN - 4] + '..."'
+    return f", got {text}"
 
 
-def _format_error(err: Mapping[str, Any], source: str) -> str:
+def _line(source: str, key: str, message: str, value: Any = NO_VALUE) -> str:
+    return f"{source}: {NAMESPACE}:{key}: {message}{_got(value)}"
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    kind = err["type"]
+    if kind == "value_error":
+        return str(err["msg"]).removeprefix("Value error, ")
+    if kind == "literal_error":
+        return "must be one of " + str(err["ctx"]["expected"]).replace("'", "")
+    if kind in ("greater_than_equal", "less_than_equal"):
+        ctx = err["ctx"]
+        bound = ctx.get("ge", ctx.get("le"))
+        return f"must be {'at least' if kind == 'greater_than_equal' else 'at most'} {bound}"
+    if kind == "string_too_long":
+        return f"must be at most {err['ctx']['max_length']} characters"
+    return _TYPE_MESSAGES.get(kind, str(err["msg"]))
+
+
+def _format_error(err: Mapping[str, Any], source: str, data: Any = None) -> str:
     loc = tuple(err["loc"])
     kind = err["type"]
-    key = f"{NAMESPACE}:{_path(loc)}"
+    path = _path(loc, data)
+    cause = (err.get("ctx") or {}).get("error")
+    if isinstance(cause, _Rule):
+        return _line(source, cause.path, cause.message, cause.value)
+    if isinstance(cause, _At):
+        return _line(source, _join(path, cause.key), cause.message, cause.value)
     if kind == "extra_forbidden":
         parent = _model_at(loc[:-1])
         allowed = f" (allowed: {_allowed_keys(parent)})" if parent else ""
-        return f"{source}: {key}: unknown key{allowed}"
+        return _line(source, path, f"unknown key{allowed}")
     if kind == "missing":
-        return f"{source}: {key}: {_TYPE_MESSAGES['missing']}"
-    if kind == "value_error":
-        msg = str(err["msg"]).removeprefix("Value error, ")
-    elif kind == "literal_error":
-        msg = "must be one of " + str(err["ctx"]["expected"]).replace("'", "")
-    elif kind in ("greater_than_equal", "less_than_equal"):
-        ctx = err["ctx"]
-        bound = ctx.get("ge", ctx.get("le"))
-        msg = f"must be {'at least' if kind == 'greater_than_equal' else 'at most'} {bound}"
-    elif kind == "string_too_long":
-        msg = f"must be at most {err['ctx']['max_length']} characters"
-    else:
-        msg = _TYPE_MESSAGES.get(kind, str(err["msg"]))
-    return f"{source}: {key}: {msg}, got {_got(err.get('input'))}"
+        return _line(source, path, _TYPE_MESSAGES["missing"])
+    return _line(source, path, _message(err), err.get("input", NO_VALUE))
 
 
 # ---- loading ---------------------------------------------------------------
 
 
 def parse(raw: Mapping[str, Any], source: str, stack: str = "", from_file: bool = True) -> StackConfig:
-    """Validate the `amlplatform:*` keys of a stack's config (other namespaces are ignored)."""
+    """Validate the `amlplatform:*` keys of a stack's config (other namespaces are ignored).
+
+    A mistake raises ConfigError with one line: the first one pydantic reports, in the stack's key order.
+    """
     prefix = NAMESPACE + ":"
     data = {k[len(prefix):]: v for k, v in raw.items() if k.startswith(prefix)}
     for key in SECRET_KEYS:
@@ -476,16 +567,9 @@ def parse(raw: Mapping[str, Any], source: str, stack: str = "", from_file: bool 
     try:
         cfg = StackConfig.model_validate(data)
     except _Rule as rule:
-        raise ConfigError(f"{source}: {prefix}{rule.path}: {rule.message}, got {_got(rule.value)}") from None
+        raise ConfigError(_line(source, rule.path, rule.message, rule.value)) from None
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            cause = (err.get("ctx") or {}).get("error")
-            if isinstance(cause, _Rule):
-                lines.append(f"{source}: {prefix}{cause.path}: {cause.message}, got {_got(cause.value)}")
-            else:
-                lines.append(_format_error(err, source))
-        raise ConfigError("\n".join(lines)) from None
+        raise ConfigError(_format_error(exc.errors()[0], source, data)) from None
     cfg._source = source
     cfg._stack = stack
     return cfg
@@ -501,7 +585,9 @@ def read_stack_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{shown}: no such stack file")
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        _refuse_repeated_keys(yaml.compose(text, Loader=yaml.SafeLoader), shown)
+        doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -511,13 +597,38 @@ def read_stack_file(path: Path) -> dict[str, Any]:
         doc = {}
     if not isinstance(doc, dict):
         raise ConfigError(f"{shown}: must be a mapping with a `config:` key")
-    unknown = set(doc) - {"config", "encryptionsalt", "secretsprovider", "encryptedkey", "environment"}
+    unknown = sorted(str(k) for k in set(doc) - {"config", "encryptionsalt", "secretsprovider", "encryptedkey",
+                                                  "environment"})
     if unknown:
-        raise ConfigError(f"{shown}: unknown top-level key(s) {sorted(unknown)}; settings go under `config:`")
+        raise ConfigError(f"{shown}: {unknown[0][:MAX_SHOWN]}: unknown top-level key; settings go under `config:`")
     config = doc.get("config") or {}
     if not isinstance(config, dict):
         raise ConfigError(f"{shown}: config: must be a mapping of keys to values")
     return config
+
+
+def _refuse_repeated_keys(node: yaml.Node | None, shown: str, path: str = "") -> None:
+    """A key written twice in one mapping is an error: YAML loaders keep the last one silently.
+
+    (A second `amlplatform:monitoring` would quietly replace the first, prod's 365-day retention
+    with a default.) Nested mappings and list items are checked too; the message names the full key.
+    """
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            child = key if path in ("", "config") else f"{path}.{key}"
+            if key in seen:
+                line = key_node.start_mark.line + 1
+                raise ConfigError(f"{shown}: line {line}: {child}: written twice (first on line {seen[key]}); "
+                                  "YAML would keep only the last one silently: merge them into one")
+            seen[key] = key_node.start_mark.line + 1
+            _refuse_repeated_keys(value_node, shown, child)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            name = next((v.value for k, v in item.value if k.value == "name" and isinstance(v, yaml.ScalarNode)),
+                        None) if isinstance(item, yaml.MappingNode) else None
+            _refuse_repeated_keys(item, shown, f"{path}[{name if name else i}]")
 
 
 def load_stack(stack: str, root: Path | str = ".") -> tuple[StackConfig, dict[str, Any]]:

@@ -8,15 +8,11 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .config_base import _Rule, _Section
+from . import aks_versions, vm_sizes
+from .config_base import NO_VALUE, _At, _Section
 from .naming import RULES
+from .time_zones import WINDOWS_TIME_ZONES
 
-# Azure VM size names: Standard_<family><vCPUs><features>[_<accelerator>][_v<n>],
-# e.g. Standard_DS3_v2, Standard_D4ds_v5, Standard_NC24ads_A100_v4, Standard_M128-64ms.
-_VM_SIZE = re.compile(
-    r"^Standard_(?P<family>[A-Z]+)(?P<vcpus>\d+)(?P<features>[a-z0-9-]*)(?:_[A-Z][A-Za-z0-9]*)*(?:_v\d+)?$"
-)
-_CRON = re.compile(r"^(\S+\s+){4}\S+$")
 _SYNAPSE_POOL = re.compile(
     r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w._()]+/providers/Microsoft\.Synapse/workspaces/"
     r"[-\w]+/bigDataPools/[-\w]+$"
@@ -26,24 +22,49 @@ _DATABRICKS = re.compile(
 )
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
+# Cron fields of a compute instance schedule and their ranges, as Azure ML documents them
+# ("Create a compute instance", schedule with a Resource Manager template): minute, hour, day of
+# month, month, day of week (Sunday=0). A field is * or a comma list of numbers and a-b ranges.
+CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12),
+               ("day of week", 0, 6))
+_CRON_ITEM = re.compile(r"^(?P<a>\d+)(?:-(?P<b>\d+))?$")
 
-def vm_size(value: str) -> re.Match[str]:
-    m = _VM_SIZE.match(value)
-    if not m:
-        raise ValueError(f"{value!r} is not an Azure VM size name (like Standard_DS3_v2 or Standard_NC6s_v3)")
-    return m
+
+def vm_size(value: str) -> vm_sizes.Size:
+    """The size, or ValueError saying in plain words why Azure ML would not create it."""
+    try:
+        return vm_sizes.parse(value)
+    except vm_sizes.SizeError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def is_gpu(value: str) -> bool:
-    # Every GPU family is an N-series: NC, ND, NV, NG, NCads...
-    return vm_size(value).group("family").startswith("N")
+    return vm_size(value).gpu
 
 
 def _name(rule: str, value: str) -> str:
     problem = RULES[rule].check(value)
     if problem:
-        raise ValueError(f"{value!r} {problem}")
+        raise ValueError(problem)
     return value
+
+
+def cron_problem(expression: str) -> str | None:
+    """What is wrong with a five-field schedule expression, or None."""
+    fields = expression.split()
+    if len(fields) != len(CRON_FIELDS):
+        return "must be a five-field cron expression (minute hour day-of-month month day-of-week), such as 0 19 * * 1-5"
+    for text, (what, low, high) in zip(fields, CRON_FIELDS, strict=True):
+        if text == "*":
+            continue
+        for item in text.split(","):
+            m = _CRON_ITEM.match(item)
+            if not m:
+                return f"{what} field {text!r} must be *, a number or a range a-b, or a comma list of them"
+            a, b = int(m.group("a")), int(m.group("b") or m.group("a"))
+            if not (low <= a <= high and low <= b <= high) or a > b:
+                return f"{what} field {text!r} must stay within {low}-{high} (ranges low-high)"
+    return None
 
 
 class ClusterConfig(_Section):
@@ -63,30 +84,41 @@ class ClusterConfig(_Section):
     @field_validator("vm_size")
     @classmethod
     def _size(cls, v: str) -> str:
-        vm_size(v)
-        return v
+        return vm_size(v).name
 
     @model_validator(mode="after")
     def _shape(self) -> "ClusterConfig":
         if self.max_nodes is not None and self.min_nodes > self.max_nodes:
-            raise ValueError(f"minNodes ({self.min_nodes}) must not exceed maxNodes ({self.max_nodes})")
-        if self.kind == "gpu" and not is_gpu(self.vm_size):
-            raise ValueError(f"a gpu cluster needs an N-series GPU size, got {self.vm_size}")
-        if self.kind == "cpu" and is_gpu(self.vm_size):
-            raise ValueError(f"{self.vm_size} is a GPU size; set kind: gpu")
+            raise _At("minNodes", f"must not exceed maxNodes ({self.max_nodes})", self.min_nodes)
+        gpu = is_gpu(self.vm_size)
+        if self.kind == "gpu" and not gpu:
+            raise _At("vmSize", "is not a GPU size, and kind is gpu: pick an N-series GPU size such as "
+                      "Standard_NC24ads_A100_v4", self.vm_size)
+        if self.kind == "cpu" and gpu:
+            raise _At("kind", f"must be gpu: vmSize {self.vm_size} is a GPU size", self.kind)
         return self
 
 
 class ScheduleConfig(_Section):
     start: str | None = None  # cron, e.g. "0 8 * * 1-5"
     stop: str | None = None
+    # A Windows time zone ID (infra/time_zones.py), not an IANA name.
     time_zone: str = "UTC"
 
     @field_validator("start", "stop")
     @classmethod
     def _cron(cls, v: str | None) -> str | None:
-        if v is not None and not _CRON.match(v.strip()):
-            raise ValueError(f"{v!r} must be a five-field cron expression such as '0 19 * * 1-5'")
+        problem = None if v is None else cron_problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        if v not in WINDOWS_TIME_ZONES:
+            raise ValueError("must be a Windows time zone ID that Azure ML schedules accept, such as UTC or "
+                             "W. Europe Standard Time (IANA names like Europe/Berlin are refused)")
         return v
 
 
@@ -101,17 +133,16 @@ class InstancesConfig(_Section):
     @field_validator("vm_size")
     @classmethod
     def _size(cls, v: str) -> str:
-        vm_size(v)
-        return v
+        return vm_size(v).name
 
     @field_validator("users")
     @classmethod
     def _users(cls, v: list[str] | None) -> list[str] | None:
         if v is None:
             return v
-        for u in v:
+        for i, u in enumerate(v):
             if not _GUID.match(u):
-                raise ValueError(f"{u!r} must be a user object ID (a GUID)")
+                raise _At(f"[{i}]", "must be a user object ID (a GUID)", u)
         return [u.lower() for u in v]
 
 
@@ -131,14 +162,16 @@ class AttachConfig(_Section):
     @model_validator(mode="after")
     def _id(self) -> "AttachConfig":
         if self.type == "SynapseSpark" and not _SYNAPSE_POOL.match(self.resource_id):
-            raise ValueError("resourceId must be a Synapse Spark pool ID (.../Microsoft.Synapse/workspaces/<ws>/"
-                             "bigDataPools/<pool>)")
+            raise _At("resourceId", "must be a Synapse Spark pool ID (.../Microsoft.Synapse/workspaces/<ws>/"
+                      "bigDataPools/<pool>)", self.resource_id)
         if self.type == "Databricks":
             if not _DATABRICKS.match(self.resource_id):
-                raise ValueError("resourceId must be a Databricks workspace ID (.../Microsoft.Databricks/workspaces/<ws>)")
+                raise _At("resourceId", "must be a Databricks workspace ID (.../Microsoft.Databricks/workspaces/<ws>)",
+                          self.resource_id)
             if not (self.workspace_url or "").startswith("https://"):
-                raise ValueError("a Databricks attach needs workspaceUrl (https://adb-...azuredatabricks.net); its "
-                                 "access token goes in the secret amlplatform:databricksAccessToken")
+                raise _At("workspaceUrl", "a Databricks attach needs its https://adb-...azuredatabricks.net URL "
+                          "(its access token goes in the secret amlplatform:databricksAccessToken)",
+                          self.workspace_url if self.workspace_url is not None else NO_VALUE)
         return self
 
 
@@ -154,10 +187,14 @@ class ComputeConfig(_Section):
 
     @model_validator(mode="after")
     def _unique(self) -> "ComputeConfig":
-        names = [c.name for c in self.clusters or []] + [a.name for a in self.attach]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"compute names must be unique in the workspace; repeated: {', '.join(dupes)}")
+        seen: set[str] = set()
+        named = [("clusters", c.name) for c in self.clusters or []] + [("attach", a.name) for a in self.attach]
+        for key, name in named:
+            # Azure ML compute names are unique in the workspace, whatever their kind.
+            if name.lower() in seen:
+                raise _At(f"{key}[{name}].name", "repeats a compute name: compute names are unique in the workspace",
+                          name)
+            seen.add(name.lower())
         return self
 
 
@@ -170,12 +207,12 @@ class PoolConfig(_Section):
     @field_validator("vm_size")
     @classmethod
     def _size(cls, v: str) -> str:
-        m = vm_size(v)
-        # Ephemeral OS disks live on the VM's local disk: the size needs one (the 'd' feature).
-        if "d" not in m.group("features"):
-            raise ValueError(f"{v!r} has no local temp disk for ephemeral OS disks; pick a 'd' size such as "
-                             "Standard_D4ds_v5")
-        return v
+        size = vm_size(v)
+        # Ephemeral OS disks live on the VM's local temp disk: the size needs one.
+        if not size.local_disk:
+            raise ValueError("has no local temp disk, which ephemeral OS disks need; pick a size with one, "
+                             "such as Standard_D4ds_v5")
+        return size.name
 
 
 class AksTlsConfig(_Section):
@@ -187,7 +224,7 @@ class AksTlsConfig(_Section):
     @model_validator(mode="after")
     def _cname(self) -> "AksTlsConfig":
         if self.mode == "certificate" and not self.cname:
-            raise ValueError("certificate mode needs cname, the host name in the certificate")
+            raise _At("cname", "certificate mode needs cname, the host name in the certificate")
         return self
 
 
@@ -199,8 +236,23 @@ class InstanceTypeConfig(_Section):
     gpu: int = Field(default=0, ge=0, le=8)
 
 
+# Pods per node: checkov's CKV_AZURE_168 and AKS's guidance ask for at least 50.
+MIN_PODS = 50
+
+
+def _aks_cidr(value: str) -> ipaddress.IPv4Network:
+    try:
+        net = ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        raise ValueError("must be an IPv4 CIDR range with no host bits set, such as 172.16.0.0/16") from None
+    if not isinstance(net, ipaddress.IPv4Network):
+        raise ValueError("must be an IPv4 range")
+    return net
+
+
 class AksConfig(_Section):
     enabled: bool = False
+    # A minor version AKS offers (infra/aks_versions.py); unset: AKS's default.
     kubernetes_version: str | None = None
     system_pool: PoolConfig = Field(
         default_factory=lambda: PoolConfig.model_validate({"vmSize": "Standard_D4ds_v5", "count": 2})
@@ -209,7 +261,7 @@ class AksConfig(_Section):
         default_factory=lambda: PoolConfig.model_validate({"vmSize": "Standard_D8ds_v5", "minCount": 1, "maxCount": 3})
     )
     # Pods per node; overlay mode takes pod IPs from podCidr, flat mode from the scoring subnet.
-    max_pods: int = Field(default=50, ge=10, le=250)
+    max_pods: int = Field(default=50, le=250)
     network_plugin_mode: Literal["overlay", "flat"] = "overlay"
     pod_cidr: str = "192.168.0.0/16"
     service_cidr: str = "172.16.0.0/16"
@@ -224,23 +276,76 @@ class AksConfig(_Section):
     )
     default_instance_type: str = "defaultinstancetype"
 
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _version(cls, v: str | None) -> str | None:
+        problem = None if v is None else aks_versions.problem(v)
+        if problem:
+            raise ValueError(problem)
+        return v
+
+    @field_validator("max_pods")
+    @classmethod
+    def _pods(cls, v: int) -> int:
+        if v < MIN_PODS:
+            raise ValueError(f"must be at least {MIN_PODS} pods per node (checkov CKV_AZURE_168, after AKS's "
+                             "guidance); with flat Azure CNI each node then takes 51 scoring-subnet addresses")
+        return v
+
+    @field_validator("pod_cidr", "service_cidr")
+    @classmethod
+    def _ranges(cls, v: str) -> str:
+        net = _aks_cidr(v)
+        # AKS: "The service address range must be smaller than /12" (and pod ranges alike).
+        if net.prefixlen < 12:
+            raise ValueError("must be /12 or smaller: AKS refuses wider Kubernetes address ranges")
+        return str(net)
+
+    @field_validator("dns_service_ip")
+    @classmethod
+    def _dns(cls, v: str) -> str:
+        try:
+            ip = ipaddress.ip_address(v)
+        except ValueError:
+            raise ValueError("must be an IPv4 address inside serviceCidr, such as 172.16.0.10") from None
+        if not isinstance(ip, ipaddress.IPv4Address):
+            raise ValueError("must be an IPv4 address")
+        return v
+
     @model_validator(mode="after")
     def _shape(self) -> "AksConfig":
         if self.system_pool.count is None:
-            raise _Rule("aks.systemPool.count", "the system pool needs a node count", None)
+            raise _At("systemPool.count", "the system pool needs a node count")
         p = self.inference_pool
-        if p.min_count is None or p.max_count is None or p.min_count > p.max_count:
-            raise _Rule("aks.inferencePool", "the inference pool autoscales: set minCount <= maxCount",
-                        p.model_dump(by_alias=True, exclude_none=True))
+        if p.min_count is None or p.max_count is None:
+            raise _At("inferencePool." + ("minCount" if p.min_count is None else "maxCount"),
+                      "the inference pool autoscales: set both minCount and maxCount")
+        if p.min_count > p.max_count:
+            raise _At("inferencePool.minCount", f"must not exceed inferencePool.maxCount ({p.max_count})", p.min_count)
         if self.default_instance_type not in self.instance_types:
-            raise _Rule("aks.defaultInstanceType", f"must be one of instanceTypes ({', '.join(self.instance_types)})",
-                        self.default_instance_type)
-        service = ipaddress.ip_network(self.service_cidr)
-        if ipaddress.ip_address(self.dns_service_ip) not in service:
-            raise _Rule("aks.dnsServiceIp", f"must lie inside serviceCidr {self.service_cidr}", self.dns_service_ip)
-        if service.overlaps(ipaddress.ip_network(self.pod_cidr)):
-            raise _Rule("aks.podCidr", f"overlaps serviceCidr {self.service_cidr}", self.pod_cidr)
+            raise _At("defaultInstanceType", f"must be one of instanceTypes ({', '.join(self.instance_types)})",
+                      self.default_instance_type)
+        # Both passed their field validators: IPv4.
+        service = ipaddress.IPv4Network(self.service_cidr)
+        dns = ipaddress.IPv4Address(self.dns_service_ip)
+        # AKS: dnsServiceIP lies in the service range and is not its first address, which the
+        # kubernetes API service takes (https://learn.microsoft.com/azure/aks/configure-azure-cni#plan-ip-addressing).
+        if dns not in service:
+            raise _At("dnsServiceIp", f"must lie inside serviceCidr {self.service_cidr}", self.dns_service_ip)
+        if dns in (service.network_address, service.network_address + 1, service.broadcast_address):
+            raise _At("dnsServiceIp", f"must not be serviceCidr's network, first or last address: "
+                      f"{service.network_address + 1} is the kubernetes API service's; use .10", self.dns_service_ip)
+        if self.network_plugin_mode == "overlay" and service.overlaps(ipaddress.IPv4Network(self.pod_cidr)):
+            raise _At("podCidr", f"overlaps serviceCidr {self.service_cidr}: pod and service addresses must be "
+                      "distinct", self.pod_cidr)
         return self
+
+    def address_ranges(self) -> list[tuple[str, ipaddress.IPv4Network, bool]]:
+        """(key, range, written in the stack) for the Kubernetes ranges AKS uses in this mode."""
+        out = [("serviceCidr", ipaddress.IPv4Network(self.service_cidr), "service_cidr" in self.model_fields_set)]
+        if self.network_plugin_mode == "overlay":
+            out.append(("podCidr", ipaddress.IPv4Network(self.pod_cidr), "pod_cidr" in self.model_fields_set))
+        return out
 
     def nodes_at_most(self) -> int:
         # Both pools at full size, plus one surge node each during upgrades.

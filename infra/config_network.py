@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .config_base import _Rule, _Section
+from .config_base import _At, _Rule, _Section
 from .dns_zones import ALL_ZONES, required_zones
 
 NetworkMode = Literal["public", "private", "managed"]
@@ -34,8 +34,10 @@ SUBNET_MINIMUMS: dict[str, tuple[int, str]] = {
     "privateEndpoints": (27, "a /27 holds the stack's private endpoints with room to grow"),
     # One IP per cluster node and compute instance; 59 usable in a /26.
     "training": (26, "a /26 gives 59 addresses for cluster nodes and compute instances"),
-    # Azure CNI reserves maxPods+1 addresses per node: 6 nodes x 31 + upgrade surge fits a /24.
-    "scoring": (24, "AKS with Azure CNI reserves (maxPods + 1) addresses per node; a /24 fits 6 nodes at 30 pods"),
+    # AKS nodes: one address each with Azure CNI overlay (the default); flat Azure CNI reserves
+    # maxPods + 1 per node, which the cluster-fit check (config.py) counts against this subnet.
+    "scoring": (24, "a /24 holds AKS nodes and load balancers with Azure CNI overlay (flat Azure CNI needs "
+                "maxPods + 1 addresses per node: /23 for 7 nodes at 50 pods)"),
 }
 
 _ZONE_ID = re.compile(
@@ -53,13 +55,41 @@ _FQDN = re.compile(r"^(\*\.)?([a-z0-9-]+\.)+[a-z]{2,}$")
 def _cidr(value: str, private: bool = True) -> str:
     try:
         net = ipaddress.ip_network(value, strict=True)
-    except ValueError:
-        raise ValueError(f"{value!r} must be an IPv4 CIDR range with no host bits set") from None
+    except (TypeError, ValueError):
+        raise ValueError("must be an IPv4 CIDR range with no host bits set, such as 10.60.0.0/22") from None
     if not isinstance(net, ipaddress.IPv4Network):
-        raise ValueError(f"{value!r} must be IPv4")
+        raise ValueError("must be an IPv4 range")
     if private and not any(net.subnet_of(p) for p in _PRIVATE_SPACE):
-        raise ValueError(f"{value!r} must be private address space (10/8, 172.16/12 or 192.168/16)")
+        raise ValueError("must be private address space (10/8, 172.16/12 or 192.168/16)")
     return str(net)
+
+
+def _cidrs(values: list[str], private: bool = True) -> list[str]:
+    out = []
+    for i, value in enumerate(values):
+        try:
+            out.append(_cidr(value, private))
+        except ValueError as exc:
+            raise _At(f"[{i}]", str(exc), value) from None
+    return out
+
+
+def _allowed(item: str) -> tuple[str | None, str]:
+    """(problem, firewall spelling) of one allowedIpRanges entry."""
+    try:
+        net = ipaddress.ip_network(item, strict=True)
+    except (TypeError, ValueError):
+        return "must be an IPv4 address or CIDR range with no host bits set", item
+    if not isinstance(net, ipaddress.IPv4Network):
+        return "must be IPv4: the storage and key vault firewalls take IPv4 rules only", item
+    if any(net.subnet_of(blocked) for blocked in _NOT_INTERNET):
+        return "is a private or reserved range: firewall rules take public internet addresses only", item
+    if net.prefixlen < 16:
+        return "is wider than /16: an allow-list that broad is no allow-list", item
+    if net.prefixlen == 31:
+        return "is a /31, which the storage firewall refuses; list both addresses", item
+    # The storage firewall rejects /32 ranges: a single address is written without a prefix.
+    return None, str(net.network_address) if net.prefixlen == 32 else str(net)
 
 
 class SubnetsConfig(_Section):
@@ -89,7 +119,7 @@ class HubConfig(_Section):
     def _space(cls, v: list[str]) -> list[str]:
         if not v:
             raise ValueError("must list the hub's address ranges")
-        return [_cidr(x, private=False) for x in v]
+        return _cidrs(v, private=False)
 
 
 class OutboundRuleConfig(_Section):
@@ -117,11 +147,11 @@ class OutboundRuleConfig(_Section):
                  "PrivateEndpoint": ("resource_id", "subresource")}[self.type]
         for key in needs:
             if getattr(self, key) is None:
-                raise ValueError(f"a {self.type} rule needs {_camel(key)}")
+                raise _At(_camel(key), f"a {self.type} rule needs {_camel(key)}")
         if self.type == "FQDN" and not _FQDN.match(self.destination or ""):
-            raise ValueError(f"destination {self.destination!r} must be a host name such as pypi.org or *.pythonhosted.org")
+            raise _At("destination", "must be a host name such as pypi.org or *.pythonhosted.org", self.destination)
         if not re.fullmatch(r"\d+(-\d+)?(,\d+(-\d+)?)*|\*", self.port_ranges):
-            raise ValueError(f"portRanges {self.port_ranges!r} must be ports or ranges like 443 or 80,8000-8080")
+            raise _At("portRanges", "must be ports or ranges like 443 or 80,8000-8080", self.port_ranges)
         return self
 
 
@@ -154,32 +184,19 @@ class NetworkConfig(_Section):
     @classmethod
     def _ranges(cls, v: list[str]) -> list[str]:
         out: list[str] = []
-        for item in v:
-            try:
-                net = ipaddress.ip_network(item, strict=True)
-            except ValueError:
-                raise ValueError(f"{item!r} must be an IPv4 address or CIDR range with no host bits set") from None
-            if not isinstance(net, ipaddress.IPv4Network):
-                raise ValueError(f"{item!r} must be IPv4: the storage and key vault firewalls take IPv4 rules only")
-            if any(net.subnet_of(blocked) for blocked in _NOT_INTERNET):
-                raise ValueError(
-                    f"{item!r} is a private or reserved range: firewall rules take public internet addresses only"
-                )
-            if net.prefixlen < 16:
-                raise ValueError(f"{item!r} is wider than /16: an allow-list that broad is no allow-list")
-            if net.prefixlen == 31:
-                raise ValueError(f"{item!r}: /31 ranges are not accepted by the storage firewall; list both addresses")
-            # The storage firewall rejects /32 ranges: a single address is written without a prefix.
-            text = str(net.network_address) if net.prefixlen == 32 else str(net)
-            if text in out:
-                raise ValueError(f"{item!r} is listed twice")
+        for i, item in enumerate(v):
+            problem, text = _allowed(item)
+            if not problem and text in out:
+                problem = "is listed twice"
+            if problem:
+                raise _At(f"[{i}]", problem, item)
             out.append(text)
         return out
 
     @field_validator("address_space")
     @classmethod
     def _space(cls, v: list[str]) -> list[str]:
-        return [_cidr(x) for x in v]
+        return _cidrs(v)
 
     @field_validator("firewall_ip")
     @classmethod
@@ -189,9 +206,9 @@ class NetworkConfig(_Section):
         try:
             ip = ipaddress.ip_address(v)
         except ValueError:
-            raise ValueError(f"{v!r} must be an IPv4 address") from None
+            raise ValueError("must be an IPv4 address") from None
         if not any(ip in p for p in _PRIVATE_SPACE):
-            raise ValueError(f"{v!r} must be the firewall's private IP address")
+            raise ValueError("must be the firewall's private IP address")
         return v
 
     @model_validator(mode="after")
@@ -200,42 +217,45 @@ class NetworkConfig(_Section):
             for key in ("address_space", "egress", "firewall_ip", "hub", "outbound_rules", "dns_zone_ids",
                         "monitor_private_link"):
                 if getattr(self, key):
-                    raise _Rule(f"network.{_camel(key)}", "applies only to private or managed mode", _dump(self, key))
-            if any(getattr(self.subnets, k) for k in SubnetsConfig.model_fields):
-                raise _Rule("network.subnets", "applies only to private or managed mode", _dump(self, "subnets"))
+                    raise _Rule(f"network.{_camel(key)}", "applies only to private or managed mode")
+            for field, info in SubnetsConfig.model_fields.items():
+                if getattr(self.subnets, field):
+                    raise _Rule(f"network.subnets.{info.alias}", "applies only to private or managed mode")
             return self
         if self.allowed_ip_ranges:
-            raise _Rule("network.allowedIpRanges", f"applies only to public mode (mode is {self.mode}); remove it",
-                        self.allowed_ip_ranges)
+            raise _Rule("network.allowedIpRanges", f"applies only to public mode (mode is {self.mode}); remove it")
         self._check_space()
         self._check_egress()
         self._check_dns()
-        if self.isolation_mode == "AllowInternetOutbound" and any(r.type == "FQDN" for r in self.outbound_rules):
-            raise _Rule("network.outboundRules", "FQDN rules apply only to isolationMode AllowOnlyApprovedOutbound "
-                        "(AllowInternetOutbound already reaches every host)", _dump(self, "outbound_rules"))
-        if self.mode == "private" and self.outbound_rules:
-            raise _Rule("network.outboundRules", "applies only to managed mode", _dump(self, "outbound_rules"))
-        names = [r.name for r in self.outbound_rules]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise _Rule("network.outboundRules", f"rule names must be unique; repeated: {', '.join(dupes)}", names)
+        self._check_rules()
         return self
+
+    def _check_rules(self) -> None:
+        if self.mode == "private" and self.outbound_rules:
+            raise _Rule("network.outboundRules", "applies only to managed mode")
+        seen: set[str] = set()
+        for rule in self.outbound_rules:
+            key = f"network.outboundRules[{rule.name}]"
+            if rule.name in seen:
+                raise _Rule(f"{key}.name", "repeats a rule name: outbound rule names are unique", rule.name)
+            seen.add(rule.name)
+            if self.isolation_mode == "AllowInternetOutbound" and rule.type == "FQDN":
+                raise _Rule(f"{key}.type", "FQDN rules apply only to isolationMode AllowOnlyApprovedOutbound "
+                            "(AllowInternetOutbound already reaches every host)", rule.type)
 
     def _check_space(self) -> None:
         if not self.address_space:
-            raise _Rule("network.addressSpace", f"{self.mode} mode needs the VNet's address ranges", [])
+            raise _Rule("network.addressSpace", f"{self.mode} mode needs the VNet's address ranges")
         # Every range here passed _cidr, which accepts IPv4 only.
         spaces = [ipaddress.IPv4Network(s) for s in self.address_space]
-        for i, a in enumerate(spaces):
-            for b in spaces[i + 1:]:
-                if a.overlaps(b):
-                    raise _Rule("network.addressSpace", f"{a} overlaps {b}", self.address_space)
         hub = [ipaddress.IPv4Network(s) for s in (self.hub.address_space if self.hub else [])]
-        for a in spaces:
+        for i, a in enumerate(spaces):
+            for b in spaces[:i]:
+                if a.overlaps(b):
+                    raise _Rule(f"network.addressSpace[{i}]", f"overlaps {b}, also in addressSpace", str(a))
             for h in hub:
                 if a.overlaps(h):
-                    raise _Rule("network.addressSpace", f"{a} overlaps the hub's {h}: peering would fail",
-                                self.address_space)
+                    raise _Rule(f"network.addressSpace[{i}]", f"overlaps the hub's {h}: peering would fail", str(a))
         needed = ["privateEndpoints"] + (["training", "scoring"] if self.mode == "private" else [])
         present: list[tuple[str, ipaddress.IPv4Network]] = []
         for field, info in SubnetsConfig.model_fields.items():
@@ -243,14 +263,14 @@ class NetworkConfig(_Section):
             value = getattr(self.subnets, field)
             if value is None:
                 if key in needed:
-                    raise _Rule(f"network.subnets.{key}", f"{self.mode} mode needs this subnet", None)
+                    raise _Rule(f"network.subnets.{key}", f"{self.mode} mode needs this subnet")
                 continue
             if key not in needed:
                 raise _Rule(f"network.subnets.{key}", f"not used in {self.mode} mode (compute runs in the "
                             "AML managed VNet); remove it", value)
             net = ipaddress.IPv4Network(value)
             if not any(net.subnet_of(s) for s in spaces):
-                raise _Rule(f"network.subnets.{key}", f"{net} is not inside the VNet's address space "
+                raise _Rule(f"network.subnets.{key}", "is not inside the VNet's address space "
                             f"{', '.join(self.address_space)}", value)
             minimum, why = SUBNET_MINIMUMS[key]
             if key == "privateEndpoints" and self.monitor_private_link:
@@ -259,10 +279,10 @@ class NetworkConfig(_Section):
                 raise _Rule(f"network.subnets.{key}", f"must be /{minimum} or larger: {why}", value)
             for other_key, other in present:
                 if net.overlaps(other):
-                    raise _Rule(f"network.subnets.{key}", f"{net} overlaps subnets.{other_key} ({other})", value)
+                    raise _Rule(f"network.subnets.{key}", f"overlaps subnets.{other_key} ({other})", value)
             for h in hub:
                 if net.overlaps(h):
-                    raise _Rule(f"network.subnets.{key}", f"{net} overlaps the hub's {h}", value)
+                    raise _Rule(f"network.subnets.{key}", f"overlaps the hub's {h}", value)
             present.append((key, net))
 
     def _check_egress(self) -> None:
@@ -275,7 +295,7 @@ class NetworkConfig(_Section):
         if self.egress is None:
             self.egress = "natGateway"
         if self.egress == "firewall" and not self.firewall_ip:
-            raise _Rule("network.firewallIp", "egress firewall needs the firewall's private IP", None)
+            raise _Rule("network.firewallIp", "egress firewall needs the firewall's private IP")
         if self.egress == "firewall" and self.internet_outbound == "deny":
             raise _Rule("network.internetOutbound", "deny would also block the route to the firewall (the NSG "
                         "sees internet destinations); let the firewall filter instead", "deny")
@@ -286,8 +306,7 @@ class NetworkConfig(_Section):
     def _check_dns(self) -> None:
         if self.dns != "existing":
             if self.dns_zone_ids:
-                raise _Rule("network.dnsZoneIds", f"applies only to dns existing (dns is {self.dns})",
-                            sorted(self.dns_zone_ids))
+                raise _Rule("network.dnsZoneIds", f"applies only to dns existing (dns is {self.dns})")
             return
         for zone, zone_id in self.dns_zone_ids.items():
             m = _ZONE_ID.match(zone_id)
@@ -299,19 +318,9 @@ class NetworkConfig(_Section):
                             zone_id)
         missing = [z for z in required_zones(self.monitor_private_link) if z not in self.dns_zone_ids]
         if missing:
-            raise _Rule("network.dnsZoneIds", f"dns existing needs an ID for every zone; missing {', '.join(missing)}",
-                        sorted(self.dns_zone_ids))
+            raise _Rule("network.dnsZoneIds", f"dns existing needs an ID for every zone; missing {', '.join(missing)}")
 
 
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(p.title() for p in rest)
-
-
-def _dump(model: _Section, key: str) -> object:
-    value = getattr(model, key)
-    if hasattr(value, "model_dump"):
-        return value.model_dump(by_alias=True, exclude_none=True)
-    if isinstance(value, list):
-        return [v.model_dump(by_alias=True, exclude_none=True) if hasattr(v, "model_dump") else v for v in value]
-    return value

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .config_base import _Rule, _Section
+from .config_base import _At, _Rule, _Section
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _TEAM = re.compile(r"^[a-z][a-z0-9-]{1,23}$")
@@ -27,7 +27,7 @@ TEAM_ROLES = ("readers", "dataScientists", "computeOperators", "jobSubmitters")
 
 def _guid(value: str) -> str:
     if not _GUID.match(value):
-        raise ValueError(f"{value!r} must be an Entra object ID (a GUID)")
+        raise ValueError("must be an Entra object ID (a GUID)")
     return value.lower()
 
 
@@ -53,32 +53,35 @@ class TeamConfig(_Section):
     @field_validator("members")
     @classmethod
     def _members(cls, v: list[str]) -> list[str]:
-        out = [_guid(x) for x in v]
-        dupes = sorted({x for x in out if out.count(x) > 1})
-        if dupes:
-            raise ValueError(f"lists {', '.join(dupes)} twice")
+        out: list[str] = []
+        for i, x in enumerate(v):
+            if not _GUID.match(x):
+                raise _At(f"[{i}]", "must be a user object ID (a GUID)", x)
+            if x.lower() in out:
+                raise _At(f"[{i}]", "repeats a member listed earlier", x)
+            out.append(x.lower())
         return out
 
     @field_validator("containers")
     @classmethod
     def _containers(cls, v: list[str]) -> list[str]:
-        for name in v:
+        for i, name in enumerate(v):
             if not _CONTAINER.match(name):
-                raise ValueError(f"{name!r} must be 3-63 lowercase letters, digits and single hyphens, "
-                                 "starting and ending with a letter or digit")
+                raise _At(f"[{i}]", "must be 3-63 lowercase letters, digits and single hyphens, starting and "
+                          "ending with a letter or digit", name)
             if name.startswith("azureml"):
-                raise ValueError(f"{name!r}: names starting with azureml are Azure ML's own")
-        if len(set(v)) != len(v):
-            raise ValueError("lists a container twice")
+                raise _At(f"[{i}]", "must not start with azureml: those containers are Azure ML's own", name)
+            if name in v[:i]:
+                raise _At(f"[{i}]", "repeats a container listed earlier", name)
         return v
 
     @model_validator(mode="after")
     def _no_repeats(self) -> "TeamConfig":
         for role in ("readers", "data_scientists", "compute_operators", "job_submitters"):
             ids = [p.object_id for p in getattr(self, role)]
-            dupes = sorted({x for x in ids if ids.count(x) > 1})
-            if dupes:
-                raise ValueError(f"{_camel(role)} lists {', '.join(dupes)} twice")
+            for i, x in enumerate(ids):
+                if x in ids[:i]:
+                    raise _At(f"{_camel(role)}[{i}].objectId", "repeats a principal listed earlier in this role", x)
         return self
 
     def grants(self) -> list[tuple[str, Principal]]:
@@ -100,7 +103,7 @@ class RbacConfig(_Section):
     @classmethod
     def _owners_group(cls, v: Principal) -> Principal:
         if v.type != "Group":
-            raise ValueError("must be an Entra group (type Group): privileged roles go to a group, not a person")
+            raise _At("type", "must be Group: privileged roles go to an Entra group, not a person", v.type)
         return v
 
 
@@ -110,10 +113,10 @@ def check_teams(teams: dict[str, TeamConfig]) -> None:
         if not _TEAM.match(name):
             raise _Rule(f"teams.{name}", "team names are 2-24 lowercase letters, digits or hyphens, "
                         "starting with a letter", name)
-        for container in team.containers:
+        for i, container in enumerate(team.containers):
             if container in seen:
-                raise _Rule(f"teams.{name}.containers", f"container {container!r} already belongs to team "
-                            f"{seen[container]}", team.containers)
+                raise _Rule(f"teams.{name}.containers[{i}]", f"already belongs to team {seen[container]}: a "
+                            "container has one owning team", container)
             seen[container] = name
 
 

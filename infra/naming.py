@@ -30,11 +30,15 @@ class NameRule:
 
     def check(self, name: str) -> str | None:
         if not self.min_len <= len(name) <= self.max_len:
-            return f"must be {self.min_len}-{self.max_len} characters, got {len(name)}"
+            return f"must be {self.min_len}-{self.max_len} characters (it has {len(name)})"
         if not re.fullmatch(self.pattern, name):
             return f"must be {self.described}"
         return None
 
+
+_COMPUTE = r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9-]*[A-Za-z][A-Za-z0-9]*)?"
+_COMPUTE_DESCRIBED = ("letters, digits and hyphens, starting with a letter, with a letter somewhere after the "
+                      "last hyphen (so not ending in -2)")
 
 # ARM name rules (CONVENTIONS.md name table, plus the resources the foundation adds).
 RULES: dict[str, NameRule] = {
@@ -50,8 +54,11 @@ RULES: dict[str, NameRule] = {
                               "start and end alphanumeric"),
     "app_insights": NameRule(1, 255, r"[^%&\\?/]*[^%&\\?/. ]", "no % & \\ ? / and not end in '.' or space"),
     "identity": NameRule(3, 128, r"[A-Za-z0-9][A-Za-z0-9_-]*", "letters, digits, '-', '_'; start alphanumeric"),
-    "compute": NameRule(2, 16, r"[A-Za-z][A-Za-z0-9-]*", "letters, digits, '-'; start with a letter"),
-    "compute_instance": NameRule(3, 24, r"[A-Za-z][A-Za-z0-9-]*", "letters, digits, '-'; start with a letter"),
+    # Azure ML compute names (clusters, instances, attached computes): 3-24 letters, digits and
+    # hyphens, starting with a letter; a hyphen must be followed later by a letter ("Create compute
+    # clusters" and "Create a compute instance", compute name field): cpu-cluster-2 is refused.
+    "compute": NameRule(3, 24, _COMPUTE, _COMPUTE_DESCRIBED),
+    "compute_instance": NameRule(3, 24, _COMPUTE, _COMPUTE_DESCRIBED),
     "vnet": NameRule(2, 64, r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?", "letters, digits, '.-_'; start "
                      "alphanumeric, end alphanumeric or '_'"),
     "aks": NameRule(1, 63, r"[A-Za-z0-9][A-Za-z0-9_-]*", "letters, digits, '-', '_'"),
@@ -133,7 +140,9 @@ class Names:
 
     def instance(self, user_object_id: str) -> str:
         """Compute instance names are unique per region, so they carry the stack and the user."""
-        return f"ci-{self.prefix}{self.env}-{hashlib.sha256(user_object_id.lower().encode()).hexdigest()[:6]}"
+        # Six letters from the hash: Azure ML wants a letter after the last hyphen.
+        digest = hashlib.sha256(user_object_id.lower().encode()).digest()
+        return f"ci-{self.prefix}{self.env}-{''.join(chr(97 + b % 26) for b in digest[:6])}"
 
     def identity(self, purpose: str) -> str:
         return f"id-{self.base}-{purpose}"

@@ -34,6 +34,7 @@ FACT_SCHEMA: dict[str, dict[str, Any]] = {
                      "default": ["environment", "managed-by", "project"]},
     "allowedLocations": {"type": "array", "items": {"type": "string"}, "default": []},
     "protectStateful": {"type": "boolean", "default": True},
+    "inferenceHttp": {"type": "boolean", "default": False},
 }
 POLICY_FACTS: dict[str, tuple[str, ...]] = {
     "rbac-privileged-roles": ("platformOwners", "workspaceIdentityName"),
@@ -41,6 +42,7 @@ POLICY_FACTS: dict[str, tuple[str, ...]] = {
     "allowed-locations": ("allowedLocations",),
     "allowed-skus": ("environment",),
     "protect-stateful": ("protectStateful",),
+    "aml-inference-tls": ("inferenceHttp",),
 }
 
 
@@ -55,6 +57,7 @@ def facts_from_config(config: Mapping[str, Any] | None) -> StackFacts:
         allowed_locations=tuple(c["allowedLocations"]),
         protect_stateful=bool(c["protectStateful"]),
         secrets_visible=False,
+        inference_http=bool(c["inferenceHttp"]),
     )
 
 

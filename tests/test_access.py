@@ -159,18 +159,18 @@ def test_violation_message_names_the_rule_and_fix():
     [
         ({"Fraud": {}}, "amlplatform:teams.Fraud: team names are 2-24 lowercase letters"),
         ({"fraud": {"dataScientists": [{"objectId": "not-a-guid", "type": "Group"}]}},
-         "amlplatform:teams.fraud.dataScientists[0].objectId: 'not-a-guid' must be an Entra object ID"),
+         'amlplatform:teams.fraud.dataScientists[0].objectId: must be an Entra object ID (a GUID), got "not-a-guid"'),
         ({"fraud": {"readers": [{"objectId": G_FRAUD_RD, "type": "Robot"}]}},
          "amlplatform:teams.fraud.readers[0].type: must be one of User, Group or ServicePrincipal"),
         ({"fraud": {"owners": [{"objectId": G_FRAUD_RD, "type": "Group"}]}},
          "amlplatform:teams.fraud.owners: unknown key (allowed: readers, dataScientists, computeOperators, "
          "jobSubmitters, members, containers)"),
-        ({"fraud": {"containers": ["Fraud_Raw"]}}, "'Fraud_Raw' must be 3-63 lowercase letters"),
-        ({"fraud": {"containers": ["azureml-x"]}}, "names starting with azureml are Azure ML's own"),
+        ({"fraud": {"containers": ["Fraud_Raw"]}}, "amlplatform:teams.fraud.containers[0]: must be 3-63 lowercase letters"),
+        ({"fraud": {"containers": ["azureml-x"]}}, "containers[0]: must not start with azureml"),
         ({"a1": {"containers": ["shared"]}, "b2": {"containers": ["shared"]}},
-         "amlplatform:teams.b2.containers: container 'shared' already belongs to team a1"),
+         'amlplatform:teams.b2.containers[0]: already belongs to team a1: a container has one owning team, got "shared"'),
         ({"fraud": {"readers": [{"objectId": G_FRAUD_RD, "type": "Group"}, {"objectId": G_FRAUD_RD, "type": "Group"}]}},
-         f"readers lists {G_FRAUD_RD} twice"),
+         f'amlplatform:teams.fraud.readers[1].objectId: repeats a principal listed earlier in this role, got "{G_FRAUD_RD}"'),
     ],
 )
 def test_bad_team_config_fails_clearly(teams, expected):
@@ -184,5 +184,6 @@ def test_bad_team_config_fails_clearly(teams, expected):
 def test_platform_owners_must_be_a_group():
     raw = copy.deepcopy(raw_stack("dev"))
     raw["amlplatform:rbac"]["platformOwners"]["type"] = "User"
-    with pytest.raises(config.ConfigError, match="amlplatform:rbac.platformOwners: must be an Entra group"):
+    expected = "amlplatform:rbac.platformOwners.type: must be Group: privileged roles go to an Entra group"
+    with pytest.raises(config.ConfigError, match=expected):
         config.parse(raw, "stacks/Pulumi.dev.yaml", "dev")

@@ -106,11 +106,11 @@ def test_the_shipped_file_is_valid():
      "bootstrap:names.keyVault: must be letters, digits, hyphens; start with a letter, end with a letter or digit, "
      "no '--' (ARM key vault name rule), got \"kv--state\""),
     (lambda r: r["bootstrap:network"].update(allowedIpRanges=["10.1.2.3"]),
-     "bootstrap:network.allowedIpRanges: '10.1.2.3' is a private or reserved range: firewall rules take public "
-     'internet addresses only, got ["10.1.2.3"]'),
+     "bootstrap:network.allowedIpRanges[0]: is a private or reserved range: firewall rules take public "
+     'internet addresses only, got "10.1.2.3"'),
     (lambda r: r["bootstrap:network"].update(allowedIpRanges=["203.0.113.300"]),
-     "bootstrap:network.allowedIpRanges: '203.0.113.300' must be an IPv4 address or CIDR range with no host bits "
-     'set, got ["203.0.113.300"]'),
+     "bootstrap:network.allowedIpRanges[0]: must be an IPv4 address or CIDR range with no host bits "
+     'set, got "203.0.113.300"'),
     (lambda r: r["bootstrap:access"].pop("deployment"),
      "bootstrap:access.deployment: required key is missing"),
     (lambda r: r["bootstrap:storage"].update(versioning=True),

@@ -43,7 +43,7 @@ def test_clusters_per_environment(stack):
 def test_prod_gpu_cluster_is_dedicated_and_scales_to_zero():
     gpu = next(c for c in computes(stack_plan("prod"), "AmlCompute") if c.inputs["computeName"] == "gpu-cluster")
     inner = gpu.inputs["properties"]["properties"]
-    assert inner["vmSize"] == "Standard_NC6s_v3" and inner["vmPriority"] == "Dedicated"
+    assert inner["vmSize"] == "Standard_NC40ads_H100_v5" and inner["vmPriority"] == "Dedicated"
     assert inner["scaleSettings"]["minNodeCount"] == 0 and inner["scaleSettings"]["maxNodeCount"] == 4
 
 
@@ -194,20 +194,22 @@ def error(stack="dev", **sections):
 @pytest.mark.parametrize(
     "sections, expected",
     [
-        ({"compute": {"clusters": [{"name": "cpu", "vmSize": "DS3_v2"}]}}, "'DS3_v2' is not an Azure VM size name"),
+        ({"compute": {"clusters": [{"name": "cpu", "vmSize": "DS3_v2"}]}},
+         'amlplatform:compute.clusters[cpu].vmSize: is not an Azure VM size name'),
         ({"compute": {"clusters": [{"name": "cpu", "vmSize": "Standard_DS3_v2", "minNodes": 3, "maxNodes": 2}]}},
-         "minNodes (3) must not exceed maxNodes (2)"),
+         "amlplatform:compute.clusters[cpu].minNodes: must not exceed maxNodes (2), got 3"),
         ({"compute": {"clusters": [{"name": "gpu", "vmSize": "Standard_DS3_v2", "kind": "gpu"}]}},
-         "a gpu cluster needs an N-series GPU size, got Standard_DS3_v2"),
-        ({"compute": {"clusters": [{"name": "cpu", "vmSize": "Standard_NC6s_v3"}]}},
-         "Standard_NC6s_v3 is a GPU size; set kind: gpu"),
+         'amlplatform:compute.clusters[gpu].vmSize: is not a GPU size, and kind is gpu'),
+        ({"compute": {"clusters": [{"name": "cpu", "vmSize": "Standard_NC24ads_A100_v4"}]}},
+         'amlplatform:compute.clusters[cpu].kind: must be gpu: vmSize Standard_NC24ads_A100_v4 is a GPU size, '
+         'got "cpu"'),
         ({"compute": {"clusters": [{"name": "9lives", "vmSize": "Standard_DS3_v2"}]}},
-         "amlplatform:compute.clusters[0].name: '9lives' must be letters, digits, '-'; start with a letter"),
-        ({"compute": {"clusters": [{"name": "a-very-long-cluster", "vmSize": "Standard_DS3_v2"}]}},
-         "must be 2-16 characters"),
+         "amlplatform:compute.clusters[9lives].name: must be letters, digits and hyphens, starting with a letter"),
+        ({"compute": {"clusters": [{"name": "a-very-long-cluster-named-x", "vmSize": "Standard_DS3_v2"}]}},
+         "must be 3-24 characters (it has 27)"),
         ({"compute": {"clusters": [{"name": "cpu", "vmSize": "Standard_DS3_v2"}, {"name": "cpu",
                                                                                   "vmSize": "Standard_DS4_v2"}]}},
-         "compute names must be unique in the workspace; repeated: cpu"),
+         'amlplatform:compute.clusters[cpu].name: repeats a compute name'),
         ({"compute": {"instances": {"users": [U1]}}},
          "amlplatform:compute.instances.users[0]: a compute instance's user must be a member of a team"),
         ({"compute": {"instances": {"idleShutdownMinutes": 5}}}, "idleShutdownMinutes: must be at least 15"),
@@ -215,7 +217,7 @@ def error(stack="dev", **sections):
         ({"aks": {"enabled": True}}, "amlplatform:aks.enabled: AKS for inference runs in private mode's scoring "
                                      "subnet (network.mode is public)"),
         ({"compute": {"attach": [{"name": "spark", "type": "SynapseSpark", "resourceId": "/subscriptions/x"}]}},
-         "resourceId must be a Synapse Spark pool ID"),
+         "amlplatform:compute.attach[spark].resourceId: must be a Synapse Spark pool ID"),
     ],
 )
 def test_compute_preflight(sections, expected):
@@ -229,9 +231,10 @@ def test_compute_preflight(sections, expected):
         ({"networkPluginMode": "flat", "maxPods": 110},
          "the scoring subnet 10.60.2.0/23 has 507 usable addresses but the cluster needs 782 at full scale "
          "(7 nodes incl. surge x 111 addresses each with flat Azure CNI, + 5 for load balancers)"),
-        ({"systemPool": {"vmSize": "Standard_D4s_v5", "count": 2}}, "has no local temp disk for ephemeral OS disks"),
+        ({"systemPool": {"vmSize": "Standard_D4s_v5", "count": 2}},
+         "amlplatform:aks.systemPool.vmSize: has no local temp disk, which ephemeral OS disks need"),
         ({"inferencePool": {"vmSize": "Standard_D8ds_v5", "minCount": 4, "maxCount": 2}},
-         "amlplatform:aks.inferencePool: the inference pool autoscales: set minCount <= maxCount"),
+         "amlplatform:aks.inferencePool.minCount: must not exceed inferencePool.maxCount (2), got 4"),
         ({"tls": {"mode": "certificate", "cname": None}}, "certificate mode needs cname"),
         ({"dnsServiceIp": "10.0.0.10"}, "amlplatform:aks.dnsServiceIp: must lie inside serviceCidr 172.16.0.0/16"),
     ],

@@ -115,8 +115,9 @@ def test_prefix_rule_message_names_file_key_rule_and_value():
         ({"monitoring": {"retentionDays": 7}}, "amlplatform:monitoring.retentionDays: must be at least 30, got 7"),
         ({"protection": {"locks": "maybe"}}, "amlplatform:protection.locks: must be true or false"),
         ({"network": {"mode": "public", "allowedIpRanges": ["10.1.0.0/16"]}},
-         "amlplatform:network.allowedIpRanges: '10.1.0.0/16' is a private or reserved range"),
-        ({"network": {"mode": "public", "allowedIpRanges": ["20.1.2.2/31"]}}, "/31 ranges are not accepted"),
+         'amlplatform:network.allowedIpRanges[0]: is a private or reserved range: firewall rules take public '
+         'internet addresses only, got "10.1.0.0/16"'),
+        ({"network": {"mode": "public", "allowedIpRanges": ["20.1.2.2/31"]}}, "is a /31, which the storage firewall"),
         ({"network": {"mode": "public", "allowedIpRanges": ["20.0.0.0/8"]}}, "is wider than /16"),
         ({"network": {"mode": "public", "allowedIpRanges": ["20.1.2.3/24"]}}, "no host bits set"),
         ({"network": {"mode": "public", "allowedIpRanges": ["2001:db8::/48"]}}, "must be IPv4"),

@@ -63,8 +63,11 @@ def test_stable_guid_is_a_uuid5_and_case_insensitive():
         ("workspace", "-mlw", "start alphanumeric"),
         ("workspace", "m" * 34, "3-33 characters"),
         ("resource_group", "rg-x.", "not end in '.'"),
-        ("compute", "9cluster", "start with a letter"),
-        ("compute", "c" * 17, "2-16 characters"),
+        ("compute", "9cluster", "starting with a letter"),
+        ("compute", "c" * 25, "3-24 characters"),
+        ("compute", "ab", "3-24 characters"),
+        ("compute", "cpu-cluster-2", "a letter somewhere after the last hyphen"),
+        ("compute", "cpu-", "a letter somewhere after the last hyphen"),
     ],
 )
 def test_rules_reject_bad_names(rule, name, problem):

@@ -64,8 +64,8 @@ def test_second_team_round_trip_keeps_the_first(repo):
         (["--env", "dev", "--readers", f"robot:{RD}"], "--readers: 'robot:"),
         (["--env", "dev"], "onboard: give the team at least one role"),
         (["--env", "dev", "--containers", "Bad_Name"],
-         "stacks/Pulumi.dev.yaml: amlplatform:teams.fraud.containers: 'Bad_Name' must be 3-63 lowercase letters"),
-        (["--env", "dev,prod", "--containers", "azureml-data"], "names starting with azureml are Azure ML's own"),
+         "stacks/Pulumi.dev.yaml: amlplatform:teams.fraud.containers[0]: must be 3-63 lowercase letters"),
+        (["--env", "dev,prod", "--containers", "azureml-data"], "containers[0]: must not start with azureml"),
     ],
 )
 def test_bad_onboarding_input_is_refused_and_nothing_changes(repo, capsys, argv, expected):

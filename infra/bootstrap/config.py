@@ -20,7 +20,7 @@ from typing import Any, Literal, Mapping
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from ..config import AZURE_REGIONS, ConfigError, Replication, read_stack_file
-from ..config_base import _Rule, _Section
+from ..config_base import NO_VALUE, _At, _Rule, _Section
 from ..config_network import NetworkConfig as _PlatformNetwork
 from ..config_rbac import Principal
 from ..naming import RULES
@@ -400,6 +400,11 @@ def _format(err: Mapping[str, Any], source: str) -> str:
     rule = (err.get("ctx") or {}).get("error")
     if isinstance(rule, _Rule):
         return f"{source}: {NAMESPACE}:{rule.path}: {rule.message}, got {_got(rule.value)}"
+    if isinstance(rule, _At):
+        # A rule about one key below the reported one (a list item, a field of a section).
+        joined = key + rule.key if rule.key.startswith("[") else f"{key}.{rule.key}"
+        shown = "" if rule.value is NO_VALUE else f", got {_got(rule.value)}"
+        return f"{source}: {joined}: {rule.message}{shown}"
     if kind == "extra_forbidden":
         parent = _model_at(loc[:-1])
         allowed = ", ".join(f.alias or n for n, f in parent.model_fields.items()) if parent else ""

@@ -32,6 +32,7 @@ def facts_for(cfg: StackConfig, plan: Plan | None = None) -> StackFacts:
         # Governance, not the stack's choice: staging and prod state is protected.
         protect_stateful=cfg.platform.environment != "dev",
         secrets_visible=True,
+        inference_http=cfg.aks.enabled and cfg.aks.tls.mode == "internalHttp",
     )
 
 
@@ -73,6 +74,7 @@ def policy_config(cfg: StackConfig) -> dict[str, object]:
         "allowed-locations": policy(allowedLocations=list(facts.allowed_locations)),
         "allowed-skus": policy(environment=facts.environment),
         "protect-stateful": policy(protectStateful=facts.protect_stateful),
+        "aml-inference-tls": policy(inferenceHttp=facts.inference_http),
     }
 
 

@@ -70,6 +70,9 @@ class StackFacts:
     protect_stateful: bool = False
     # The offline plan and `pulumi preview --json` mark secrets; the live analyzer gets them unwrapped.
     secrets_visible: bool = False
+    # The stack sets amlplatform:aks.tls.mode internalHttp: plain HTTP scoring inside the private
+    # VNet, a deliberate exception (the plan's report shows it as checkov's CKV_AMLP_16 inline skip).
+    inference_http: bool = False
 
     @property
     def level(self) -> Level:

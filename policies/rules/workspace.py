@@ -78,6 +78,8 @@ def inference_tls(res: Resource, facts: StackFacts) -> str | None:
     if str(res.props.get("extensionType", "")).lower() != "microsoft.azureml.kubernetes":
         return None
     settings = res.props.get("configurationSettings") or {}
+    if facts.inference_http:
+        return None
     if str(settings.get("allowInsecureConnections", "False")).lower() == "true" or not settings.get("sslCname"):
         return "the AML inference extension must serve HTTPS only (allowInsecureConnections False, sslCname set)"
     return None
