@@ -104,6 +104,7 @@ AZURE_REGIONS = frozenset(
 
 _PREFIX = re.compile(r"^[a-z0-9]{2,10}$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_FEATURE = re.compile(r"^[A-Z][A-Za-z0-9]*(\.[A-Z][A-Za-z0-9]*)+/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _TAG_NAME_FORBIDDEN = set('<>%&\\?/')
 
 
@@ -123,6 +124,10 @@ class PlatformConfig(_Section):
     tags: dict[str, str] = Field(default_factory=dict)
     # Regions resources may use (the allowed-locations rule); empty means the stack's location only.
     allowed_locations: list[str] = Field(default_factory=list)
+    # Subscription preview features the operator has registered (`az feature register`), as
+    # <Namespace>/<Feature>: the offline plan cannot ask Azure, so the stack states them and the Azure
+    # rule azure-required-feature-registrations fails a plan that needs one not listed here.
+    registered_features: list[str] = Field(default_factory=list)
 
     @field_validator("prefix")
     @classmethod
@@ -144,6 +149,14 @@ class PlatformConfig(_Section):
         wrong = [x for x in v if x not in AZURE_REGIONS]
         if wrong:
             raise ValueError(f"{', '.join(wrong)}: not Azure region names (lowercase, no spaces, such as westeurope)")
+        return v
+
+    @field_validator("registered_features")
+    @classmethod
+    def _features(cls, v: list[str]) -> list[str]:
+        for item in v:
+            if not _FEATURE.match(item):
+                raise ValueError(f"{item!r} must be <Namespace>/<Feature>, such as Microsoft.Compute/EncryptionAtHost")
         return v
 
     @model_validator(mode="after")
