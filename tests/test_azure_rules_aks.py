@@ -145,3 +145,48 @@ def test_shipped_stacks_declare_what_they_need():
     assert stack_plan("staging").outputs["registeredFeatures"] == ["Microsoft.Compute/EncryptionAtHost"]
     assert stack_plan("dev").outputs["registeredFeatures"] == []
     assert prerequisites.for_plan(stack_plan("dev")).features == []
+
+
+# ---- prerequisites: the report and the onboarding guide name them all ----------------------------
+
+
+def test_prerequisites_of_prod():
+    prereq = prerequisites.for_plan(stack_plan("prod"))
+    assert [n.name for n in prereq.providers] == [
+        "Microsoft.Compute", "Microsoft.ContainerRegistry", "Microsoft.ContainerService", "Microsoft.Insights",
+        "Microsoft.KeyVault", "Microsoft.KubernetesConfiguration", "Microsoft.MachineLearningServices",
+        "Microsoft.ManagedIdentity", "Microsoft.Network", "Microsoft.OperationalInsights", "Microsoft.PolicyInsights",
+        "Microsoft.Storage"]
+    (feature,) = prereq.features
+    assert feature.name == "Microsoft.Compute/EncryptionAtHost" and prereq.undeclared == []
+    assert feature.commands == ["az feature register --namespace Microsoft.Compute --name EncryptionAtHost",
+                                "az provider register --namespace Microsoft.Compute"]
+
+
+def test_report_lists_prerequisites_with_commands():
+    from infra.offline import report
+
+    prereq = prerequisites.for_plan(stack_plan("staging"))
+    lines = report.prerequisite_lines(prereq)
+    assert lines[0] == ("  prerequisites: 12 resource provider(s), 1 feature(s) to register once per subscription "
+                        "(report.md lists the commands)")
+    assert lines[-1] == ("    feature Microsoft.Compute/EncryptionAtHost (node pools with enableEncryptionAtHost): "
+                         "declared registered")
+    md = "\n".join(report.prerequisite_markdown(prereq))
+    assert "az feature register --namespace Microsoft.Compute --name EncryptionAtHost" in md
+    assert "az provider register --namespace Microsoft.KubernetesConfiguration" in md
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_onboarding_guide_names_every_prerequisite(stack):
+    from tests.conftest import ROOT
+
+    guide = (ROOT / "docs" / "onboarding.md").read_text()
+    prereq = prerequisites.for_plan(stack_plan(stack))
+    for need in prereq.providers + prereq.features:
+        assert f"`{need.name}`" in guide, need.name
+        for command in need.commands:
+            name = command.rsplit(" ", 1)[-1]
+            assert name in guide
+    for need in prereq.features:
+        assert need.commands[0] in guide

@@ -64,7 +64,7 @@ def summary(plan: Plan, source: str, result: CheckovResult, rules: RuleReport, a
 
 def prerequisite_lines(prereq: prerequisites.Prerequisites) -> list[str]:
     """The console lines: providers and features the subscription must have registered."""
-    lines = [f"  prerequisites: {len(prereq.providers)} resource providers, {len(prereq.features)} features "
+    lines = [f"  prerequisites: {len(prereq.providers)} resource provider(s), {len(prereq.features)} feature(s) "
              "to register once per subscription (report.md lists the commands)"]
     lines.append("    providers " + ", ".join(n.name for n in prereq.providers))
     for need in prereq.features:
