@@ -60,6 +60,11 @@ CI_ASSOCIATION = "ContainerInsightsExtension"
 CI_CONFIG_ASSOCIATION = "configurationAccessEndpoint"
 
 
+def _secret(value: dict[str, str]) -> pulumi.Output[dict[str, str]]:
+    secret: pulumi.Output[dict[str, str]] = pulumi.Output.secret(value)
+    return secret
+
+
 def ci_rule_name(region: str, cluster: str) -> str:
     return f"MSCI-{region}-{cluster}"[:64].rstrip("-")
 
@@ -330,12 +335,13 @@ class InferenceComponent(pulumi.ComponentResource):
                 cluster_purpose=p.cluster_purpose, tls_cname=p.tls_cname if https else None,
             )
         )
-        protected = None
+        protected: pulumi.Output[dict[str, str]] | None = None
         if https:
             # InferenceProps.__post_init__ refuses certificate mode without both PEMs.
             assert p.tls_cert_pem is not None and p.tls_key_pem is not None
-            protected = pulumi.Output.secret(
-                pulumi.Output.all(p.tls_cert_pem, p.tls_key_pem).apply(lambda pems: protected_settings(*pems))
+            # Encoded inside an apply that returns a secret, so the base64 stays secret whatever the inputs were.
+            protected = pulumi.Output.all(p.tls_cert_pem, p.tls_key_pem).apply(
+                lambda pair: _secret(protected_settings(pair[0], pair[1]))
             )
         return k8sconfig.Extension(
             f"{name}-azureml-extension",
