@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from .components.inference_settings import ALWAYS_THERE, RELEASE_NAMESPACE
 from .config_base import _Rule, _Section
 from .naming import RULES
 
@@ -26,12 +27,10 @@ _DATABRICKS = re.compile(
 )
 # A Kubernetes namespace name is a DNS-1123 label.
 _K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-# The only namespace every cluster has that workloads may use.
-ALWAYS_THERE = "default"
 # Namespaces AML workloads must not share: the extension's release namespace, and the system
 # namespaces AKS managed namespaces refuse to onboard (and kube-*).
 RESERVED_NAMESPACES = {
-    "azureml": "the AzureML extension's own system namespace",
+    RELEASE_NAMESPACE: "the AzureML extension's own system namespace",
     "app-routing-system": "an AKS add-on's system namespace",
     "gatekeeper-system": "the Azure Policy add-on's system namespace",
     "istio-system": "the Istio add-on's system namespace",

@@ -22,6 +22,10 @@ BUILTIN_ROLES: dict[str, str] = {
     "Azure Kubernetes Service Cluster Admin Role": "0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8",
 }
 
+# What a user-assigned workspace identity needs on an AKS cluster before attaching it
+# (learn.microsoft.com/azure/machine-learning/how-to-attach-kubernetes-to-workspace).
+AKS_ATTACH_ROLES = ("Reader", "Kubernetes Extension Contributor", "Azure Kubernetes Service Cluster Admin Role")
+
 
 def role_definition_id(subscription_id: str, role: str) -> str:
     """The subscription-scoped ID ARM reports back for a built-in role (so the diff stays clean)."""

@@ -212,15 +212,16 @@ def test_prod_adds_the_configuration_endpoint_in_the_private_link_scope():
 
 
 def test_firewall_egress_plans_udr_without_public_network_access_disabled():
-    from infra.offline import azure_rules
+    from infra.offline import azure_rules, platform_rules
 
-    _, plan = edited("staging", network={"egress": "firewall", "firewallIp": "10.0.1.4"})
+    cfg, plan = edited("staging", network={"egress": "firewall", "firewallIp": "10.0.1.4"})
     cluster = plan.one(AKS).inputs
     assert cluster["networkProfile"]["outboundType"] == "userDefinedRouting"
     assert "publicNetworkAccess" not in cluster
     assert cluster["apiServerAccessProfile"]["enablePrivateCluster"] is True
     report = azure_rules.evaluate(plan)
     assert report.ok, [f"{f.rule}: {f.message}" for f in report.findings]
+    assert platform_rules.check(plan, platform_rules.facts_for(cfg, plan)).ok
 
 
 def test_nat_gateway_keeps_public_network_access_disabled():

@@ -35,6 +35,7 @@ from .common import (
     check_name,
     resource_opts,
 )
+from ..roles import AKS_ATTACH_ROLES
 from .identity import IdentityComponent, IdentityProps
 from .inference_settings import (
     RELEASE_NAMESPACE,
@@ -45,10 +46,6 @@ from .inference_settings import (
 
 OUTBOUND = {"natGateway": "userAssignedNATGateway", "firewall": "userDefinedRouting", "none": "userDefinedRouting"}
 UDR = "userDefinedRouting"
-
-# What the workspace's user-assigned identity needs on the cluster before the attach
-# (learn.microsoft.com/azure/machine-learning/how-to-attach-kubernetes-to-workspace).
-ATTACH_ROLES = ("Reader", "Kubernetes Extension Contributor", "Azure Kubernetes Service Cluster Admin Role")
 
 # Container Insights with managed-identity auth, as `az aks enable-addons -a monitoring` sets it up
 # (azure-cli acs/addonconfiguration.py): a DCR named MSCI-<workspace region>-<cluster>, associated
@@ -115,7 +112,7 @@ class InferenceProps:
     cluster_purpose: str = "FastProd"
     instance_types: Mapping[str, InstanceType] = field(default_factory=dict)
     default_instance_type: str = "defaultinstancetype"
-    # The workspace's user-assigned identity: it gets ATTACH_ROLES on the cluster before the attach.
+    # The workspace's user-assigned identity: it gets AKS_ATTACH_ROLES on the cluster before the attach.
     workspace_principal_id: pulumi.Input[str] | None = None
     # The workspace's registry: the attached compute's own identity (compute_identity_name) may pull from it.
     registry_id: pulumi.Input[str] | None = None
@@ -393,7 +390,7 @@ class InferenceComponent(pulumi.ComponentResource):
             assign_role(self, f"{name}-ra-attach-{role.lower().replace(' ', '-')}", self.cluster.id,
                         p.workspace_principal_id, "ServicePrincipal", builtin_role_id(c.subscription_id, role),
                         f"AML workspace identity attaches {p.cluster_name}: {role}")
-            for role in ATTACH_ROLES
+            for role in AKS_ATTACH_ROLES
         ]
         # The compute's own identity: pulls model images from the workspace registry, nothing else.
         self.compute_identity = IdentityComponent(

@@ -15,6 +15,8 @@ import base64
 
 # The extension's release namespace: the CLI always installs it there.
 RELEASE_NAMESPACE = "azureml"
+# The only namespace every cluster has that workloads may use.
+ALWAYS_THERE = "default"
 
 
 def cluster_resource_id(subscription_id: str, resource_group: str, cluster_name: str) -> str:

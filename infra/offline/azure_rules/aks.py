@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ...roles import BUILTIN_ROLES
+from ...components.inference_settings import ALWAYS_THERE
+from ...roles import AKS_ATTACH_ROLES, BUILTIN_ROLES
 from ..engine import PlannedResource
 from .base import AzureRule, PlanView
 
@@ -18,11 +19,6 @@ DCE = "Microsoft.Insights/dataCollectionEndpoints"
 DCRA = "Microsoft.Insights/dataCollectionRuleAssociations"
 SCOPED_RESOURCE = "Microsoft.Insights/privateLinkScopes/scopedResources"
 LOG_ANALYTICS = "Microsoft.OperationalInsights/workspaces"
-
-# how-to-attach-kubernetes-to-workspace: a user-assigned workspace identity needs these on the cluster.
-ATTACH_ROLES = ("Reader", "Kubernetes Extension Contributor", "Azure Kubernetes Service Cluster Admin Role")
-# The namespace every cluster has.
-ALWAYS_THERE = "default"
 
 
 def _lower(value: object) -> str:
@@ -87,7 +83,7 @@ def attach_roles(view: PlanView) -> Iterable[tuple[str, str]]:
         principal = _principal(view, workspace.inputs.get("identity"))
         if principal is not None:
             grants = _grants(view, cluster, principal)
-            for role in ATTACH_ROLES:
+            for role in AKS_ATTACH_ROLES:
                 grant = grants.get(BUILTIN_ROLES[role])
                 if grant is None:
                     yield compute.urn, (f"the workspace's user-assigned identity has no {role} on {cluster}: "
