@@ -104,6 +104,7 @@ AZURE_REGIONS = frozenset(
 
 _PREFIX = re.compile(r"^[a-z0-9]{2,10}$")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_FEATURE = re.compile(r"^[A-Z][A-Za-z0-9]*(\.[A-Z][A-Za-z0-9]*)+/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _TAG_NAME_FORBIDDEN = set('<>%&\\?/')
 # Tags the platform sets on every resource itself (program.platform_tags); a stack's own tag of the
 # same name (tag names are case-insensitive in Azure) would be overwritten.
@@ -131,6 +132,10 @@ class PlatformConfig(_Section):
     tags: dict[str, str] = Field(default_factory=dict)
     # Regions resources may use (the allowed-locations rule); empty means the stack's location only.
     allowed_locations: list[str] = Field(default_factory=list)
+    # Subscription preview features the operator has registered (`az feature register`), as
+    # <Namespace>/<Feature>: the offline plan cannot ask Azure, so the stack states them and the Azure
+    # rule azure-required-feature-registrations fails a plan that needs one not listed here.
+    registered_features: list[str] = Field(default_factory=list)
 
     @field_validator("prefix")
     @classmethod
@@ -152,6 +157,14 @@ class PlatformConfig(_Section):
         for i, x in enumerate(v):
             if x not in AZURE_REGIONS:
                 raise _At(f"[{i}]", "must be an Azure region name in lowercase without spaces, such as westeurope", x)
+        return v
+
+    @field_validator("registered_features")
+    @classmethod
+    def _features(cls, v: list[str]) -> list[str]:
+        for i, item in enumerate(v):
+            if not _FEATURE.match(item):
+                raise _At(f"[{i}]", "must be <Namespace>/<Feature>, such as Microsoft.Compute/EncryptionAtHost", item)
         return v
 
     @model_validator(mode="after")

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from . import aks_versions, vm_sizes
+from .components.inference_settings import ALWAYS_THERE, RELEASE_NAMESPACE
 from .config_base import NO_VALUE, _At, _Section
 from .naming import RULES
 from .time_zones import WINDOWS_TIME_ZONES
@@ -20,6 +21,16 @@ _SYNAPSE_POOL = re.compile(
 _DATABRICKS = re.compile(
     r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w._()]+/providers/Microsoft\.Databricks/workspaces/[-\w.]+$"
 )
+# A Kubernetes namespace name is a DNS-1123 label.
+_K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+# Namespaces AML workloads must not share: the extension's release namespace, and the system
+# namespaces AKS managed namespaces refuse to onboard (and kube-*).
+RESERVED_NAMESPACES = {
+    RELEASE_NAMESPACE: "the AzureML extension's own system namespace",
+    "app-routing-system": "an AKS add-on's system namespace",
+    "gatekeeper-system": "the Azure Policy add-on's system namespace",
+    "istio-system": "the Istio add-on's system namespace",
+}
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 # Cron fields of a compute instance schedule and their ranges, as Azure ML documents them
@@ -269,7 +280,16 @@ class AksConfig(_Section):
     zones: list[Literal["1", "2", "3"]] | None = None
     upgrade_channel: Literal["patch", "stable", "rapid", "node-image"] = "stable"
     tls: AksTlsConfig = Field(default_factory=lambda: AksTlsConfig(mode="certificate", cname="scoring.internal"))
-    namespace: str = "azureml"
+    # Encryption at host on both pools (temp disks, caches and the disk data path encrypted on the VM
+    # host). Needs the subscription feature Microsoft.Compute/EncryptionAtHost registered before the
+    # first `pulumi up`, and listed in platform.registeredFeatures; it can only be set when a pool is
+    # created, so switching it replaces the pools.
+    encryption_at_host: bool = True
+    # The Kubernetes namespace AML deploys models into. It must exist before the attach and must not be
+    # the extension's own `azureml`; with createNamespace the stack creates it as an AKS managed namespace.
+    namespace: str = "aml-inference"
+    # false: the stack creates no namespace, so `namespace` must be one that always exists (`default`).
+    create_namespace: bool = True
     cluster_purpose: Literal["DevTest", "FastProd"] | None = None
     instance_types: dict[str, InstanceTypeConfig] = Field(
         default_factory=lambda: {"defaultinstancetype": InstanceTypeConfig()}
@@ -325,6 +345,7 @@ class AksConfig(_Section):
         if self.default_instance_type not in self.instance_types:
             raise _At("defaultInstanceType", f"must be one of instanceTypes ({', '.join(self.instance_types)})",
                       self.default_instance_type)
+        self._check_namespace()
         # Both passed their field validators: IPv4.
         service = ipaddress.IPv4Network(self.service_cidr)
         dns = ipaddress.IPv4Address(self.dns_service_ip)
@@ -346,6 +367,20 @@ class AksConfig(_Section):
         if self.network_plugin_mode == "overlay":
             out.append(("podCidr", ipaddress.IPv4Network(self.pod_cidr), "pod_cidr" in self.model_fields_set))
         return out
+
+    def _check_namespace(self) -> None:
+        ns = self.namespace
+        if not _K8S_NAME.match(ns):
+            raise _At("namespace", "must be a Kubernetes namespace name: at most 63 lowercase letters, digits "
+                      "and '-', starting and ending with a letter or digit", ns)
+        if ns in RESERVED_NAMESPACES or ns.startswith("kube-"):
+            raise _At("namespace", f"is {RESERVED_NAMESPACES.get(ns, 'a Kubernetes system namespace')}; name a "
+                      "namespace of its own for AML workloads", ns)
+        if self.create_namespace and ns == ALWAYS_THERE:
+            raise _At("namespace", "always exists; set aks.createNamespace: false to use it as is", ns)
+        if not self.create_namespace and ns != ALWAYS_THERE:
+            raise _At("namespace", f"nothing creates it (aks.createNamespace is false) and the attach needs it to "
+                      f"exist: use {ALWAYS_THERE} or let the stack create it", ns)
 
     def nodes_at_most(self) -> int:
         # Both pools at full size, plus one surge node each during upgrades.

@@ -104,8 +104,9 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
     endpoints = (
         PrivateEndpoints(subnet_id=net.subnet_ids["privateEndpoints"], zone_ids=net.zone_ids) if net else None
     )
+    monitor_link = None
     if cfg.network.monitor_private_link:
-        MonitorPrivateLinkComponent(
+        monitor_link = MonitorPrivateLinkComponent(
             "monitor-link",
             MonitorPrivateLinkProps(
                 common(private_endpoints=endpoints),
@@ -256,10 +257,17 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
                 tls_cert_pem=secret("aksTlsCertPem") if certificate else None,
                 tls_key_pem=secret("aksTlsKeyPem") if certificate else None,
                 namespace=k.namespace,
+                create_namespace=k.create_namespace,
                 cluster_purpose=k.cluster_purpose or "FastProd",
                 instance_types={n: InstanceType(t.cpu, t.memory, t.cpu_limit, t.memory_limit, t.gpu)
                                 for n, t in k.instance_types.items()},
                 default_instance_type=k.default_instance_type,
+                workspace_principal_id=ws_id.principal_id,
+                registry_id=registry.id,
+                compute_identity_name=names.identity("inference"),
+                role_propagation_seconds=wait_seconds,
+                encryption_at_host=k.encryption_at_host,
+                private_link_scope_name=monitor_link.scope.name if monitor_link else None,
             ),
         )
 
@@ -297,6 +305,9 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
         "workspaceIdentityPrincipalId": ws_id.principal_id,
         "computeIdentityId": job_id.id,
         "computeIdentityClientId": job_id.client_id,
+        # The subscription features the stack states are registered (platform.registeredFeatures);
+        # the Azure rule azure-required-feature-registrations compares them with what the plan needs.
+        "registeredFeatures": pulumi.Output.from_input(sorted(cfg.platform.registered_features)),
     }
     if net is not None:
         outputs["vnetId"] = net.id

@@ -16,7 +16,15 @@ BUILTIN_ROLES: dict[str, str] = {
     "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
     "AcrPush": "8311e382-0749-4cb8-b61a-304f252e45ec",
     "Network Contributor": "4d97b98b-1d4f-4787-a291-c67834d212e7",
+    # Attaching AKS to a workspace with a user-assigned identity (how-to-attach-kubernetes-to-workspace);
+    # GUIDs from learn.microsoft.com/azure/role-based-access-control/built-in-roles/containers.
+    "Kubernetes Extension Contributor": "85cb6faf-e071-4c9b-8136-154b5a04f717",
+    "Azure Kubernetes Service Cluster Admin Role": "0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8",
 }
+
+# What a user-assigned workspace identity needs on an AKS cluster before attaching it
+# (learn.microsoft.com/azure/machine-learning/how-to-attach-kubernetes-to-workspace).
+AKS_ATTACH_ROLES = ("Reader", "Kubernetes Extension Contributor", "Azure Kubernetes Service Cluster Admin Role")
 
 
 def role_definition_id(subscription_id: str, role: str) -> str:

@@ -66,6 +66,9 @@ def test_workspace_identity_becomes_arm_map_and_depends_on_grants():
                                        "workspace-identity-uai").outputs["principalId"]
     grants = [r for r in t["resources"] if r["type"] == "Microsoft.Authorization/roleAssignments"
               and r["properties"]["principalId"] == principal]
+    # Six before the workspace; three on the AKS cluster for the attach, after it.
+    assert len([g for g in grants if "managedClusters" in g["scope"]]) == 3
+    grants = [g for g in grants if "managedClusters" not in g["scope"]]
     assert len(grants) == 6
     # The RBAC pause is not rendered; the workspace depends on what it waited for.
     grant_ids = {f"{g['scope']}/providers/Microsoft.Authorization/roleAssignments/{g['name']}" for g in grants}

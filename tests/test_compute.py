@@ -146,16 +146,15 @@ def test_extension_settings_and_attach_wiring():
     assert ext.id == f"{cluster.id}/providers/Microsoft.KubernetesConfiguration/extensions/azureml"
     i = ext.inputs
     assert i["extensionType"] == "microsoft.azureml.kubernetes" and i["releaseTrain"] == "stable"
-    assert i["configurationSettings"] == {
-        "enableTraining": "False", "enableInference": "True", "inferenceRouterServiceType": "LoadBalancer",
-        "internalLoadBalancerProvider": "azure", "inferenceRouterHA": "True", "clusterPurpose": "FastProd",
-        "allowInsecureConnections": "False", "sslCname": "scoring.contoso.internal"}
+    # The exact maps are in tests/test_inference.py; the CLI's file-path parameter names are gone.
+    assert i["configurationSettings"]["sslCname"] == "scoring.contoso.internal"
+    assert "sslCertPemFile" not in i["configurationSettings"]
     # The PEM certificate and key go in protected settings, which stay secret in the plan and in state.
     assert i["configurationProtectedSettings"] == "[secret]"
     (attach,) = computes(plan, "Kubernetes")
     props = attach.inputs["properties"]
     assert props["resourceId"] == cluster.id and props["disableLocalAuth"] is True
-    assert props["properties"]["namespace"] == "azureml"
+    assert props["properties"]["namespace"] == "aml-inference"
     assert props["properties"]["defaultInstanceType"] == "defaultinstancetype"
     assert props["properties"]["instanceTypes"]["defaultinstancetype"]["resources"] == {
         "requests": {"cpu": "1", "memory": "4Gi"}, "limits": {"cpu": "2", "memory": "8Gi"}}

@@ -204,7 +204,9 @@ def test_monitor_private_link_scope_in_prod():
     assert scope.inputs["accessModeSettings"] == {"ingestionAccessMode": "PrivateOnly", "queryAccessMode": "Open"}
     linked = {r.inputs["linkedResourceId"] for r in plan.of_type("azure-native:monitor:PrivateLinkScopedResource")}
     assert linked == {plan.one("azure-native:operationalinsights:Workspace").id,
-                      plan.one("azure-native:applicationinsights:Component").id}
+                      plan.one("azure-native:applicationinsights:Component").id,
+                      # Container Insights' configuration endpoint (tests/test_inference.py).
+                      plan.one("azure-native:monitor:DataCollectionEndpoint").id}
     pe = next(p for p in plan.of_type(NET + "PrivateEndpoint") if p.physical_name == "pe-ampls-contoso-prd-azuremonitor")
     assert pe.inputs["privateLinkServiceConnections"][0]["privateLinkServiceId"] == scope.id
     group = next(g for g in plan.of_type(NET + "PrivateDnsZoneGroup") if g.inputs["privateEndpointName"] == pe.physical_name)

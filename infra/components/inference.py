@@ -6,7 +6,12 @@ policy; a system pool for critical add-ons only and an autoscaling inference
 pool, both on ephemeral OS disks with encryption at host; monitoring, Azure
 Policy and the Key Vault secrets provider on; workload identity. Then the
 `microsoft.azureml.kubernetes` extension for inference only behind an
-internal load balancer, and the AML Kubernetes compute. No CLI step.
+internal load balancer, with the settings `az k8s-extension create` sends
+(inference_settings.py); the workload namespace as an AKS managed namespace;
+Container Insights' data collection rule and its association (the add-on with
+`useAADAuth` collects nothing without them); the workspace identity's attach
+roles on the cluster, a propagation pause, and the AML Kubernetes compute with
+an identity of its own that may pull from the workspace registry. No CLI step.
 """
 
 from __future__ import annotations
@@ -15,9 +20,11 @@ from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import pulumi
+import pulumiverse_time as time
 from pulumi_azure_native import containerservice as aks
 from pulumi_azure_native import kubernetesconfiguration as k8sconfig
 from pulumi_azure_native import machinelearningservices as ml
+from pulumi_azure_native import monitor
 
 from .common import (
     Common,
@@ -28,9 +35,39 @@ from .common import (
     check_name,
     resource_opts,
 )
+from ..roles import AKS_ATTACH_ROLES
 from .identity import IdentityComponent, IdentityProps
+from .inference_settings import (
+    RELEASE_NAMESPACE,
+    cluster_resource_id,
+    extension_settings,
+    protected_settings,
+)
 
 OUTBOUND = {"natGateway": "userAssignedNATGateway", "firewall": "userDefinedRouting", "none": "userDefinedRouting"}
+UDR = "userDefinedRouting"
+
+# Container Insights with managed-identity auth, as `az aks enable-addons -a monitoring` sets it up
+# (azure-cli acs/addonconfiguration.py): a DCR named MSCI-<workspace region>-<cluster>, associated
+# with the cluster as ContainerInsightsExtension; behind a private link scope also a config DCE,
+# associated as configurationAccessEndpoint and scoped in the AMPLS.
+CI_STREAMS = ["Microsoft-ContainerInsights-Group-Default"]
+CI_DESTINATION = "la-workspace"
+CI_ASSOCIATION = "ContainerInsightsExtension"
+CI_CONFIG_ASSOCIATION = "configurationAccessEndpoint"
+
+
+def _secret(value: dict[str, str]) -> pulumi.Output[dict[str, str]]:
+    secret: pulumi.Output[dict[str, str]] = pulumi.Output.secret(value)
+    return secret
+
+
+def ci_rule_name(region: str, cluster: str) -> str:
+    return f"MSCI-{region}-{cluster}"[:64].rstrip("-")
+
+
+def ci_config_endpoint_name(region: str, cluster: str) -> str:
+    return f"MSCI-config-{region}-{cluster}"[:43].rstrip("-")
 
 
 @dataclass(frozen=True)
@@ -75,6 +112,18 @@ class InferenceProps:
     cluster_purpose: str = "FastProd"
     instance_types: Mapping[str, InstanceType] = field(default_factory=dict)
     default_instance_type: str = "defaultinstancetype"
+    # The workspace's user-assigned identity: it gets AKS_ATTACH_ROLES on the cluster before the attach.
+    workspace_principal_id: pulumi.Input[str] | None = None
+    # The workspace's registry: the attached compute's own identity (compute_identity_name) may pull from it.
+    registry_id: pulumi.Input[str] | None = None
+    compute_identity_name: str | None = None
+    role_propagation_seconds: int = 60
+    # Needs the subscription feature Microsoft.Compute/EncryptionAtHost.
+    encryption_at_host: bool = True
+    # Create `namespace` as an AKS managed namespace (false: it must already exist, e.g. `default`).
+    create_namespace: bool = True
+    # The Azure Monitor private link scope's name, when telemetry goes through one.
+    private_link_scope_name: pulumi.Input[str] | None = None
 
     def __post_init__(self) -> None:
         check_name("aks", self.cluster_name)
@@ -85,12 +134,18 @@ class InferenceProps:
             raise PropsError("TLS certificate mode needs the cname, certificate and key")
         if self.default_instance_type not in self.instance_types:
             raise PropsError("the default instance type must be one of the instance types")
+        if self.namespace == RELEASE_NAMESPACE:
+            raise PropsError(f"namespace {RELEASE_NAMESPACE!r} is the AzureML extension's own; attach another")
+        if self.workspace_principal_id is None or self.registry_id is None or not self.compute_identity_name:
+            raise PropsError("the attach needs the workspace identity's principal, the registry ID and a name for "
+                             "the compute's identity")
 
 
 class InferenceComponent(pulumi.ComponentResource):
     def __init__(self, name: str, props: InferenceProps, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("amlplatform:components:Inference", name, None, opts)
         c = props.common
+        self.props = props
 
         # The control plane's identity joins the scoring subnet: Network Contributor there, nowhere else.
         self.identity = IdentityComponent(
@@ -100,47 +155,52 @@ class InferenceComponent(pulumi.ComponentResource):
             self, f"{name}-ra-subnet", props.subnet_id, self.identity.principal_id, "ServicePrincipal",
             builtin_role_id(c.subscription_id, "Network Contributor"), "AKS control plane joins the scoring subnet",
         )
+        self.cluster = self._cluster(name, subnet_grant)
+        add_diagnostics(self, f"{name}-aks", self.cluster.id, c.diagnostic_settings, log_group="audit")
+        self._container_insights(name)
+        self.extension = self._extension(name)
+        self.namespace = self._namespace(name)
+        self.compute = self._attach(name)
+        self.id = self.cluster.id
+        self.register_outputs({"cluster_id": self.cluster.id, "compute_name": props.compute_name})
 
-        def pool(
-            pool_name: str,
-            mode: str,
-            vm_size: str,
-            count: int,
-            enable_auto_scaling: bool | None = None,
-            min_count: int | None = None,
-            max_count: int | None = None,
-        ) -> aks.ManagedClusterAgentPoolProfileArgs:
-            return aks.ManagedClusterAgentPoolProfileArgs(
-                name=pool_name,
-                mode=mode,
-                type="VirtualMachineScaleSets",
-                os_type="Linux",
-                os_sku="AzureLinux",
-                vm_size=vm_size,
-                os_disk_type="Ephemeral",
-                os_disk_size_gb=64,
-                enable_encryption_at_host=True,
-                enable_node_public_ip=False,
-                max_pods=props.max_pods,
-                vnet_subnet_id=props.subnet_id,
-                availability_zones=list(props.zones) or None,
-                # The system pool runs critical add-ons only.
-                node_taints=["CriticalAddonsOnly=true:NoSchedule"] if mode == "System" else None,
-                node_labels={"workload": "inference"} if mode == "User" else None,
-                count=count,
-                enable_auto_scaling=enable_auto_scaling,
-                min_count=min_count,
-                max_count=max_count,
-            )
+    def _pool(self, pool_name: str, mode: str, vm_size: str, count: int, min_count: int | None = None,
+              max_count: int | None = None) -> aks.ManagedClusterAgentPoolProfileArgs:
+        p = self.props
+        return aks.ManagedClusterAgentPoolProfileArgs(
+            name=pool_name,
+            mode=mode,
+            type="VirtualMachineScaleSets",
+            os_type="Linux",
+            os_sku="AzureLinux",
+            vm_size=vm_size,
+            os_disk_type="Ephemeral",
+            os_disk_size_gb=64,
+            enable_encryption_at_host=p.encryption_at_host,
+            enable_node_public_ip=False,
+            max_pods=p.max_pods,
+            vnet_subnet_id=p.subnet_id,
+            availability_zones=list(p.zones) or None,
+            # The system pool runs critical add-ons only.
+            node_taints=["CriticalAddonsOnly=true:NoSchedule"] if mode == "System" else None,
+            node_labels={"workload": "inference"} if mode == "User" else None,
+            count=count,
+            enable_auto_scaling=True if min_count is not None else None,
+            min_count=min_count,
+            max_count=max_count,
+        )
 
-        overlay = props.network_plugin_mode == "overlay"
-        self.cluster = aks.ManagedCluster(
+    def _cluster(self, name: str, subnet_grant: pulumi.Resource) -> aks.ManagedCluster:
+        p, c = self.props, self.props.common
+        overlay = p.network_plugin_mode == "overlay"
+        outbound = OUTBOUND[p.egress]
+        return aks.ManagedCluster(
             f"{name}-aks",
-            resource_name_=props.cluster_name,
+            resource_name_=p.cluster_name,
             resource_group_name=c.resource_group_name,
             location=c.location,
-            dns_prefix=props.cluster_name,
-            kubernetes_version=props.kubernetes_version,
+            dns_prefix=p.cluster_name,
+            kubernetes_version=p.kubernetes_version,
             sku=aks.ManagedClusterSKUArgs(name="Base", tier="Standard"),
             identity=aks.ManagedClusterIdentityArgs(
                 type=aks.ResourceIdentityType.USER_ASSIGNED, user_assigned_identities=[self.identity.id]
@@ -148,36 +208,39 @@ class InferenceComponent(pulumi.ComponentResource):
             enable_rbac=True,
             disable_local_accounts=True,
             aad_profile=aks.ManagedClusterAADProfileArgs(
-                managed=True, enable_azure_rbac=True, tenant_id=props.tenant_id,
-                admin_group_object_ids=list(props.admin_group_ids) or None,
+                managed=True, enable_azure_rbac=True, tenant_id=p.tenant_id,
+                admin_group_object_ids=list(p.admin_group_ids) or None,
             ),
             api_server_access_profile=aks.ManagedClusterAPIServerAccessProfileArgs(
                 enable_private_cluster=True, enable_private_cluster_public_fqdn=False, private_dns_zone="system",
             ),
-            public_network_access="Disabled",
+            # AKS refuses userDefinedRouting with public network access Disabled (Azure/AKS#3690): it
+            # cannot open the deny rule to node egress it does not know. A private cluster's API server
+            # has only its private endpoint anyway, so with UDR the property stays unset.
+            public_network_access=None if outbound == UDR else "Disabled",
             network_profile=aks.ContainerServiceNetworkProfileArgs(
                 network_plugin="azure",
                 network_plugin_mode="overlay" if overlay else None,
                 network_dataplane="cilium" if overlay else "azure",
                 network_policy="cilium" if overlay else "azure",
-                pod_cidr=props.pod_cidr if overlay else None,
-                service_cidr=props.service_cidr,
-                dns_service_ip=props.dns_service_ip,
+                pod_cidr=p.pod_cidr if overlay else None,
+                service_cidr=p.service_cidr,
+                dns_service_ip=p.dns_service_ip,
                 load_balancer_sku="standard",
-                outbound_type=OUTBOUND[props.egress],
+                outbound_type=outbound,
             ),
             agent_pool_profiles=[
-                pool("system", "System", props.system_vm_size, count=props.system_count),
-                pool("inference", "User", props.inference_vm_size, enable_auto_scaling=True,
-                     count=props.inference_min, min_count=props.inference_min, max_count=props.inference_max),
+                self._pool("system", "System", p.system_vm_size, count=p.system_count),
+                self._pool("inference", "User", p.inference_vm_size, count=p.inference_min,
+                           min_count=p.inference_min, max_count=p.inference_max),
             ],
             auto_upgrade_profile=aks.ManagedClusterAutoUpgradeProfileArgs(
-                upgrade_channel=props.upgrade_channel, node_os_upgrade_channel="NodeImage"
+                upgrade_channel=p.upgrade_channel, node_os_upgrade_channel="NodeImage"
             ),
             addon_profiles={
                 "omsagent": aks.ManagedClusterAddonProfileArgs(
                     enabled=True,
-                    config={"logAnalyticsWorkspaceResourceID": props.log_analytics_id, "useAADAuth": "true"},
+                    config={"logAnalyticsWorkspaceResourceID": p.log_analytics_id, "useAADAuth": "true"},
                 ),
                 "azurepolicy": aks.ManagedClusterAddonProfileArgs(enabled=True),
                 "azureKeyvaultSecretsProvider": aks.ManagedClusterAddonProfileArgs(
@@ -193,25 +256,91 @@ class InferenceComponent(pulumi.ComponentResource):
             tags=c.tags,
             opts=resource_opts(self, c, depends_on=[subnet_grant]),
         )
-        add_diagnostics(self, f"{name}-aks", self.cluster.id, c.diagnostic_settings, log_group="audit")
 
-        # Inference only, behind an internal load balancer in the scoring subnet.
-        settings = {
-            "enableTraining": "False",
-            "enableInference": "True",
-            "inferenceRouterServiceType": "LoadBalancer",
-            "internalLoadBalancerProvider": "azure",
-            "inferenceRouterHA": "True",
-            "clusterPurpose": props.cluster_purpose,
-            "allowInsecureConnections": "False" if props.tls_mode == "certificate" else "True",
-        }
-        protected: dict[str, pulumi.Input[str]] | None = None
-        if props.tls_mode == "certificate":
-            settings["sslCname"] = props.tls_cname or ""
+    def _container_insights(self, name: str) -> None:
+        """The add-on with useAADAuth sends through a data collection rule associated with the cluster."""
+        p, c = self.props, self.props.common
+        rule = monitor.DataCollectionRule(
+            f"{name}-ci-dcr",
+            # The workspace and the cluster share the stack's region.
+            data_collection_rule_name=ci_rule_name(c.location, p.cluster_name),
+            resource_group_name=c.resource_group_name,
+            location=c.location,
+            kind="Linux",
+            data_sources=monitor.DataCollectionRuleDataSourcesArgs(
+                extensions=[monitor.ExtensionDataSourceArgs(
+                    name=CI_ASSOCIATION,
+                    extension_name="ContainerInsights",
+                    streams=CI_STREAMS,
+                    extension_settings={"dataCollectionSettings": {"enableContainerLogV2": True}},
+                )],
+            ),
+            data_flows=[monitor.DataFlowArgs(streams=CI_STREAMS, destinations=[CI_DESTINATION])],
+            destinations=monitor.DataCollectionRuleDestinationsArgs(
+                log_analytics=[monitor.LogAnalyticsDestinationArgs(
+                    name=CI_DESTINATION, workspace_resource_id=p.log_analytics_id)],
+            ),
+            tags=c.tags,
+            opts=resource_opts(self, c),
+        )
+        monitor.DataCollectionRuleAssociation(
+            f"{name}-ci-dcra",
+            association_name=CI_ASSOCIATION,
+            resource_uri=self.cluster.id,
+            data_collection_rule_id=rule.id,
+            description="Container Insights: routes the cluster's monitoring data to Log Analytics",
+            opts=resource_opts(self, c),
+        )
+        if p.private_link_scope_name is None:
+            return
+        # Behind a private link scope the agent fetches its configuration from a data collection
+        # endpoint in the scope, with public access off.
+        endpoint = monitor.DataCollectionEndpoint(
+            f"{name}-ci-dce",
+            data_collection_endpoint_name=ci_config_endpoint_name(c.location, p.cluster_name),
+            resource_group_name=c.resource_group_name,
+            location=c.location,
+            kind="Linux",
+            network_acls=monitor.DataCollectionEndpointNetworkAclsArgs(public_network_access="Disabled"),
+            tags=c.tags,
+            opts=resource_opts(self, c),
+        )
+        monitor.DataCollectionRuleAssociation(
+            f"{name}-ci-dcea",
+            association_name=CI_CONFIG_ASSOCIATION,
+            resource_uri=self.cluster.id,
+            data_collection_endpoint_id=endpoint.id,
+            description="Container Insights: the configuration endpoint in the private link scope",
+            opts=resource_opts(self, c),
+        )
+        monitor.PrivateLinkScopedResource(
+            f"{name}-ci-dce-scoped",
+            name=ci_config_endpoint_name(c.location, p.cluster_name) + "-connection",
+            scope_name=p.private_link_scope_name,
+            resource_group_name=c.resource_group_name,
+            linked_resource_id=endpoint.id,
+            opts=resource_opts(self, c),
+        )
+
+    def _extension(self, name: str) -> k8sconfig.Extension:
+        """Inference only, behind an internal load balancer in the scoring subnet."""
+        p, c = self.props, self.props.common
+        https = p.tls_mode == "certificate"
+        settings = pulumi.Output.all(c.subscription_id, c.resource_group_name, self.cluster.name).apply(
+            lambda a: extension_settings(
+                cluster_id=cluster_resource_id(a[0], a[1], a[2]), cluster_name=a[2], location=c.location,
+                cluster_purpose=p.cluster_purpose, tls_cname=p.tls_cname if https else None,
+            )
+        )
+        protected: pulumi.Output[dict[str, str]] | None = None
+        if https:
             # InferenceProps.__post_init__ refuses certificate mode without both PEMs.
-            assert props.tls_cert_pem is not None and props.tls_key_pem is not None
-            protected = {"sslCertPemFile": props.tls_cert_pem, "sslKeyPemFile": props.tls_key_pem}
-        self.extension = k8sconfig.Extension(
+            assert p.tls_cert_pem is not None and p.tls_key_pem is not None
+            # Encoded inside an apply that returns a secret, so the base64 stays secret whatever the inputs were.
+            protected = pulumi.Output.all(p.tls_cert_pem, p.tls_key_pem).apply(
+                lambda pair: _secret(protected_settings(pair[0], pair[1]))
+            )
+        return k8sconfig.Extension(
             f"{name}-azureml-extension",
             extension_name="azureml",
             extension_type="microsoft.azureml.kubernetes",
@@ -221,27 +350,82 @@ class InferenceComponent(pulumi.ComponentResource):
             resource_group_name=c.resource_group_name,
             auto_upgrade_minor_version=True,
             release_train="stable",
-            scope=k8sconfig.ScopeArgs(cluster=k8sconfig.ScopeClusterArgs(release_namespace="azureml")),
+            scope=k8sconfig.ScopeArgs(cluster=k8sconfig.ScopeClusterArgs(release_namespace=RELEASE_NAMESPACE)),
             identity=k8sconfig.IdentityArgs(type=k8sconfig.ResourceIdentityType.SYSTEM_ASSIGNED),
             configuration_settings=settings,
             configuration_protected_settings=protected,
             opts=resource_opts(self, c),
         )
 
-        self.compute = ml.Compute(
-            f"{name}-attach",
-            compute_name=props.compute_name,
-            workspace_name=props.workspace_name,
+    def _namespace(self, name: str) -> aks.ManagedNamespace | None:
+        """The namespace AML deploys into must exist before the attach; AKS creates it as a managed namespace."""
+        p, c = self.props, self.props.common
+        if not p.create_namespace:
+            return None
+        return aks.ManagedNamespace(
+            f"{name}-namespace",
+            managed_namespace_name=p.namespace,
+            resource_name_=self.cluster.name,
             resource_group_name=c.resource_group_name,
             location=c.location,
+            properties=aks.NamespacePropertiesArgs(
+                # The inference router (in the extension's namespace) reaches the model pods here, so
+                # ingress is not limited to the namespace; egress follows the cluster's egress path.
+                default_network_policy=aks.NetworkPoliciesArgs(ingress="AllowAll", egress="AllowAll"),
+                # A fresh cluster has no such namespace; anything else owns it and is not taken over.
+                adoption_policy="Never",
+                # Deleting the resource does not delete AML's deployments with it.
+                delete_policy="Keep",
+                labels={"app.kubernetes.io/managed-by": "amlplatform"},
+            ),
+            tags=c.tags,
+            opts=resource_opts(self, c),
+        )
+
+    def _attach(self, name: str) -> ml.Compute:
+        """The workspace identity's roles on the cluster, a pause for them to propagate, then the attach."""
+        p, c = self.props, self.props.common
+        assert p.workspace_principal_id is not None and p.registry_id is not None and p.compute_identity_name
+        grants = [
+            assign_role(self, f"{name}-ra-attach-{role.lower().replace(' ', '-')}", self.cluster.id,
+                        p.workspace_principal_id, "ServicePrincipal", builtin_role_id(c.subscription_id, role),
+                        f"AML workspace identity attaches {p.cluster_name}: {role}")
+            for role in AKS_ATTACH_ROLES
+        ]
+        # The compute's own identity: pulls model images from the workspace registry, nothing else.
+        self.compute_identity = IdentityComponent(
+            f"{name}-compute-identity", IdentityProps(c, p.compute_identity_name),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        grants.append(assign_role(
+            self, f"{name}-ra-acr-pull", p.registry_id, self.compute_identity.principal_id, "ServicePrincipal",
+            builtin_role_id(c.subscription_id, "AcrPull"), f"{p.compute_name} pulls images from the workspace registry",
+        ))
+        propagation = time.Sleep(
+            f"{name}-role-propagation",
+            create_duration=f"{p.role_propagation_seconds}s",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
+        )
+        ready: list[pulumi.Resource] = [self.extension, propagation]
+        if self.namespace is not None:
+            ready.append(self.namespace)
+        return ml.Compute(
+            f"{name}-attach",
+            compute_name=p.compute_name,
+            workspace_name=p.workspace_name,
+            resource_group_name=c.resource_group_name,
+            location=c.location,
+            identity=ml.ManagedServiceIdentityArgs(
+                type="UserAssigned", user_assigned_identities=[self.compute_identity.id]
+            ),
             properties=ml.KubernetesArgs(
                 compute_type="Kubernetes",
                 resource_id=self.cluster.id,
                 disable_local_auth=True,
-                description=f"Real-time inference on {props.cluster_name}",
+                description=f"Real-time inference on {p.cluster_name}",
                 properties=ml.KubernetesPropertiesArgs(
-                    namespace=props.namespace,
-                    default_instance_type=props.default_instance_type,
+                    namespace=p.namespace,
+                    default_instance_type=p.default_instance_type,
                     instance_types={
                         key: ml.InstanceTypeSchemaArgs(
                             resources=ml.InstanceTypeSchemaResourcesArgs(
@@ -251,12 +435,10 @@ class InferenceComponent(pulumi.ComponentResource):
                             ),
                             node_selector={"workload": "inference"},
                         )
-                        for key, t in props.instance_types.items()
+                        for key, t in p.instance_types.items()
                     },
                 ),
             ),
             tags=c.tags,
-            opts=resource_opts(self, c, depends_on=[self.extension]),
+            opts=resource_opts(self, c, depends_on=ready),
         )
-        self.id = self.cluster.id
-        self.register_outputs({"cluster_id": self.cluster.id, "compute_name": props.compute_name})

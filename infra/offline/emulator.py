@@ -78,6 +78,27 @@ def _app_insights_outputs(inputs: dict, rid: str, tenant: str) -> dict:
     }
 
 
+def _dcr_outputs(inputs: dict, rid: str, tenant: str) -> dict:
+    return {"immutableId": "dcr-" + uuid.UUID(fake_guid(rid, "immutable")).hex, "provisioningState": "Succeeded"}
+
+
+def _dce_outputs(inputs: dict, rid: str, tenant: str) -> dict:
+    # <name>-<suffix>.<region>-1.handler.control / .ingest.monitor.azure.com, as Azure Monitor names them.
+    host = f"{inputs['dataCollectionEndpointName'].lower()}-{fake_guid(rid, 'host')[:4]}.{inputs.get('location', '')}-1"
+    return {
+        "immutableId": "dce-" + uuid.UUID(fake_guid(rid, "immutable")).hex,
+        "configurationAccess": {"endpoint": f"https://{host}.handler.control.monitor.azure.com"},
+        "logsIngestion": {"endpoint": f"https://{host}.ingest.monitor.azure.com"},
+        "provisioningState": "Succeeded",
+    }
+
+
+def _managed_namespace_outputs(inputs: dict, rid: str, tenant: str) -> dict:
+    props = dict(inputs.get("properties") or {})
+    props["provisioningState"] = "Succeeded"
+    return {"properties": props}
+
+
 OUTPUTS: dict[str, Callable[[dict, str, str], dict]] = {
     "azure-native:managedidentity:UserAssignedIdentity": _identity_outputs,
     "azure-native:storage:StorageAccount": _storage_outputs,
@@ -86,6 +107,9 @@ OUTPUTS: dict[str, Callable[[dict, str, str], dict]] = {
     "azure-native:machinelearningservices:Workspace": _workspace_outputs,
     "azure-native:operationalinsights:Workspace": _log_analytics_outputs,
     "azure-native:applicationinsights:Component": _app_insights_outputs,
+    "azure-native:monitor:DataCollectionRule": _dcr_outputs,
+    "azure-native:monitor:DataCollectionEndpoint": _dce_outputs,
+    "azure-native:containerservice:ManagedNamespace": _managed_namespace_outputs,
 }
 
 

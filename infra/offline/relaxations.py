@@ -98,8 +98,13 @@ def _workspace(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
 
 
 def _aks(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
-    # Both are the known-unfixable pair for ARM (the only AKS checks the platform skips).
-    return [
+    # The first two are the known-unfixable pair for ARM; encryption at host is a stack switch.
+    out = []
+    if not cfg.aks.encryption_at_host:
+        out.append(("CKV_AZURE_227", f"{cfg.source} sets amlplatform:aks.encryptionAtHost=false: the node pools "
+                                     "run without encryption at host (the subscription lacks the "
+                                     "Microsoft.Compute/EncryptionAtHost feature); OS disks stay encrypted at rest"))
+    return out + [
         ("CKV_AZURE_6", f"{cfg.source} enables amlplatform:aks: the cluster is private "
                         "(apiServerAccessProfile.enablePrivateCluster), so its API server has no public endpoint "
                         "to restrict; checkov's ARM check knows no private-cluster exemption"),

@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 
 from policies.rules import RuleReport
 
+from . import prerequisites
 from .azure_rules import AzureReport
 from .checkov_gate import CheckovResult
 from .engine import Plan, PlannedResource
@@ -55,9 +56,35 @@ def summary(plan: Plan, source: str, result: CheckovResult, rules: RuleReport, a
     lines.append(f"  azure rules: {azure.verdict()}  ({len(azure.rules)} rules over {azure.resources} resources)")
     for finding in azure.findings:
         lines.append(f"    FINDING {finding.rule} {finding.resource}: {finding.message}")
+    lines.extend(prerequisite_lines(prerequisites.for_plan(plan)))
     lines.append(f"  wrote {out_dir}/: plan.json template.json rules.json azure.json checkov.json checkov.sarif "
                  "checkov.xml report.md")
     return "\n".join(lines)
+
+
+def prerequisite_lines(prereq: prerequisites.Prerequisites) -> list[str]:
+    """The console lines: providers and features the subscription must have registered."""
+    lines = [f"  prerequisites: {len(prereq.providers)} resource provider(s), {len(prereq.features)} feature(s) "
+             "to register once per subscription (report.md lists the commands)"]
+    lines.append("    providers " + ", ".join(n.name for n in prereq.providers))
+    for need in prereq.features:
+        state = "declared registered" if need.name in prereq.declared_features else "NOT declared registered"
+        lines.append(f"    feature {need.name} ({need.why}): {state}")
+    return lines
+
+
+def prerequisite_markdown(prereq: prerequisites.Prerequisites) -> list[str]:
+    out = ["## Prerequisites", "",
+           "Register these once per subscription before the first `pulumi up` (registering is idempotent); "
+           "features also go in `amlplatform:platform.registeredFeatures`.", "",
+           "| kind | name | needed by | declared |", "|---|---|---|---|"]
+    out += [f"| provider | `{n.name}` | {n.why} (`{n.urn.rsplit('::', 1)[-1]}`) | |" for n in prereq.providers]
+    out += [f"| feature | `{n.name}` | {n.why} (`{n.urn.rsplit('::', 1)[-1]}`) | "
+            f"{'yes' if n.name in prereq.declared_features else '**no**'} |" for n in prereq.features]
+    commands = [cmd for n in prereq.features for cmd in n.commands[:1]]
+    commands += [cmd for n in prereq.providers for cmd in n.commands]
+    out += ["", "```sh", *commands, "```", ""]
+    return out
 
 
 def _node_ids(plan: Plan) -> dict[str, str]:
@@ -112,7 +139,8 @@ def markdown(plan: Plan, source: str, result: CheckovResult, rules: RuleReport, 
     out += ["", f"## Azure rules: {azure.verdict()}", ""]
     out += [f"- `{a.rule}` on `{a.urn}`: {a.message} ({a.source})" for a in azure.findings] or [
         f"{len(azure.rules)} rules ({', '.join(azure.rules)}) over {azure.resources} resources, no findings."]
-    out += ["", "## Graph", "", "```mermaid", mermaid(plan), "```", ""]
+    out += ["", *prerequisite_markdown(prerequisites.for_plan(plan))]
+    out += ["## Graph", "", "```mermaid", mermaid(plan), "```", ""]
     if plan.outputs:
         out += ["## Stack outputs", "", "| output | value |", "|---|---|"]
         out += [f"| {k} | `{v}` |" for k, v in sorted(plan.outputs.items())]

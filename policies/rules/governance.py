@@ -28,6 +28,9 @@ TAGGABLE = frozenset({
     "azure-native:privatedns:PrivateZone",
     "azure-native:privatedns:VirtualNetworkLink",
     "azure-native:monitor:PrivateLinkScope",
+    "azure-native:monitor:DataCollectionRule",
+    "azure-native:monitor:DataCollectionEndpoint",
+    "azure-native:containerservice:ManagedNamespace",
     AGENT_POOL,
 })
 

@@ -16,9 +16,9 @@ import json
 from dataclasses import asdict, dataclass, field
 
 from .base import AzureRule, Finding, PlanView
-from . import rbac
+from . import aks, rbac, subscription
 
-RULES: tuple[AzureRule, ...] = rbac.RULES
+RULES: tuple[AzureRule, ...] = rbac.RULES + aks.RULES + subscription.RULES
 
 
 @dataclass
