@@ -23,6 +23,7 @@ from .config_base import NO_VALUE, _At, _Rule, _Section
 from .config_compute import AksConfig, ClusterConfig, ComputeConfig
 from .config_network import NetworkConfig
 from .config_rbac import Principal, RbacConfig, TeamConfig, check_teams  # noqa: F401 (Principal re-exported)
+from .paths import REPO_ROOT
 
 NAMESPACE = "amlplatform"
 STACKS_DIR = "stacks"
@@ -33,7 +34,7 @@ Replication = Literal[
 ]
 GEO_REPLICATION = ("Standard_GRS", "Standard_GZRS", "Standard_RAGRS", "Standard_RAGZRS")
 
-# Defaults per environment (CONVENTIONS.md, "Environments: what differs").
+# Defaults per environment.
 # A stack overrides any of them by setting the key. StackConfig's before-validator
 # merges the column in before the sections validate, so every key listed here
 # always has a value; the section models type those keys as required values, and
@@ -672,13 +673,11 @@ def from_pulumi() -> StackConfig:
     stack = pulumi.get_stack()
     # The engine hands secrets over decrypted; only stack files show whether they are secure.
     cfg = parse(raw, f"{STACKS_DIR}/Pulumi.{stack}.yaml", stack, from_file=False)
-    # The Pulumi engine runs the program in the project directory, with assets/ beside it. Under
-    # mocks (the offline engine, tests) the caller's own config carries the root (load_stack).
-    from pulumi.runtime import settings as pulumi_settings
-    from pulumi.runtime.mocks import MockMonitor
-
-    if not isinstance(getattr(pulumi_settings.SETTINGS, "monitor", None), MockMonitor):
-        cfg._root = str(Path.cwd())
+    # The stack file and assets/ are in the checkout this code runs from, whatever the working directory.
+    if not (REPO_ROOT / "Pulumi.yaml").is_file():
+        raise ConfigError(f"{REPO_ROOT}: no Pulumi.yaml beside the running infra package: install the repository "
+                          "editable (requirements.txt: -e .), as `pulumi install` and `make setup` do")
+    cfg._root = str(REPO_ROOT)
     return cfg
 
 

@@ -7,8 +7,6 @@ endpoints), a pause for role propagation, the workspace, then people's access.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pulumi
 import pulumiverse_time as time
 from pulumi_azure_native import authorization, resources
@@ -29,6 +27,7 @@ from .components.registry import RegistryComponent, RegistryProps
 from .components.storage import StorageComponent, StorageProps
 from .components.workspace import OutboundRule, WorkspaceComponent, WorkspaceProps
 from .naming import Names
+from .paths import REPO_ROOT
 
 
 def platform_tags(cfg: config_mod.StackConfig) -> dict[str, str]:
@@ -317,7 +316,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             AssetsProps(
                 common(),
                 assets=seeded,
-                repo_root=cfg.root or Path.cwd(),
+                repo_root=cfg.root or REPO_ROOT,
                 workspace_name=workspace.name,
                 workspace_id=workspace.id,
                 workspace_guid=workspace.workspace.workspace_id,

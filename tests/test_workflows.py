@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 import yaml
 
+from infra import config
 from infra.offline import checkov_gate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,6 +45,8 @@ CREDENTIAL_ENV = {"ARM_CLIENT_SECRET", "AZURE_CLIENT_SECRET", "AZURE_STORAGE_KEY
                   "ARM_ACCESS_KEY", "ARM_CLIENT_CERTIFICATE_PASSWORD", "AZURE_CREDENTIALS"}
 # The mutants checkov must catch (or, for the last, must skip).
 CHECKOV_MUTANTS = {"bad-write-all.yml", "bad-injection.yml", "bad-schema.yml"}
+# The repository variable naming a runner that reaches the private stacks' VNets.
+VNET_RUNNER = "vars.VNET_RUNNER"
 PINNED_USES = re.compile(r"^\s*(?:-\s+)?uses:\s+[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(?:\.\d+)*\s*$")
 
 
@@ -79,6 +82,11 @@ def _mutants() -> dict[str, str]:
         "bad-unpinned.yml": _mutate(
             deploy, "azure/login@a457da9ea143d694b1b9c7c869ebb04ebe844ef5 # v2.3.0", "azure/login@v2"),
         "bad-pr-target.yml": _mutate(ci, "\n  pull_request:\n", "\n  pull_request_target:\n"),
+        # The first match of each is deploy-staging's (deploy-dev's for the check's exit).
+        "bad-vnet-runs-on.yml": _mutate(deploy, "runs-on: ${{ vars.VNET_RUNNER || 'ubuntu-24.04' }}",
+                                        "runs-on: ${{ vars.PULUMI_RUNNER || 'ubuntu-24.04' }}"),
+        "bad-vnet-not-needed.yml": _mutate(deploy, 'NEEDS_VNET_RUNNER: "true"', 'NEEDS_VNET_RUNNER: "false"'),
+        "bad-vnet-check.yml": _mutate(deploy, "            exit 1\n          fi\n", "          fi\n"),
         # checkov's bundled schema rejects this file, and checkov then skips it without a word.
         "bad-schema.yml": _mutate(ci, "\njobs:\n", "\njbos:\n"),
     }
@@ -338,6 +346,31 @@ def _runs(job: dict[str, Any], fragment: str) -> bool:
     return any(fragment in str(s.get("run", "")) for s in _steps(job))
 
 
+def _private(stack: str) -> bool:
+    return config.load_stack(stack, ROOT)[0].network.mode != "public"
+
+
+def runner_check_problem(step: dict[str, Any], stack: str) -> str | None:
+    """What is wrong with a deploy job's first step as the VNet runner check, or None.
+
+    Its script runs here with bash: without VNET_RUNNER a job that needs it must stop with one
+    `::error::` line naming the variable; with it, or for a public stack, it must pass."""
+    if (step.get("env") or {}).get("VNET_RUNNER") != "${{ " + VNET_RUNNER + " }}" or "run" not in step:
+        return "the first step must be the VNet runner check (env VNET_RUNNER: ${{ vars.VNET_RUNNER }})"
+
+    def run(needs: str, label: str) -> subprocess.CompletedProcess[str]:
+        env = {"PATH": os.environ.get("PATH", ""), "STACK": stack, "NEEDS_VNET_RUNNER": needs, "VNET_RUNNER": label}
+        return subprocess.run(["bash", "-e", "-c", step["run"]], env=env, capture_output=True, text=True, timeout=30)
+
+    missing = run("true", "")
+    errors = [ln for ln in missing.stdout.splitlines() if ln.startswith("::error::")]
+    if missing.returncode == 0 or len(errors) != 1 or "VNET_RUNNER" not in errors[0]:
+        return "the VNet runner check does not stop with one ::error:: naming VNET_RUNNER when it is unset"
+    if run("true", "vnet-runner").returncode != 0 or run("false", "").returncode != 0:
+        return "the VNet runner check fails a job that has its runner (or does not need one)"
+    return None
+
+
 def delivery_problems(text: str) -> list[str]:
     """Rules for the delivery workflow: gate first, then dev -> staging -> prod behind environments."""
     doc, problems = _load(text), []
@@ -384,6 +417,15 @@ def delivery_problems(text: str) -> list[str]:
         cond = str(job.get("if", ""))
         if "github.event_name != 'pull_request'" not in cond or "github.ref == 'refs/heads/main'" not in cond:
             problems.append(f"{job_id}: must run only from main, never on a pull request")
+        # Private stacks: pulumi up writes to storage behind private endpoints (seeded assets).
+        needs_vnet = (job.get("env") or {}).get("NEEDS_VNET_RUNNER") == "true"
+        if _private(stack) and (VNET_RUNNER not in str(job.get("runs-on", "")) or not needs_vnet):
+            problems.append(f"{job_id}: {stack} is private: it must run on {VNET_RUNNER} and need it "
+                            '(NEEDS_VNET_RUNNER: "true")')
+        steps = _steps(job)
+        problem = runner_check_problem(steps[0] if steps else {}, stack)
+        if problem:
+            problems.append(f"{job_id}: {problem}")
     for before, after in zip(ORDER, ORDER[1:], strict=False):
         if before in by_env and after in by_env and by_env[before] not in _needs(jobs[by_env[after]]):
             problems.append(f"{by_env[after]} does not need {by_env[before]}: order must be dev -> staging -> prod")
@@ -410,8 +452,34 @@ def test_deploy_jobs_differ_only_in_stack():
     jobs = _load(_read("deploy.yml"))["jobs"]
     steps = {stack: jobs[f"deploy-{stack}"]["steps"] for stack in ORDER}
     assert steps["dev"] == steps["staging"] == steps["prod"]
-    envs = {stack: {k: v for k, v in jobs[f"deploy-{stack}"]["env"].items() if k != "STACK"} for stack in ORDER}
+    runner_keys = ("STACK", "NEEDS_VNET_RUNNER")
+    envs = {stack: {k: v for k, v in jobs[f"deploy-{stack}"]["env"].items() if k not in runner_keys} for stack in ORDER}
     assert envs["dev"] == envs["staging"] == envs["prod"]
+
+
+def test_private_stacks_deploy_from_the_vnet_runner_and_dev_from_github():
+    jobs = _load(_read("deploy.yml"))["jobs"]
+    assert [s for s in ORDER if _private(s)] == ["staging", "prod"]
+    for stack in ("staging", "prod"):
+        job = jobs[f"deploy-{stack}"]
+        assert job["runs-on"] == "${{ vars.VNET_RUNNER || 'ubuntu-24.04' }}" and job["env"]["NEEDS_VNET_RUNNER"] == "true"
+    assert jobs["deploy-dev"]["env"]["NEEDS_VNET_RUNNER"] == "false"
+    assert jobs["deploy-dev"]["runs-on"] == "${{ vars.PULUMI_RUNNER || 'ubuntu-24.04' }}"
+    # Before anything touches Azure or Pulumi: the check is the first step of every deploy job.
+    for stack in ORDER:
+        first = jobs[f"deploy-{stack}"]["steps"][0]
+        assert first["name"] == "runner reaches the stack's VNet"
+        assert runner_check_problem(first, stack) is None
+
+
+def test_runner_check_message():
+    step = _load(_read("deploy.yml"))["jobs"]["deploy-prod"]["steps"][0]
+    env = {"PATH": os.environ.get("PATH", ""), "STACK": "prod", "NEEDS_VNET_RUNNER": "true", "VNET_RUNNER": ""}
+    out = subprocess.run(["bash", "-e", "-c", step["run"]], env=env, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 1
+    assert out.stdout == ("::error::prod is private: pulumi up writes to its storage through a private endpoint, "
+                          "which a GitHub-hosted runner cannot reach. Set the repository variable VNET_RUNNER to the "
+                          "label of a runner in or peered with the prod VNet (README: CI and delivery).\n")
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -434,6 +502,9 @@ def test_own_rules_catch(name, expected):
 @pytest.mark.parametrize("name, expected", [
     ("bad-needs.yml", "deploy-staging does not need deploy-dev"),
     ("bad-order.yml", "deploy-prod does not need deploy-staging"),
+    ("bad-vnet-runs-on.yml", "deploy-staging: staging is private: it must run on vars.VNET_RUNNER"),
+    ("bad-vnet-not-needed.yml", "deploy-staging: staging is private: it must run on vars.VNET_RUNNER"),
+    ("bad-vnet-check.yml", "deploy-dev: the VNet runner check does not stop"),
 ])
 def test_delivery_rules_catch(name, expected):
     problems = delivery_problems(_mutants()[name])

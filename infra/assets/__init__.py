@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import lock as lock_mod
+from ..paths import REPO_ROOT
 from .errors import Problems
 from .loader import load_folder
 from .model import Asset, AssetSet, Upload  # noqa: F401 (re-exported)
@@ -23,8 +24,9 @@ def _fingerprint(folder: Path) -> tuple:
 
 
 def _label(folder: Path) -> str:
+    """How messages name the folder: relative to the repository when it is in it."""
     try:
-        return folder.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return folder.resolve().relative_to(REPO_ROOT).as_posix()
     except ValueError:
         return str(folder)
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..config import ConfigError, StackConfig
 from ..naming import Names
+from ..paths import REPO_ROOT
 from . import load
 from .model import AssetSet
 
@@ -19,12 +20,13 @@ def folder_for(cfg: StackConfig) -> Path | None:
         return None
     if cfg.root is None and a.folder is None:
         return None  # a config parsed from a mapping alone has no repository beside it
-    folder = (cfg.root or Path.cwd()) / (a.folder or DEFAULT_FOLDER)
+    root = cfg.root or REPO_ROOT
+    folder = root / (a.folder or DEFAULT_FOLDER)
     if folder.is_dir():
         return folder
     if a.folder is not None:
         raise ConfigError(f"{cfg.source}: amlplatform:assets.folder: {a.folder!r} is not a folder under the "
-                          f"repository root {cfg.root}, got {a.folder!r}")
+                          f"repository root {root}, got {a.folder!r}")
     return None
 
 

@@ -22,6 +22,7 @@ from typing import Any, Callable
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
 
+from ..paths import REPO_ROOT
 from .hashing import files_of, path_sha256
 
 MARKER = ".amlplatform-upload.json"
@@ -62,7 +63,7 @@ def upload(source: Path, sha256: str, prefix: str, container_client: Any,
            sleep: Callable[[float], None] = time.sleep, retry_seconds: float = RBAC_RETRY_SECONDS) -> int:
     """Upload `source` under `prefix` unless its marker says it is there; return the number of blobs written."""
     if not source.exists():
-        raise UploadError(f"{source} does not exist (run `pulumi up` from the repository root)")
+        raise UploadError(f"{source} does not exist: this checkout lacks a file the plan uploads")
     actual = path_sha256(source)
     if actual != sha256:
         raise UploadError(f"{source} changed since the plan (sha256 {actual[:12]}…, planned {sha256[:12]}…): "
@@ -115,7 +116,9 @@ class UploadProvider(ResourceProvider):
     def _do(self, props: dict[str, Any]) -> None:
         ml_client, container = (self._factory or _clients)(props)
         check_default_datastore(ml_client, props["accountName"], props["containerName"])
-        upload(Path(props["source"]), props["sha256"], props["prefix"], container)
+        # The plan records `source` relative to the repository (portable state); the engine starts this
+        # provider in a process of its own, so the root comes from this module's location, not the cwd.
+        upload(REPO_ROOT / props["source"], props["sha256"], props["prefix"], container)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         self._do(props)
