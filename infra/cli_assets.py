@@ -4,17 +4,21 @@
     amlplatform assets lock [--root DIR] [--folder assets] [--stack STACK]
     amlplatform verify STACK [--root DIR]
 
-Mistakes (schema, keys in datastores, dangling references, content changed under a
-version) exit 2 with one line per problem naming the file, the field and the rule.
+Mistakes (every rule in infra/assets/rules.py: schema, keys in datastores, dangling references,
+content changed under a version, what the stack lacks with --stack) exit 2 with one line per
+problem naming the file, the field and the rule.
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .config import ConfigError, load_stack
+
+if TYPE_CHECKING:
+    from .assets.model import StackContext
 
 EXIT_OK, EXIT_FAIL = 0, 1
 
@@ -26,26 +30,28 @@ def _folder(args: argparse.Namespace) -> Path:
     return folder
 
 
-def _stack_context(args: argparse.Namespace) -> tuple[str | None, frozenset[str]]:
-    """With --stack: the stack's storage account and team datastores, so references to them resolve."""
+def _stack_context(args: argparse.Namespace) -> StackContext | None:
+    """With --stack: what the stack offers (storage account, team datastores and containers, computes),
+    so the folder is checked as `plan` checks it for that stack."""
     from .assets import stack as assets_stack
     from .naming import Names
 
     if not getattr(args, "stack", None):
-        return None, frozenset()
+        return None
     cfg, _ = load_stack(args.stack, args.root)
-    storage = Names.for_stack(cfg.platform.prefix, cfg.platform.environment, cfg.platform.subscription_id).storage
-    return storage, frozenset(assets_stack.team_datastore_names(cfg))
+    names = Names.for_stack(cfg.platform.prefix, cfg.platform.environment, cfg.platform.subscription_id)
+    return assets_stack.context_for(cfg, names)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from . import assets
 
-    storage, extra = _stack_context(args)
-    loaded = assets.load(_folder(args), storage_account=storage, extra_datastores=extra)
+    stack = _stack_context(args)
+    loaded = assets.load(_folder(args), stack=stack)
     unscheduled = sorted(p.file for p in loaded.of_kind("pipeline")
                          if not any(s.refs.get("pipeline") is p for s in loaded.of_kind("schedule")))
-    lines = [f"assets: {len(loaded.deployable())} valid in {args.folder}/ (lock up to date)"]
+    against = f" for stack {args.stack}" if stack else ""
+    lines = [f"assets: {len(loaded.deployable())} valid in {args.folder}/{against} (lock up to date)"]
     for a in sorted(loaded.deployable(), key=lambda a: (a.kind, a.name, a.version or "")):
         version = f" {a.version}" if a.version is not None else ""
         lines.append(f"  {a.kind:<11} {a.name}{version}  ({a.file})")
@@ -58,7 +64,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_lock(args: argparse.Namespace) -> int:
     from . import assets
 
-    added, path = assets.write_lock(_folder(args), _stack_context(args)[1])
+    stack = _stack_context(args)
+    added, path = assets.write_lock(_folder(args), stack.team_datastores if stack else frozenset())
     if added:
         print(f"assets lock: added {len(added)} version(s) to {path}:\n" + "\n".join(f"  + {k}" for k in added))
     else:
@@ -99,7 +106,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     val = asub.add_parser("validate", help="load and check every asset file offline (schema, keys, references, lock)")
     val.add_argument("--root", default=argparse.SUPPRESS, help=root_help)
     val.add_argument("--folder", default="assets", help="assets folder under the root (default: assets)")
-    val.add_argument("--stack", help="also resolve the stack's storage account and team datastores")
+    val.add_argument("--stack", help="also check against the stack, as `plan` does: its storage account, team "
+                     "datastores and containers, computes")
     val.set_defaults(func=cmd_validate)
     lock = asub.add_parser("lock", help="record the current versions' content hashes (after a deliberate bump)")
     lock.add_argument("--root", default=argparse.SUPPRESS, help=root_help)

@@ -18,17 +18,19 @@ from infra.assets import lock as lock_mod
 from infra.assets import upload as upload_mod
 from infra.assets import verify as verify_mod
 from infra.assets.hashing import auto_version, path_sha256
-from infra.components.common import PropsError
+from infra.components.assets import AssetsProps
+from infra.components.common import Common, PropsError
 from infra.naming import Names
 from infra.offline import arm, relaxations
 from infra.offline import stack as offline_stack
+from tests.assets_corpus import relock
 from tests.conftest import ROOT, raw_stack
 
 ML = "azure-native:machinelearningservices:"
 UPLOAD = "pulumi-python:dynamic/amlplatform:WorkspaceUpload"
 STARTER = ROOT / "assets"
 SEEDED = [
-    "component evaluate_model 1.0.0", "component prep_data 1.0.0", "component train_model 1.0.0",
+    "component evaluate_model 1.0.0", "component prep_data 1.0.1", "component train_model 1.0.0",
     "data credit_defaults_curated {curated}", "data credit_defaults_raw 1", "data credit_defaults_table 1.0.0",
     "datastore curated_adls", "datastore landing_blob", "environment batch-score {batch}",
     "environment sklearn-train 1.0.0", "schedule weekly_retrain",
@@ -89,7 +91,7 @@ def problems(folder: Path) -> list[str]:
 def test_every_starter_asset_validates_with_its_version():
     s = starter_set()
     assert s.summary() == expected_summary()
-    for kind, name, version in [("environment", "sklearn-train", "1.0.0"), ("component", "prep_data", "1.0.0"),
+    for kind, name, version in [("environment", "sklearn-train", "1.0.0"), ("component", "prep_data", "1.0.1"),
                                 ("data", "credit_defaults_raw", "1"), ("data", "credit_defaults_table", "1.0.0")]:
         assert s.find(kind, name).version == version
     # `version: auto` is the first 12 hex digits of the content hash.
@@ -118,8 +120,8 @@ def test_starter_components_uploads_and_references():
     assert s.find("data", "credit_defaults_table").uploads["path"].relative == "data/credit-defaults-mltable"
     pipe = s.find("pipeline", "retrain")
     assert {n: (r.name, r.version) for n, r in pipe.refs["components"].items()} == {
-        "prep": ("prep_data", "1.0.0"), "train": ("train_model", "1.0.0"), "evaluate": ("evaluate_model", "1.0.0")}
-    assert pipe.refs["computes"] == ["cpu-cluster"]
+        "prep": ("prep_data", "1.0.1"), "train": ("train_model", "1.0.0"), "evaluate": ("evaluate_model", "1.0.0")}
+    assert pipe.refs["computes"] == {"settings.default_compute": "cpu-cluster"}
     assert s.find("schedule", "weekly_retrain").refs["pipeline"] is pipe
 
 
@@ -139,6 +141,7 @@ def test_broken_schema_names_file_and_field(repo):
     f = repo / "assets/components/prep_data.yml"
     edit(f, "is_deterministic: true", "is_deterministic: maybe")
     edit(f, "    type: boolean", "    type: boolen")
+    relock(repo / "assets")  # as after a version bump: the lock is not what this test is about
     lines = problems(repo / "assets")
     where = f"{repo}/assets/components/prep_data.yml"
     assert f"{where}: is_deterministic: Not a valid boolean" in lines
@@ -192,7 +195,7 @@ def test_dangling_environment_reference(repo):
 
 
 def test_missing_version_of_a_seeded_environment(repo):
-    edit(repo / "assets/components/prep_data.yml", "azureml:sklearn-train@1.0.0", "azureml:sklearn-train@1.1.0")
+    edit(repo / "assets/components/prep_data.yml", "azureml:sklearn-train:1.0.0", "azureml:sklearn-train:1.1.0")
     assert problems(repo / "assets") == [
         f"{repo}/assets/components/prep_data.yml: environment: environment sklearn-train has no version 1.1.0 in this "
         "folder (versions: 1.0.0)"]
@@ -270,7 +273,7 @@ def test_content_change_without_a_version_bump_fails_then_a_bump_and_lock_pass(r
     assert (folder / "assets.lock.json").read_bytes() == before
 
     edit(folder / "components/train_model.yml", "version: 1.0.0", "version: 1.1.0")
-    edit(folder / "pipelines/retrain.yml", "azureml:train_model@1.0.0", "azureml:train_model@1.1.0")
+    edit(folder / "pipelines/retrain.yml", "azureml:train_model:1.0.0", "azureml:train_model@latest")
     assert problems(folder) == [
         f"{repo}/assets/components/train_model.yml: version: component train_model 1.1.0 is not in assets.lock.json: "
         "run `amlplatform assets lock` after a deliberate new version and commit the lock file"]
@@ -294,16 +297,16 @@ def test_version_auto_follows_the_content(repo):
 def test_latest_reference_moving_under_a_fixed_component_version_is_caught(repo):
     folder = repo / "assets"
     comp = folder / "components/prep_data.yml"
-    edit(comp, "azureml:sklearn-train@1.0.0", "azureml:sklearn-train@latest")
-    edit(comp, "version: 1.0.0", "version: 1.0.1")
-    edit(folder / "pipelines/retrain.yml", "azureml:prep_data:1.0.0", "azureml:prep_data:1.0.1")
-    assert assets.write_lock(folder)[0] == ["component/prep_data/1.0.1"]
+    edit(comp, "azureml:sklearn-train:1.0.0", "azureml:sklearn-train@latest")
+    edit(comp, "version: 1.0.1", "version: 1.0.2")
+    edit(folder / "pipelines/retrain.yml", "azureml:prep_data:1.0.1", "azureml:prep_data:1.0.2")
+    assert assets.write_lock(folder)[0] == ["component/prep_data/1.0.2"]
     # A newer environment moves @latest: the component's content changes under version 1.0.1.
     (folder / "environments/sklearn-train-2.yml").write_text(
         (folder / "environments/sklearn-train.yml").read_text().replace("version: 1.0.0", "version: 2.0.0"))
     lines = problems(folder)
     assert [x for x in lines if "content changed" in x] == [
-        x for x in lines if x.startswith(f"{folder}/components/prep_data.yml: version: component prep_data 1.0.1: "
+        x for x in lines if x.startswith(f"{folder}/components/prep_data.yml: version: component prep_data 1.0.2: "
                                          "content changed but the version did not")]
     assert len([x for x in lines if "content changed" in x]) == 1
 
@@ -363,8 +366,37 @@ def test_plan_lists_every_asset_with_its_version(stack):
     assert sorted(found["Datastore"]) == [f"{ws}/curated_adls", f"{ws}/landing_blob"]
     assert plan.outputs["seededAssets"] == expected_summary()
     for r in assets_of(plan):
+        kind = r.type.split(":")[-1]
         assert r.protect is False
-        assert r.retain_on_delete is r.type.endswith("Version"), r.urn
+        # Versions and their containers stay when they leave the folder; a version's body is immutable.
+        assert r.retain_on_delete is kind.endswith(("Version", "Container")), r.urn
+        assert r.ignore_changes == (["properties"] if kind.endswith("Version") else []), r.urn
+
+
+def _engine_update_inputs(olds: dict, news: dict, ignore_changes: list[str]) -> dict:
+    """The inputs the Pulumi engine diffs against the state: news with each ignored top-level path
+    reset to its value in the state (pulumi pkg/resource/deploy/step_generator.go processIgnoreChanges)."""
+    out = copy.deepcopy(news)
+    for path in ignore_changes:
+        if path in olds:
+            out[path] = copy.deepcopy(olds[path])
+    return out
+
+
+def test_a_refresh_that_rewrites_a_version_body_plans_no_update():
+    plan = stack_plan("prod")
+    prep = plan.one(ML + "ComponentVersion", "assets-component-prep_data-1.0.1")
+    # After a refresh the state holds the body as AML answers it: REST type names, `_source` added
+    # (what azure-ai-ml's Component._from_rest_object_to_init_params undoes).
+    refreshed = copy.deepcopy(prep.inputs)
+    spec = refreshed["properties"]["componentSpec"]
+    spec["_source"] = "YAML.COMPONENT"
+    for port in spec["inputs"].values():
+        port["type"] = port["type"].capitalize()
+    assert refreshed != prep.inputs
+    assert _engine_update_inputs(refreshed, prep.inputs, prep.ignore_changes) == refreshed
+    # Only the body: a new version is a new resource (the version is in its name), never an update.
+    assert prep.ignore_changes == ["properties"] and prep.name.endswith("-1.0.1")
 
 
 def test_datastores_are_identity_based(stack):
@@ -375,6 +407,8 @@ def test_datastores_are_identity_based(stack):
     assert blob["accountName"] == "contosolanding"
     assert adls["datastoreType"] == "AzureDataLakeGen2" and adls["filesystem"] == "curated"
     assert adls["accountName"] == "contosodatalake"
+    for r in plan.of_type(ML + "Datastore"):
+        assert r.inputs["skipValidation"] is True  # as `az ml datastore create` sends it
     for ds in (blob, adls):
         assert ds["credentials"] == {"credentialsType": "None"}
         assert ds["protocol"] == "https" and ds["endpoint"] == "core.windows.net"
@@ -396,11 +430,13 @@ def test_schedule_job_points_at_the_seeded_versions_and_the_stacks_compute():
     job = plan.one(ML + "Schedule").inputs["properties"]["action"]["jobDefinition"]
     assert job["jobType"] == "Pipeline" and job["experimentName"] == "credit-default-retraining"
     ids = {n: j["componentId"] for n, j in job["jobs"].items()}
-    assert ids == {n: plan.one(ML + "ComponentVersion", f"assets-component-{c}-1.0.0").id
-                   for n, c in (("prep", "prep_data"), ("train", "train_model"), ("evaluate", "evaluate_model"))}
+    assert ids == {n: plan.one(ML + "ComponentVersion", f"assets-component-{c}").id
+                   for n, c in (("prep", "prep_data-1.0.1"), ("train", "train_model-1.0.0"),
+                                ("evaluate", "evaluate_model-1.0.0"))}
+    # The data version's ARM ID itself, as `az ml` resolves azureml:NAME:VERSION (no azureml: prefix).
     assert job["inputs"]["raw_data"] == {
         "jobInputType": "uri_file", "mode": "ReadOnlyMount",
-        "uri": "azureml:" + plan.one(ML + "DataVersion", "assets-data-credit_defaults_raw-1").id}
+        "uri": plan.one(ML + "DataVersion", "assets-data-credit_defaults_raw-1").id}
     assert job["inputs"]["min_auc"] == {"jobInputType": "literal", "value": "0.72"}
     assert job["settings"]["default_compute"] == f"{ws}/computes/cpu-cluster"
     assert job["outputs"]["model"] == {"jobOutputType": "mlflow_model", "mode": "ReadWriteMount"}
@@ -411,17 +447,17 @@ def test_schedule_job_points_at_the_seeded_versions_and_the_stacks_compute():
 
 def test_component_spec_uses_arm_ids_of_code_and_environment():
     plan = stack_plan("staging")
-    ws = plan.one(ML + "Workspace").id
-    prep = plan.one(ML + "ComponentVersion", "assets-component-prep_data-1.0.0")
+    prep = plan.one(ML + "ComponentVersion", "assets-component-prep_data-1.0.1")
     spec = prep.inputs["properties"]["componentSpec"]
     code = next(r for r in plan.of_type(ML + "CodeVersion") if r.inputs["name"] == "prep_data")
     env = plan.one(ML + "EnvironmentVersion", "assets-environment-sklearn-train-1.0.0")
     assert spec["code"] == "azureml:" + code.id and spec["environment"] == "azureml:" + env.id
-    assert spec["is_deterministic"] is True and spec["type"] == "command" and spec["version"] == "1.0.0"
+    assert spec["is_deterministic"] is True and spec["type"] == "command" and spec["version"] == "1.0.1"
     assert spec["inputs"]["test_size"] == {"type": "number", "default": "0.2", "min": "0.05", "max": "0.5"}
     assert {code.urn, env.urn} <= set(prep.dependencies)
     evaluate = plan.one(ML + "ComponentVersion", "assets-component-evaluate_model-1.0.0").inputs["properties"]
-    assert evaluate["componentSpec"]["environment"] == f"azureml:{ws}/environments/AzureML-sklearn-1.5/versions/1"
+    # A curated environment keeps its short form: the service expands it from the azureml registry.
+    assert evaluate["componentSpec"]["environment"] == "azureml:AzureML-sklearn-1.5:1"
     assert prep.inputs["properties"]["properties"]["amlplatform.sha256"] == starter_set().find(
         "component", "prep_data").sha256
 
@@ -446,6 +482,8 @@ def test_uploads_go_to_the_default_datastore_and_feed_the_versions():
     data_up = plan.one(UPLOAD, "assets-upload-data-credit_defaults_table-path")
     assert table["dataType"] == "mltable" and table["dataUri"] == (
         f"azureml://datastores/workspaceblobstore/paths/{data_up.inputs['prefix']}/")
+    # What the MLTable file reads, as `az ml data create` computes it (MLTableMetadata.referenced_uris).
+    assert table["referencedUris"] == ["azureml://datastores/landing_blob/paths/credit/*.csv"]
     sklearn = plan.one(ML + "EnvironmentVersion", "assets-environment-sklearn-train-1.0.0").inputs["properties"]
     assert sklearn["image"] == "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
     assert "scikit-learn==1.5.1" in sklearn["condaFile"] and sklearn["osType"] == "Linux"
@@ -472,11 +510,11 @@ def test_platform_datastores_must_name_a_team_container(tmp_path):
     folder = tmp_path / "src"
     shutil.copytree(STARTER, folder)
     edit(folder / "datastores/curated_adls.yml", "account_name: contosodatalake", "account_name: ${platform.storageAccount}")
-    with pytest.raises(PropsError) as err:
+    with pytest.raises(config.ConfigError) as err:  # the plan loads the folder against the stack
         plan_with(tmp_path / "a", "dev", folder=folder)
-    assert str(err.value) == ("assets/datastores/curated_adls.yml: filesystem: 'curated' is not a container of this "
-                              "stack's data lake (team containers: none); add it to a team with `amlplatform onboard "
-                              "--containers` so it exists and has its grants")
+    assert str(err.value) == (f"{tmp_path}/a/assets/datastores/curated_adls.yml: filesystem: 'curated' is not a "
+                              "container of this stack's data lake (team containers: none); add it to a team with "
+                              "`amlplatform onboard --containers` so it exists and has its grants")
 
     def teams(raw):
         raw["amlplatform:teams"] = {"fraud": {"containers": ["curated"]}, }
@@ -558,10 +596,18 @@ def test_a_pipeline_on_a_compute_the_stack_lacks_fails_the_plan(tmp_path):
     folder = tmp_path / "src"
     shutil.copytree(STARTER, folder)
     edit(folder / "pipelines/retrain.yml", "azureml:cpu-cluster", "azureml:gpu-cluster")
-    with pytest.raises(PropsError) as err:
+    with pytest.raises(config.ConfigError) as err:
         plan_with(tmp_path, "dev", folder=folder)
-    assert str(err.value) == ("assets/pipelines/retrain.yml: compute 'gpu-cluster' is not in this stack (computes: "
-                              "cpu-cluster); leave compute out for serverless")
+    line = ("pipelines/retrain.yml: settings.default_compute: compute 'gpu-cluster' is not in this stack (computes: "
+            "cpu-cluster); leave compute out for serverless")
+    assert str(err.value) == f"{tmp_path}/assets/{line}"
+    # AssetsProps runs the same check on whatever it is given.
+    with pytest.raises(PropsError) as err:
+        AssetsProps(Common("rg", "westeurope", "s"), assets=assets.load(folder), repo_root=tmp_path,
+                    workspace_name="mlw", workspace_id="ws", workspace_guid="g", resource_group="rg",
+                    storage_account_name="st", storage_account_id="st-id", computes=["cpu-cluster"],
+                    schedules_enabled=False)
+    assert str(err.value) == f"src/{line}"
 
 
 # ---- the upload provider (no Azure: fake clients) ---------------------------------------------
@@ -745,7 +791,7 @@ def test_cli_validate_lists_every_asset(capsys):
     assert cli.main(["--root", str(ROOT), "assets", "validate"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("assets: 11 valid in assets/ (lock up to date)\n")
-    assert "  component   prep_data 1.0.0  (components/prep_data.yml)" in out
+    assert "  component   prep_data 1.0.1  (components/prep_data.yml)" in out
     assert "  datastore   landing_blob  (datastores/landing_blob.yml)" in out
 
 
@@ -760,12 +806,11 @@ def test_cli_validate_bad_folder_exits_2_without_traceback(repo):
 
 def test_cli_lock_after_a_bump(repo, capsys):
     edit(repo / "assets/environments/sklearn-train.yml", "version: 1.0.0", "version: 1.0.1")
-    for f in ("prep_data", "train_model"):
+    for f, old, new in (("prep_data", "1.0.1", "1.0.2"), ("train_model", "1.0.0", "1.0.1")):
         p = repo / f"assets/components/{f}.yml"
-        p.write_text(p.read_text().replace("sklearn-train@1.0.0", "sklearn-train@1.0.1")
-                     .replace("sklearn-train:1.0.0", "sklearn-train:1.0.1").replace("version: 1.0.0", "version: 1.0.1"))
-    p = repo / "assets/pipelines/retrain.yml"
-    p.write_text(p.read_text().replace("prep_data:1.0.0", "prep_data:1.0.1").replace("train_model@1.0.0", "train_model@1.0.1"))
+        p.write_text(p.read_text().replace("sklearn-train:1.0.0", "sklearn-train:1.0.1")
+                     .replace(f"version: {old}", f"version: {new}"))
+        edit(repo / "assets/pipelines/retrain.yml", f"{f}:{old}", f"{f}:{new}")
     assert cli.main(["--root", str(repo), "assets", "validate"]) == 2
     assert cli.main(["assets", "lock", "--root", str(repo)]) == 0
     out = capsys.readouterr().out

@@ -1,7 +1,8 @@
 """Seed a workspace from a folder of Azure ML CLI v2 YAML.
 
-    load(folder)        every file loaded and validated with azure-ai-ml, references resolved,
-                        versions derived, the lock checked; one ConfigError listing every problem
+    load(folder)        every file checked by the project's rules, references resolved, versions
+                        derived, the lock checked, then loaded with azure-ai-ml; one AssetError
+                        (a ConfigError) listing every problem with its rule (rules.py)
     write_lock(folder)  add the current versions' hashes to the lock file (never rewrites one)
 """
 
@@ -10,11 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import lock as lock_mod
+from . import stack_rules
 from ..paths import REPO_ROOT
 from .errors import Problems
 from .loader import load_folder
-from .model import Asset, AssetSet, Upload  # noqa: F401 (re-exported)
+from .model import Asset, AssetSet, StackContext, Upload  # noqa: F401 (re-exported)
 from .resolve import resolve
+from .sdk import load_entities
 
 _CACHE: dict[tuple, AssetSet] = {}
 
@@ -32,27 +35,38 @@ def _label(folder: Path) -> str:
 
 
 def load(folder: Path, storage_account: str | None = None, extra_datastores: frozenset[str] = frozenset(),
-         check_lock: bool = True) -> AssetSet:
-    """The folder's assets, validated, resolved and checked against the lock file."""
+         check_lock: bool = True, stack: StackContext | None = None) -> AssetSet:
+    """The folder's assets, validated, resolved and checked against the lock file (and the stack, if given).
+
+    The project's own checks run first, in stages that each stop at their problems: the files,
+    the lock file's form, references (and the stack), the lock's hashes. azure-ai-ml's schemas
+    run last, on a folder every own check passed."""
     folder = Path(folder)
-    key = (str(folder.resolve()), storage_account, extra_datastores, check_lock,
+    if stack is not None:
+        storage_account = stack.storage_account
+        extra_datastores = extra_datastores | stack.team_datastores
+    key = (str(folder.resolve()), storage_account, extra_datastores, check_lock, stack,
            _fingerprint(folder) if folder.is_dir() else ())
     if key in _CACHE:
         return _CACHE[key]
     label = _label(folder)
-    assets = load_folder(folder, label, storage_account)
+    assets = load_folder(folder, label)
     problems = Problems(label)
+    locked = lock_mod.read(folder / lock_mod.LOCK_NAME, problems) if check_lock else None
+    problems.raise_if_any()  # a lock that is no JSON says so alone, not "every version is missing"
     resolve(assets, problems, extra_datastores)
+    if stack is not None:
+        stack_rules.check(assets, stack, problems)
     problems.raise_if_any()
     if check_lock:
-        path = folder / lock_mod.LOCK_NAME
-        locked = lock_mod.read(path, problems)
-        if locked is None and not problems:
-            problems.add(lock_mod.LOCK_NAME, "", "missing: run `amlplatform assets lock` and commit the lock file "
-                         "(it records each version's content hash)")
+        if locked is None:
+            problems.add("lock-file", lock_mod.LOCK_NAME, "", "missing: run `amlplatform assets lock` and commit the "
+                         "lock file (it records each version's content hash)")
         else:
             lock_mod.check(assets, locked, problems)
         problems.raise_if_any()
+    load_entities(assets, problems, storage_account)
+    problems.raise_if_any()
     _CACHE[key] = assets
     return assets
 

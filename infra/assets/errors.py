@@ -8,37 +8,64 @@ import re
 from typing import Any
 
 from ..config import ConfigError
+from .rules import RULES
 
 _NOT_IN_SET = re.compile(r"Value '([^']*)' passed is not in set \[([^\]]*)\]")
 
 
+class AssetError(ConfigError):
+    """The folder's problems, one line each; `findings` pairs each line with the rule (infra/assets/rules.py)."""
+
+    def __init__(self, findings: list[tuple[str, str]]) -> None:
+        self.findings = findings
+        super().__init__("\n".join(line for _, line in findings))
+
+
 class Problems:
-    """Every mistake found in the folder; raised together as one ConfigError."""
+    """Every mistake found in the folder; raised together as one AssetError."""
 
     def __init__(self, folder_label: str) -> None:
         self.folder = folder_label
-        self.lines: list[str] = []
+        self.findings: list[tuple[str, str]] = []
 
-    def add(self, file: str, field: str, message: str) -> None:
+    def add(self, rule: str, file: str, field: str, message: str) -> None:
+        if rule not in RULES:
+            raise KeyError(f"assets: no rule {rule!r} in infra/assets/rules.py")
         where = f"{self.folder}/{file}" if file else self.folder
-        self.lines.append(f"{where}: {field}: {message}" if field else f"{where}: {message}")
+        line = f"{where}: {field}: {message}" if field else f"{where}: {message}"
+        if all(line != seen for _, seen in self.findings):
+            self.findings.append((rule, line))
+
+    @property
+    def lines(self) -> list[str]:
+        return [line for _, line in self.findings]
 
     def __bool__(self) -> bool:
-        return bool(self.lines)
+        return bool(self.findings)
 
     def raise_if_any(self) -> None:
-        if self.lines:
-            raise ConfigError("\n".join(dict.fromkeys(self.lines)))
+        if self.findings:
+            raise AssetError(list(self.findings))
 
 
 def schema_errors(exc: Exception) -> list[tuple[str, str]]:
-    """(field path, message) pairs from a marshmallow ValidationError azure-ai-ml raised."""
+    """(field path, message) pairs from an error azure-ai-ml raised: one per field, the first it gave.
+
+    A union field (code: a local path, a URL, a git path, a registry or an ARM ID) fails once per
+    alternative; the first alternative's message is the one a data scientist meant."""
     text = str(exc)
     payload = _json_after_failed(text)
     if payload is None:
         first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-        return [("", first)]
-    return _flatten(payload, "")
+        pairs = [("", first)]
+    else:
+        pairs = _flatten(payload, "")
+    out: dict[str, str] = {}
+    for field, message in pairs:
+        field = "" if field == "_schema" else field.removesuffix("._schema")  # marshmallow's whole-field key
+        first = (message.strip().splitlines() or [""])[0].split(".; ")[0]
+        out.setdefault(field, first)
+    return list(out.items())
 
 
 def _json_after_failed(text: str) -> Any:

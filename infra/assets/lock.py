@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Problems
+from .loader import encoding_problem
 from .model import VERSIONED, AssetSet
 
 LOCK_NAME = "assets.lock.json"
@@ -27,13 +28,21 @@ def read(path: Path, problems: Problems) -> dict[str, dict[str, str]] | None:
     """The lock's entries, or None when there is no lock (or it is unreadable; recorded as a problem)."""
     if not path.is_file():
         return None
+    fix = ("restore it from version control (after a merge conflict: keep the entries of both sides, then run "
+           "`amlplatform assets lock`)")
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        problems.add(path.name, "", f"not valid JSON ({exc}); restore it from version control")
+        doc = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        where, message = encoding_problem(exc)
+        problems.add("lock-file", path.name, where, f"{message}; {fix}")
+        return None
+    except json.JSONDecodeError as exc:  # a merge conflict's markers, a truncated save
+        problems.add("lock-file", path.name, f"line {exc.lineno}, column {exc.colno}", f"not valid JSON "
+                     f"({exc.msg}); {fix}")
         return None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("assets"), dict):
-        problems.add(path.name, "format", f"must be {FORMAT} with an `assets` mapping; restore it from version control")
+        problems.add("lock-file", path.name, "format", f"must be {FORMAT} with an `assets` mapping; restore it from "
+                     "version control")
         return None
     return doc["assets"]
 
@@ -53,14 +62,15 @@ def check(assets: AssetSet, locked: dict[str, dict[str, Any]] | None, problems: 
             continue
         if old.get("sha256") != entry["sha256"]:
             kind, name, version = key.split("/", 2)
-            problems.add(entry["file"], "version", f"{kind} {name} {version}: content changed but the version did "
-                         f"not (locked sha256 {str(old.get('sha256'))[:12]}…, now {entry['sha256'][:12]}…). {HOW}")
+            was, now = str(old.get("sha256"))[:12], entry["sha256"][:12]
+            problems.add("lock-changed", entry["file"], "version", f"{kind} {name} {version}: content changed but "
+                         f"the version did not (locked sha256 {was}…, now {now}…). {HOW}")
     if missing and require_entries:
         for key in missing:
             kind, name, version = key.split("/", 2)
             file = entries(assets)[key]["file"]
-            problems.add(file, "version", f"{kind} {name} {version} is not in {LOCK_NAME}: run `amlplatform assets "
-                         "lock` after a deliberate new version and commit the lock file")
+            problems.add("lock-entry", file, "version", f"{kind} {name} {version} is not in {LOCK_NAME}: run "
+                         "`amlplatform assets lock` after a deliberate new version and commit the lock file")
     return missing
 
 

@@ -40,7 +40,7 @@ class Asset:
     name: str
     file: str  # posix path relative to the assets folder
     raw: dict[str, Any]
-    entity: Any  # the azure-ai-ml entity its loader returned
+    entity: Any  # the azure-ai-ml entity (None until sdk.load_entities, after the project's own checks)
     version: str | None = None  # resolved (auto -> derived from the hash); None for unversioned kinds
     declared_version: str | None = None
     sha256: str = ""
@@ -56,6 +56,16 @@ class Asset:
     def describe(self) -> str:
         version = f" {self.version}" if self.version is not None else ""
         return f"{self.kind} {self.name}{version}"
+
+
+@dataclass(frozen=True)
+class StackContext:
+    """What one stack offers its assets: `assets validate --stack` and the plan check against it."""
+
+    storage_account: str  # the stack's data lake: what ${platform.storageAccount} stands for
+    team_datastores: frozenset[str] = frozenset()  # datastores the platform makes of team containers
+    team_containers: frozenset[str] = frozenset()  # teams.<name>.containers
+    computes: frozenset[str] = frozenset()  # clusters, instances, attached and inference computes
 
 
 @dataclass

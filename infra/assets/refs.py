@@ -1,6 +1,6 @@
 """References between assets, as data scientists write them, resolved offline.
 
-    azureml:NAME:VERSION   azureml:NAME@VERSION   azureml:NAME@latest
+    azureml:NAME:VERSION   azureml:NAME@latest
     azureml://registries/azureml/environments/NAME/versions/VERSION   (curated, Microsoft's registry)
     azureml://datastores/NAME/paths/PATH
 
@@ -24,6 +24,22 @@ _DATASTORE_URI = re.compile(r"^azureml://datastores/(?P<name>[^/]+)/paths/(?P<pa
 
 class RefError(ValueError):
     """A reference that does not resolve; the message says why and what to write instead."""
+
+
+class LabelError(RefError):
+    """`NAME@LABEL` with a label AML does not have: azure-ai-ml resolves labels through each asset
+    kind's `_managed_label_resolver`, which holds `latest` only (operations/_environment_operations.py,
+    _component_operations.py, _data_operations.py), and refuses any other with "Asset NAME with version
+    label LABEL does not exist in workspace"."""
+
+
+LATEST = "latest"
+
+
+def _label_error(ref: str, name: str, label: str) -> LabelError:
+    return LabelError(f"{ref!r}: @{label} names a label, and AML has only @{LATEST} (`az ml` refuses it: "
+                      f"\"Asset {name} with version label {label} does not exist\"); write azureml:{name}:{label} "
+                      f"for the version or azureml:{name}@{LATEST}")
 
 
 @dataclass(frozen=True)
@@ -51,6 +67,8 @@ def version_key(version: str) -> tuple[int, ...] | None:
 
 
 def latest(candidates: list[Asset], kind: Kind, name: str) -> Asset:
+    """The folder's highest version. (`az ml` asks the workspace for the most recently created one;
+    the two agree unless a lower version is added after a higher one, and this one is known offline.)"""
     if len(candidates) == 1:
         return candidates[0]
     keyed = [(version_key(a.version or ""), a) for a in candidates]
@@ -68,12 +86,14 @@ def resolve_named(assets: AssetSet, kind: Kind, ref: str) -> Resolved:
     name, sep, version = m.group("name"), m.group("sep"), m.group("version")
     if version is None:
         raise RefError(f"{ref!r} names no version: write azureml:{name}:VERSION (or azureml:{name}@latest)")
+    if sep == "@" and version != LATEST:
+        raise _label_error(ref, name, version)
     candidates = assets.versions(kind, name)
     if not candidates:
         seeded = sorted({a.name for a in assets.of_kind(kind)})
         raise RefError(f"{kind} {name!r} is not seeded from this folder (seeded {kind}s: "
                        f"{', '.join(seeded) or 'none'})")
-    if sep == "@" and version == "latest":
+    if sep == "@":
         target = latest(candidates, kind, name)
     else:
         found = next((a for a in candidates if a.version == version), None)
@@ -99,8 +119,10 @@ def resolve_environment(assets: AssetSet, ref: object) -> Resolved:
         return Resolved(None, reg.group("name"), reg.group("version"), literal=ref)
     m = _SHORT.match(ref)
     if m and m.group("name").startswith(CURATED_PREFIX):
-        name, version = m.group("name"), m.group("version")
-        if version is None or version == "latest":
+        name, sep, version = m.group("name"), m.group("sep"), m.group("version")
+        if sep == "@" and version != LATEST:
+            raise _label_error(ref, name, version)
+        if version is None or version == LATEST:
             raise RefError(f"{ref!r}: pin the curated environment to a version (azureml:{name}:N) so the component "
                            "does not change when Microsoft publishes a new one")
         return Resolved(None, name, version, literal=f"azureml:{name}:{version}")

@@ -10,7 +10,11 @@ from __future__ import annotations
 from .errors import Problems
 from .hashing import asset_sha256, auto_version
 from .model import Asset, AssetSet
-from .refs import RefError, Resolved, datastore_of, resolve_datastore, resolve_environment, resolve_named
+from .refs import LabelError, RefError, Resolved, datastore_of, resolve_datastore, resolve_environment, resolve_named
+
+
+def _rule(exc: RefError, rule: str) -> str:
+    return "ref-label" if isinstance(exc, LabelError) else rule
 
 
 def _finish(asset: Asset, parts: list[tuple[str, str]]) -> None:
@@ -34,7 +38,7 @@ def resolve(assets: AssetSet, problems: Problems, extra_datastores: frozenset[st
                 try:
                     resolve_datastore(assets, name, extra_datastores)
                 except RefError as exc:
-                    problems.add(data.file, "path", str(exc))
+                    problems.add("datastore-ref", data.file, "path", str(exc))
         _finish(data, [(role, up.sha256) for role, up in data.uploads.items()])
 
     for comp in assets.of_kind("component"):
@@ -44,7 +48,7 @@ def resolve(assets: AssetSet, problems: Problems, extra_datastores: frozenset[st
             comp.refs["environment"] = env_ref
             parts.append(("environment", env_ref.key))
         except RefError as exc:
-            problems.add(comp.file, "environment", str(exc))
+            problems.add(_rule(exc, "environment-ref"), comp.file, "environment", str(exc))
         _finish(comp, parts)
 
     by_file = {a.file: a for a in assets.assets}
@@ -60,24 +64,27 @@ def resolve(assets: AssetSet, problems: Problems, extra_datastores: frozenset[st
                 else:
                     resolved[node] = resolve_named(assets, "component", ref)
             except RefError as exc:
-                problems.add(pipe.file, f"jobs.{node}.component", str(exc))
+                problems.add(_rule(exc, "component-ref"), pipe.file, f"jobs.{node}.component", str(exc))
         pipe.refs["components"] = resolved
         data_refs = {}
         for key, ref in pipe.refs.get("inputs", {}).items():
-            try:
-                if ref.startswith("azureml://datastores/"):
+            if ref.startswith("azureml://datastores/"):
+                try:
                     resolve_datastore(assets, datastore_of(ref) or "", extra_datastores)
-                elif ref.startswith("azureml:"):
+                except RefError as exc:
+                    problems.add("datastore-ref", pipe.file, f"inputs.{key}.path", str(exc))
+            elif ref.startswith("azureml:"):
+                try:
                     data_refs[key] = resolve_named(assets, "data", ref)
-            except RefError as exc:
-                problems.add(pipe.file, f"inputs.{key}.path", str(exc))
+                except RefError as exc:
+                    problems.add(_rule(exc, "data-ref"), pipe.file, f"inputs.{key}.path", str(exc))
         pipe.refs["data"] = data_refs
 
     for sched in assets.of_kind("schedule"):
         pipeline = by_file.get(sched.refs.get("pipeline", ""))
         if pipeline is None or pipeline.kind != "pipeline":
-            problems.add(sched.file, "create_job", f"{sched.refs.get('pipeline')!r} is not a pipeline job file in "
-                         "this folder")
+            problems.add("schedule-job", sched.file, "create_job", f"{sched.refs.get('pipeline')!r} is not a "
+                         "pipeline job file in this folder")
         else:
             sched.refs["pipeline"] = pipeline
         sched.sha256 = asset_sha256(sched.raw, [("pipeline", pipeline.file if pipeline else "")])

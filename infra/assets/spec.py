@@ -38,8 +38,11 @@ def arm_id(kind: str, name: str, version: str | None = None) -> str:
 
 
 def environment_ref(ref: Resolved) -> str:
-    if ref.literal and ref.literal.startswith("azureml://"):
-        return ref.literal  # Microsoft's registry, kept as written
+    """A component's `environment` as azure-ai-ml sends it (OperationOrchestrator.get_asset_arm_id):
+    a registry ID and a curated short form (`azureml:AzureML-NAME:VERSION`, which the service expands
+    from the azureml registry) as written; a workspace environment as `azureml:` + its ARM ID."""
+    if ref.literal:
+        return ref.literal
     return "azureml:" + arm_id("environment", ref.name, ref.version)
 
 
@@ -104,7 +107,8 @@ def schedule_rest(sched: Asset) -> dict[str, Any]:
         if compute:
             job["jobs"][node]["computeId"] = arm_id("compute", compute)
     for key, ref in pipeline.refs.get("data", {}).items():
-        job["inputs"][key]["uri"] = "azureml:" + arm_id("data", ref.name, ref.version)
+        # The ARM ID itself, as JobOperations._resolve_job_input leaves it (no azureml: prefix).
+        job["inputs"][key]["uri"] = arm_id("data", ref.name, ref.version)
     for key, raw in (pipeline.raw.get("inputs") or {}).items():
         path = raw.get("path") if isinstance(raw, dict) else None
         if isinstance(path, str) and path.startswith("azureml://datastores/"):

@@ -8,7 +8,7 @@ from ..config import ConfigError, StackConfig
 from ..naming import Names
 from ..paths import REPO_ROOT
 from . import load
-from .model import AssetSet
+from .model import AssetSet, StackContext
 
 DEFAULT_FOLDER = "assets"
 
@@ -48,8 +48,18 @@ def computes_for(cfg: StackConfig, names: Names) -> list[str]:
     return sorted(set(out))
 
 
+def context_for(cfg: StackConfig, names: Names) -> StackContext:
+    """What the stack offers its assets (infra/assets/stack_rules.py checks against it)."""
+    return StackContext(
+        storage_account=names.storage,
+        team_datastores=frozenset(team_datastore_names(cfg)),
+        team_containers=frozenset(c for t in cfg.teams.values() for c in t.containers),
+        computes=frozenset(computes_for(cfg, names)),
+    )
+
+
 def load_for_stack(cfg: StackConfig, names: Names) -> AssetSet | None:
     folder = folder_for(cfg)
     if folder is None:
         return None
-    return load(folder, storage_account=names.storage, extra_datastores=frozenset(team_datastore_names(cfg)))
+    return load(folder, stack=context_for(cfg, names))

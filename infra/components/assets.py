@@ -18,8 +18,9 @@ import pulumi
 from pulumi_azure_native import authorization
 from pulumi_azure_native import machinelearningservices as ml
 
-from ..assets import spec
-from ..assets.model import PLATFORM_STORAGE, Asset, AssetSet, Upload
+from ..assets import spec, stack_rules
+from ..assets.errors import Problems
+from ..assets.model import Asset, AssetSet, StackContext, Upload
 from ..assets.upload import WorkspaceUpload
 from ..naming import stable_guid
 from .common import Common, PrincipalType, PropsError, builtin_role_id, resource_opts
@@ -33,6 +34,11 @@ UPLOAD_CONDITION = (
     + ") OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] "
     "StringStartsWith 'azureml-blobstore-'))"
 )
+# `az ml datastore create` always sends skipValidation=true (azure-ai-ml DatastoreOperations.create_or_update);
+# the platform sends what the CLI sends.
+SKIP_VALIDATION = True
+# The body of a version resource: immutable in AML once created (see AssetsComponent._opts).
+VERSION_BODY = ("properties",)
 JOB_INPUTS = {
     "literal": ml.LiteralJobInputArgs, "uri_file": ml.UriFileJobInputArgs, "uri_folder": ml.UriFolderJobInputArgs,
     "mltable": ml.MLTableJobInputArgs, "mlflow_model": ml.MLFlowModelJobInputArgs,
@@ -84,33 +90,14 @@ class AssetsProps:
     schedule_depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        label = self.assets.folder.name
-        problems = []
-        for pipe in self.assets.of_kind("pipeline"):
-            for compute in pipe.refs.get("computes", []):
-                if compute not in self.computes:
-                    problems.append(f"{label}/{pipe.file}: compute {compute!r} is not in this stack (computes: "
-                                    f"{', '.join(sorted(self.computes)) or 'none'}); leave compute out for serverless")
-        seeded = {a.name for a in self.assets.of_kind("datastore")}
-        for team in self.team_datastores:
-            if team.name in seeded:
-                problems.append(f"{label}: datastore {team.name!r} is both seeded from the folder and team "
-                                f"{team.team}'s container {team.container}: rename the file's datastore")
-        for ds in self.assets.of_kind("datastore"):
-            if ds.refs.get("account") != "platform":
-                continue
-            if ds.subtype == "azure_file":
-                problems.append(f"{label}/{ds.file}: account_name: {PLATFORM_STORAGE} serves blob and dfs only; an "
-                                "azure_file datastore points at an existing share in another account")
-                continue
-            container = str(ds.raw.get("container_name") or ds.raw.get("filesystem"))
-            if container not in self.team_containers:
-                key = "container_name" if ds.subtype == "azure_blob" else "filesystem"
-                problems.append(f"{label}/{ds.file}: {key}: {container!r} is not a container of this stack's data lake "
-                                f"(team containers: {', '.join(sorted(self.team_containers)) or 'none'}); add it to a "
-                                "team with `amlplatform onboard --containers` so it exists and has its grants")
+        # The same checks `assets validate --stack` runs (infra/assets/stack_rules.py).
+        offer = StackContext(storage_account=self.storage_account_name,
+                             team_datastores=frozenset(t.name for t in self.team_datastores),
+                             team_containers=frozenset(self.team_containers), computes=frozenset(self.computes))
+        problems = Problems(self.assets.folder.name)
+        stack_rules.check(self.assets, offer, problems)
         if problems:
-            raise PropsError("\n".join(problems))
+            raise PropsError("\n".join(problems.lines))
 
 
 class AssetsComponent(pulumi.ComponentResource):
@@ -170,11 +157,21 @@ class AssetsComponent(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _opts(self, versioned: bool = False, depends_on: Sequence[pulumi.Resource] = ()) -> pulumi.ResourceOptions:
+    def _opts(self, versioned: bool = False, depends_on: Sequence[pulumi.Resource] = (),
+              retained: bool = False) -> pulumi.ResourceOptions:
         deps = list(depends_on)
         if versioned:
             # AML versions are immutable records that jobs and lineage point at: a version that
-            # leaves the folder stays in the workspace (the lock file keeps its hash).
+            # leaves the folder stays in the workspace (the lock file keeps its hash). Its body
+            # never changes under the same version (the lock refuses that before any plan), while
+            # AML answers with a rewritten body (a component spec comes back with REST type names
+            # and `_source`, which azure-ai-ml's Component._from_rest_object_to_init_params undoes);
+            # after a refresh, azure-native's diff of the state against the program (input-input
+            # diffing, pulumi-azure-native#4429, #2245) would plan a PUT on an immutable version.
+            return resource_opts(self, self._common, depends_on=deps, retain_on_delete=True,
+                                 ignore_changes=list(VERSION_BODY))
+        if retained:
+            # A container holds the versions retained on delete: it stays with them.
             return resource_opts(self, self._common, depends_on=deps, retain_on_delete=True)
         return resource_opts(self, self._common, depends_on=deps)
 
@@ -187,7 +184,7 @@ class AssetsComponent(pulumi.ComponentResource):
             cls = {"environment": ml.EnvironmentContainer, "component": ml.ComponentContainer,
                    "data": ml.DataContainer, "code": ml.CodeContainer}[kind]
             self._containers[key] = cls(f"{self._name}-{kind}-{asset_name}", name=asset_name, properties=args,
-                                        **self._addr(), opts=self._opts())
+                                        **self._addr(), opts=self._opts(retained=True))
         return self._containers[key]
 
     def _upload(self, role: str, asset: Asset, up: Upload) -> WorkspaceUpload:
@@ -244,6 +241,7 @@ class AssetsComponent(pulumi.ComponentResource):
         else:
             args = ml.AzureFileDatastoreArgs(file_share_name=e.file_share_name, **common)
         return ml.Datastore(f"{self._name}-datastore-{ds.name}", name=ds.name, properties=args, **self._addr(),
+                            skip_validation=SKIP_VALIDATION,
                             opts=self._opts())
 
     def _team_datastore(self, team: TeamDatastore) -> ml.Datastore:
@@ -261,6 +259,7 @@ class AssetsComponent(pulumi.ComponentResource):
             tags={"team": team.team},
         )
         return ml.Datastore(f"{self._name}-datastore-{team.name}", name=team.name, properties=args, **self._addr(),
+                            skip_validation=SKIP_VALIDATION,
                             opts=self._opts())
 
     def _environment(self, env: Asset) -> ml.EnvironmentVersion:

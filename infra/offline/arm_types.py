@@ -162,11 +162,13 @@ TYPES: dict[str, ArmType] = {
         ArmType("azure-native:machinelearningservices:Workspace", "Microsoft.MachineLearningServices/workspaces",
                 "2025-12-01", ("workspaceName",)),
         # Seeded assets (infra/components/assets.py): each takes `properties`; `name` (and `version`)
-        # with the workspace name make the ARM name.
+        # with the workspace name make the ARM name. A datastore's `skipValidation` is a query
+        # parameter of the PUT, not part of the body.
         *(ArmType(f"azure-native:machinelearningservices:{token}",
                   f"Microsoft.MachineLearningServices/workspaces/{segment}", "2025-12-01",
                   ("workspaceName", "name", *(("version",) if segment.endswith("/versions") else ())),
-                  has_properties_input=True)
+                  has_properties_input=True,
+                  addressing=frozenset({"resourceGroupName", *(("skipValidation",) if token == "Datastore" else ())}))
           for token, segment in [
               ("Datastore", "datastores"),
               ("EnvironmentContainer", "environments"), ("EnvironmentVersion", "environments/versions"),

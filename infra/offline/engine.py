@@ -44,6 +44,8 @@ class PlannedResource:
     retain_on_delete: bool
     # Input key -> URNs its value came from (CrossGuard sees the same map during a preview).
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    # Input paths the engine keeps from the state on update (the `ignore_changes` resource option).
+    ignore_changes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -196,6 +198,7 @@ def run(
                 protect=reg.protect,
                 retain_on_delete=reg.retain_on_delete,
                 property_dependencies={k: v for k, v in reg.property_dependencies.items() if v},
+                ignore_changes=list(reg.ignore_changes),
             )
         )
     return Plan(stack=stack, project=project, subscription_id=subscription_id, resources=resources,
