@@ -193,7 +193,8 @@ class InferenceComponent(pulumi.ComponentResource):
             tags=c.tags,
             opts=resource_opts(self, c, depends_on=[subnet_grant]),
         )
-        add_diagnostics(self, f"{name}-aks", self.cluster.id, c.diagnostic_settings, log_group="audit")
+        add_diagnostics(self, f"{name}-aks", self.cluster.id, c.diagnostic_settings,
+                        "Microsoft.ContainerService/managedClusters", log_group="audit")
 
         # Inference only, behind an internal load balancer in the scoring subnet.
         settings = {

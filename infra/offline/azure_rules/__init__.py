@@ -16,9 +16,9 @@ import json
 from dataclasses import asdict, dataclass, field
 
 from .base import AzureRule, Finding, PlanView
-from . import rbac
+from . import compute, diagnostics, locks, rbac, storage
 
-RULES: tuple[AzureRule, ...] = rbac.RULES
+RULES: tuple[AzureRule, ...] = rbac.RULES + storage.RULES + diagnostics.RULES + locks.RULES + compute.RULES
 
 
 @dataclass
