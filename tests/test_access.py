@@ -230,3 +230,15 @@ def test_platform_owners_must_be_a_group():
     raw["amlplatform:rbac"]["platformOwners"]["type"] = "User"
     with pytest.raises(config.ConfigError, match="amlplatform:rbac.platformOwners: must be an Entra group"):
         config.parse(raw, "stacks/Pulumi.dev.yaml", "dev")
+
+
+WS_SCOPE = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/mlw"
+
+
+def test_instance_identity_contributor_only_on_the_workspace():
+    facts = StackFacts(environment="prod", platform_owners=frozenset({OWNERS}), instance_identities=frozenset({"ciid"}))
+    on_ws = _ra("Contributor", "ciid", scope=WS_SCOPE, principal_type="ServicePrincipal")
+    assert evaluate([on_ws], facts, RBAC).ok
+    for scope in (ACR, "/subscriptions/s/resourceGroups/rg", WS_SCOPE + "/computes/c1"):
+        bad = _ra("Contributor", "ciid", scope=scope, principal_type="ServicePrincipal")
+        assert [v.rule for v in evaluate([bad], facts, RBAC).violations] == ["rbac-privileged-roles"], scope

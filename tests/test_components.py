@@ -283,3 +283,37 @@ def test_props_validate_before_any_resource():
                      containers=["fraud-raw"])
     with pytest.raises(PropsError, match="zone redundancy needs the Premium SKU"):
         RegistryProps(common, name="crok12", sku="Basic", public_network_access=False, zone_redundancy=True)
+
+
+def test_compute_instances_run_as_their_own_identity_with_contributor_on_the_workspace():
+    """Idle shutdown works only when the instance's identity holds Contributor on the workspace
+    (how-to-create-compute-instance#assign-managed-identity); the clusters' identity never gets it."""
+    import copy
+
+    from infra.offline import platform_rules
+    from tests.conftest import plan_raw, raw_stack
+
+    member = "1c9c6f8e-0b1e-4d6a-9a43-3f3d2b4c5d06"
+    raw = copy.deepcopy(raw_stack("dev"))
+    raw["amlplatform:teams"] = {"fraud": {"members": [member]}}
+    cfg, plan = plan_raw("dev", raw)
+    ci = plan.one("azure-native:managedidentity:UserAssignedIdentity", "instance-identity-uai")
+    assert ci.physical_name == "id-contoso-dev-instance"
+    computes = {c.inputs["properties"]["computeType"]: c for c in plan.of_type("azure-native:machinelearningservices:Compute")}
+    assert computes["ComputeInstance"].inputs["identity"]["userAssignedIdentities"] == [ci.id]
+    job = plan.one("azure-native:managedidentity:UserAssignedIdentity", "compute-identity-uai")
+    assert computes["AmlCompute"].inputs["identity"]["userAssignedIdentities"] == [job.id]
+    r = BUILTIN_ROLES
+    names = {res.id: res.name for res in plan.custom()}
+    got = {(names[ra.inputs["scope"]], ra.inputs["roleDefinitionId"].rsplit("/", 1)[-1])
+           for ra in identity_grants(plan, "instance-identity")}
+    assert got == {("workspace-mlw", r["Contributor"]), ("storage-account", r["Storage Blob Data Contributor"]),
+                   ("keyvault-vault", r["Key Vault Secrets User"]), ("registry-registry", r["AcrPull"])}
+    assert not [ra for ra in identity_grants(plan, "compute-identity") if ra.inputs["roleDefinitionId"].endswith(
+        r["Contributor"])]
+    # The platform rule knows this documented exception, and only on the workspace.
+    report = platform_rules.check(plan, platform_rules.facts_for(cfg, plan))
+    assert not [v for v in report.violations if v.rule == "rbac-privileged-roles"]
+    # No instances, no instance identity.
+    assert "instance-identity-uai" not in {u.name for u in stack_plan("dev").of_type(
+        "azure-native:managedidentity:UserAssignedIdentity")}

@@ -229,3 +229,66 @@ def test_without_monitor_private_link_ingestion_stays_public():
     assert not plan.of_type("azure-native:monitor:PrivateLinkScope")
     assert plan.one("azure-native:operationalinsights:Workspace").inputs["publicNetworkAccessForIngestion"] == "Enabled"
     assert len(plan.of_type("azure-native:privatedns:PrivateZone")) == 7
+
+
+def test_dev_runs_its_compute_in_the_managed_vnet_with_rules_to_its_firewalled_stores():
+    plan = stack_plan("dev")
+    w = plan.one("azure-native:machinelearningservices:Workspace")
+    # No-public-IP compute needs a VNet; dev has none of its own, so the AML managed VNet (no firewall cost).
+    assert w.inputs["managedNetwork"]["isolationMode"] == "AllowInternetOutbound"
+    assert w.inputs["publicNetworkAccess"] == "Enabled"
+    st = "azure-native:storage:StorageAccount"
+    targets = {"pe-storage-blob": (plan.one(st, "storage-account").id, "blob"),
+               "pe-storage-file": (plan.one(st, "storage-account").id, "file"),
+               "pe-vault": (plan.one("azure-native:keyvault:Vault").id, "vault"),
+               "pe-lake-blob": (plan.one(st, "datalake-account").id, "blob"),
+               "pe-lake-dfs": (plan.one(st, "datalake-account").id, "dfs")}
+    rules = {r.inputs["ruleName"]: r.inputs["properties"]["destination"]
+             for r in plan.of_type("azure-native:machinelearningservices:ManagedNetworkSettingsRule")}
+    # With AllowInternetOutbound Azure ML adds endpoints only to stores with public access disabled; dev's are
+    # public behind their firewalls, which the managed VNet's egress IPs would not pass.
+    assert {k: (v["serviceResourceId"], v["subresourceTarget"]) for k, v in rules.items()} == targets
+    for c in plan.of_type("azure-native:machinelearningservices:Compute"):
+        assert "subnet" not in c.inputs["properties"]["properties"]
+        assert c.inputs["properties"]["properties"]["enableNodePublicIp"] is False
+
+
+def test_a_stack_rule_may_not_take_a_platform_rule_name():
+    import pytest
+
+    from infra import config
+
+    def edit(raw):
+        raw["amlplatform:network"] = {
+            "mode": "managed", "addressSpace": ["10.60.0.0/24"], "subnets": {"privateEndpoints": "10.60.0.0/26"},
+            "outboundRules": [{"name": "pe-lake-dfs", "type": "ServiceTag", "serviceTag": "AzureMonitor"}],
+        }
+        raw["amlplatform:aks"] = {"enabled": False}
+
+    with pytest.raises(config.ConfigError, match=r"amlplatform:network.outboundRules\[0\].name: 'pe-lake-dfs' is a rule "
+                                                 "the platform adds itself"):
+        edited_plan("staging", edit)
+
+
+def test_a_managed_mode_staging_passes_the_whole_gate(tmp_path):
+    """Managed mode: compute has no subnet of ours, and every gate (checkov's CKV_AMLP_12, the platform rule
+    aml-compute-in-vnet, the Azure rules) accepts it."""
+    import shutil
+
+    import yaml
+
+    from infra import cli
+    from tests.conftest import ROOT
+
+    shutil.copytree(ROOT / "stacks", tmp_path / "stacks")
+    shutil.copytree(ROOT / "assets", tmp_path / "assets")
+    path = tmp_path / "stacks" / "Pulumi.staging.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["config"]["amlplatform:network"] = {
+        "mode": "managed", "addressSpace": ["10.60.0.0/24"], "subnets": {"privateEndpoints": "10.60.0.0/26"}}
+    doc["config"]["amlplatform:aks"] = {"enabled": False}  # AKS needs private mode's scoring subnet
+    path.write_text(yaml.safe_dump(doc))
+    ok, text = cli.plan_stack("staging", tmp_path, tmp_path / "out")
+    assert ok, text
+    assert "checkov: PASS" in text and "0 failed" in text
+    assert "platform rules: PASS " in text and "azure rules: PASS" in text

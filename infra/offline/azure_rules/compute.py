@@ -32,10 +32,10 @@ def no_public_ip_needs_network(view: PlanView) -> Iterable[tuple[str, str]]:
             continue
         if (inner.get("subnet") or {}).get("id"):
             continue
-        ws = workspaces.get((c.id or "").lower().rsplit("/computes/", 1)[0])
-        if ws is not None and _managed(ws.inputs):
+        home = workspaces.get((c.id or "").lower().rsplit("/computes/", 1)[0])
+        if home is not None and _managed(home.inputs):
             continue
-        where = "its workspace has no managed network" if ws is not None else "its workspace is not in the plan"
+        where = "its workspace has no managed network" if home is not None else "its workspace is not in the plan"
         yield c.urn, (f"{kind} {c.physical_name} has no public IP and no subnet, and {where}: Azure ML supports "
                       "no-public-IP compute only in a VNet subnet or a managed VNet")
 
