@@ -121,6 +121,10 @@ class _Grant:
     who: Grantee
 
 
+# Scope label -> how a description names it (container labels name their container).
+WHERE = {"resource-group": "the resource group", "workspace": "the workspace", "workspace-storage": "the workspace storage"}
+
+
 def _slug(text: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in text.lower()).strip("-")
 
@@ -157,7 +161,8 @@ class AccessComponent(pulumi.ComponentResource):
             what = "AML Job Submitter" if g.role == "job-submitter" else g.role
             self.assignments.append(assign_role(
                 self, f"{name}-{g.scope_label}-{_slug(g.role)}-{g.who.object_id}", g.scope, g.who.object_id,
-                g.who.type, role(g.role), f"amlplatform access: {what} on the {g.scope_label.replace('-', ' ')}",
+                g.who.type, role(g.role),
+                f"amlplatform access: {what} on {WHERE.get(g.scope_label, g.scope_label.replace('container-', 'container '))}",
             ))
 
         self.register_outputs({"job_submitter_role_id": self.job_submitter.id})
