@@ -129,7 +129,13 @@ class PlatformConfig(_Section):
     environment: Environment
     prefix: str
     location: str
+    # The subscription this stack deploys to. Optional: the program reads the subscription of the
+    # credentials it runs with and derives the global names' suffix from it; when set, a run whose
+    # credentials point at another subscription stops before declaring anything.
     subscription_id: str | None = None
+    # Raise it to re-create a destroyed stack under fresh global names while Azure still holds the
+    # old ones (a purge-protected key vault for its retention, a soft-deleted workspace for 14 days).
+    generation: int = Field(default=1, ge=1, le=99)
     tags: dict[str, str] = Field(default_factory=dict)
     # Regions resources may use (the allowed-locations rule); empty means the stack's location only.
     allowed_locations: list[str] = Field(default_factory=list)

@@ -1,9 +1,19 @@
 """CAF-style physical names, and the ARM rules they must obey.
 
-Globally unique names (storage, key vault, registry) carry a short suffix
-hashed from subscription, prefix and environment: the same stack always gets
-the same names, two stacks never collide, and no name can exceed its limit
-(a 10-character prefix is the longest the config allows).
+Globally unique names (storage accounts, key vault, registry) carry a short
+suffix hashed from the deployment's subscription, prefix, environment and
+generation: the same deployment always gets the same names, two deployments
+(another subscription, another organisation's clone) never collide, and no
+name can exceed its limit (a 10-character prefix is the longest the config
+allows). The program hashes the subscription its credentials resolve to
+(`authorization.get_client_config()`), so names differ per deployment even
+when the stack file names no subscription.
+
+The generation (`amlplatform:platform.generation`) exists for what Azure keeps
+after a delete: a purge-protected key vault's name stays taken for its soft
+delete retention and a soft-deleted AML workspace's name for 14 days. Raising
+it gives a re-created stack fresh names for exactly those (and the other
+global names); generation 1 adds nothing to any name.
 """
 
 from __future__ import annotations
@@ -41,9 +51,12 @@ _COMPUTE_DESCRIBED = ("letters, digits and hyphens, starting with a letter, with
                       "last hyphen (so not ending in -2)")
 
 # ARM name rules (CONVENTIONS.md name table, plus the resources the foundation adds).
+_STORAGE_ACCOUNT = NameRule(3, 24, r"[a-z0-9]+", "lowercase letters and digits")
+
 RULES: dict[str, NameRule] = {
     "resource_group": NameRule(1, 90, r"[-\w._()]*[-\w_()]", "letters, digits, -_.() and not end in '.'"),
-    "storage": NameRule(3, 24, r"[a-z0-9]+", "lowercase letters and digits"),
+    "storage": _STORAGE_ACCOUNT,
+    "data_lake": _STORAGE_ACCOUNT,
     "key_vault": NameRule(
         3, 24, r"[A-Za-z](?!.*--)[A-Za-z0-9-]*[A-Za-z0-9]", "letters, digits, hyphens; start with a letter, "
         "end with a letter or digit, no '--'"
@@ -65,8 +78,10 @@ RULES: dict[str, NameRule] = {
 }
 
 
-def unique_suffix(prefix: str, environment: str, subscription_id: str | None) -> str:
-    digest = hashlib.sha256(f"{subscription_id or ''}/{prefix}/{environment}".encode()).digest()
+def unique_suffix(prefix: str, environment: str, subscription_id: str | None, generation: int = 1) -> str:
+    # Generation 1 hashes what the suffix always hashed, so it never renames a deployed stack.
+    tail = f"/{generation}" if generation != 1 else ""
+    digest = hashlib.sha256(f"{(subscription_id or '').lower()}/{prefix}/{environment}{tail}".encode()).digest()
     number = int.from_bytes(digest[:8], "big")
     out = ""
     for _ in range(SUFFIX_LENGTH):
@@ -85,10 +100,12 @@ class Names:
     prefix: str
     environment: str
     suffix: str
+    generation: int = 1
 
     @classmethod
-    def for_stack(cls, prefix: str, environment: str, subscription_id: str | None = None) -> "Names":
-        return cls(prefix, environment, unique_suffix(prefix, environment, subscription_id))
+    def for_stack(cls, prefix: str, environment: str, subscription_id: str | None = None,
+                  generation: int = 1) -> "Names":
+        return cls(prefix, environment, unique_suffix(prefix, environment, subscription_id, generation), generation)
 
     @property
     def env(self) -> str:
@@ -112,7 +129,13 @@ class Names:
 
     @property
     def storage(self) -> str:
+        """The workspace's own (flat) storage account."""
         return f"st{self.prefix}{self.env}{self.suffix}"
+
+    @property
+    def data_lake(self) -> str:
+        """The teams' ADLS Gen2 account (CAF `dls`): at most 3 + 10 + 3 + 5 = 21 characters."""
+        return f"dls{self.prefix}{self.env}{self.suffix}"
 
     @property
     def key_vault(self) -> str:
@@ -124,7 +147,8 @@ class Names:
 
     @property
     def workspace(self) -> str:
-        return f"mlw-{self.base}"
+        # A soft-deleted workspace keeps its name for 14 days: a later generation takes another.
+        return f"mlw-{self.base}" + (f"-g{self.generation}" if self.generation != 1 else "")
 
     @property
     def private_link_scope(self) -> str:
@@ -154,6 +178,7 @@ class Names:
             "log_analytics": self.log_analytics,
             "app_insights": self.app_insights,
             "storage": self.storage,
+            "data_lake": self.data_lake,
             "key_vault": self.key_vault,
             "registry": self.registry,
             "workspace": self.workspace,

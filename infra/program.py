@@ -3,6 +3,10 @@
 Order follows Azure's: resource group, identities, monitoring, the network,
 the stores (each granting the identities their roles and getting its private
 endpoints), a pause for role propagation, the workspace, then people's access.
+
+Two storage accounts: the workspace's own (flat: Azure ML refuses a default
+storage with a hierarchical namespace) and the teams' data lake (ADLS Gen2),
+hardened alike by the same component.
 """
 
 from __future__ import annotations
@@ -44,18 +48,47 @@ def _grant(identity: IdentityComponent, who: str, key: str, role: str) -> RoleAs
                           principal_type="ServicePrincipal", description=f"AML {who} identity: {role}")
 
 
-def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
-    """Declare every resource of the stack; returns the stack outputs (also exported)."""
-    names = Names.for_stack(cfg.platform.prefix, cfg.platform.environment, cfg.platform.subscription_id)
+# The platform's own managed-network outbound rules (names a stack's outboundRules may not reuse).
+LAKE_RULES = {"pe-lake-blob": "blob", "pe-lake-dfs": "dfs"}
+# Dev's stores stay public behind their firewalls, and with AllowInternetOutbound Azure ML adds private
+# endpoints only to associated resources whose public network access is disabled: the managed VNet
+# reaches the workspace storage and key vault through these (the Basic registry has no firewall).
+PUBLIC_STORE_RULES = {"pe-storage-blob": "blob", "pe-storage-file": "file", "pe-vault": "vault"}
+
+
+def names_for(cfg: config_mod.StackConfig, subscription_id: str) -> Names:
+    """The stack's names, with global names unique to the subscription the credentials resolve to."""
+    if cfg.platform.subscription_id and cfg.platform.subscription_id != subscription_id.lower():
+        raise config_mod.ConfigError(
+            f"{cfg.source}: amlplatform:platform.subscriptionId: {cfg.platform.subscription_id} is not the "
+            f"subscription of the Azure credentials this runs with ({subscription_id}); select it (az account set "
+            "--subscription, or ARM_SUBSCRIPTION_ID) or correct the key")
+    names = Names.for_stack(cfg.platform.prefix, cfg.platform.environment, subscription_id, cfg.platform.generation)
     problems = names.violations()
     if problems:
         raise config_mod.ConfigError(f"{cfg.source}: amlplatform:platform.prefix: {'; '.join(problems)}")
+    return names
+
+
+def managed_isolation(cfg: config_mod.StackConfig) -> str | None:
+    """The AML managed VNet's isolation mode, or None where compute joins the stack's own VNet.
+
+    Compute without public IPs needs a VNet, and dev has none of its own: public mode runs its
+    compute in the managed VNet with internet outbound (no firewall to pay for)."""
+    return {"public": "AllowInternetOutbound", "managed": cfg.network.isolation_mode}.get(cfg.network.mode)
+
+
+def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
+    """Declare every resource of the stack; returns the stack outputs (also exported)."""
+    # A plain invoke before any resource: the deployment's own subscription and tenant, as values.
+    client = authorization.get_client_config()
+    names = names_for(cfg, client.subscription_id)
 
     # Seeded assets are read and checked (schema, references, lock) before any resource is declared.
     seeded = assets_stack.load_for_stack(cfg, names)
 
-    client = authorization.get_client_config_output()
     public = cfg.network.mode == "public"
+    isolation = managed_isolation(cfg)
     allowed = cfg.network.allowed_ip_ranges if public else []
     tags = platform_tags(cfg)
 
@@ -78,12 +111,18 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             **kw,
         )
 
-    # Two identities: the workspace's, and the one jobs run as (only data-plane roles, never
-    # Owner or Contributor). The workspace identity's set is Azure ML's documented one for a
-    # user-assigned workspace identity: Contributor on each linked resource (never the group)
-    # plus the data roles that let it work without keys.
+    # The workspace's identity, and the one jobs run as (only data-plane roles, never Owner or
+    # Contributor). The workspace identity's set is Azure ML's documented one for a user-assigned
+    # workspace identity: Contributor on the workspace and each linked resource (never the group)
+    # plus the data roles that let it work without keys (how-to-identity-based-service-authentication).
     ws_id = IdentityComponent("workspace-identity", IdentityProps(common(), names.identity("workspace")))
     job_id = IdentityComponent("compute-identity", IdentityProps(common(), names.identity("compute")))
+    # Compute instances get their own: idle shutdown works only when the instance's identity holds
+    # Contributor on the workspace (how-to-create-compute-instance#assign-managed-identity), a role
+    # the identity every cluster job runs as must not have.
+    instances = instances_for(cfg, names)
+    ci_id = IdentityComponent("instance-identity", IdentityProps(common(), names.identity("instance"))) \
+        if instances else None
 
     monitoring = MonitoringComponent(
         "monitoring",
@@ -118,6 +157,9 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
     def stores(*grants: RoleAssignment) -> Common:
         return common(diagnostic_settings=diagnostics, private_endpoints=endpoints, role_assignments=list(grants))
 
+    def instance(key: str, role: str) -> list[RoleAssignment]:
+        return [_grant(ci_id, "instance", key, role)] if ci_id else []
+
     store = StorageComponent(
         "storage",
         StorageProps(
@@ -126,11 +168,31 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
                 _grant(ws_id, "workspace", "blob-data", "Storage Blob Data Contributor"),
                 # Jobs write to the workspace's default datastore, whose container AML names itself.
                 _grant(job_id, "compute", "blob-data", "Storage Blob Data Contributor"),
+                *instance("blob-data", "Storage Blob Data Contributor"),
             ),
             name=names.storage,
             replication=cfg.storage.replication,
             public_network_access=public,
             allowed_ip_ranges=allowed,
+        ),
+    )
+    lake = StorageComponent(
+        "datalake",
+        StorageProps(
+            stores(
+                # Jobs read team data as the compute identity when no user identity is set (scheduled
+                # pipelines have none); their outputs go to the workspace's default datastore, so read only.
+                _grant(job_id, "compute", "blob-data-reader", "Storage Blob Data Reader"),
+                # The managed VNet's private endpoints to the lake are approved by the workspace identity
+                # (how-to-managed-network: a UAI workspace needs this role on the target).
+                *([_grant(ws_id, "workspace", "pe-approver", "Azure AI Enterprise Network Connection Approver")]
+                  if isolation else []),
+            ),
+            name=names.data_lake,
+            replication=cfg.storage.replication,
+            public_network_access=public,
+            allowed_ip_ranges=allowed,
+            data_lake=True,
             containers=[c for team in cfg.teams.values() for c in team.containers],
         ),
     )
@@ -141,6 +203,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
                 _grant(ws_id, "workspace", "contributor", "Contributor"),
                 _grant(ws_id, "workspace", "kv-admin", "Key Vault Administrator"),
                 _grant(job_id, "compute", "secrets-user", "Key Vault Secrets User"),
+                *instance("secrets-user", "Key Vault Secrets User"),
             ),
             name=names.key_vault,
             tenant_id=client.tenant_id,
@@ -156,6 +219,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             stores(
                 _grant(ws_id, "workspace", "contributor", "Contributor"),
                 _grant(job_id, "compute", "acr-pull", "AcrPull"),
+                *instance("acr-pull", "AcrPull"),
             ),
             name=names.registry,
             sku=cfg.registry.sku,
@@ -168,8 +232,8 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
 
     # Azure checks the workspace identity's access when the workspace is created, and new
     # grants take a while to reach the resource providers: wait after them, then create it.
-    grants = [*monitoring.role_assignments, *store.role_assignments, *vault.role_assignments,
-              *registry.role_assignments]
+    grants = [*monitoring.role_assignments, *store.role_assignments, *lake.role_assignments,
+              *vault.role_assignments, *registry.role_assignments]
     wait_seconds = cfg.rbac.role_propagation_seconds if cfg.rbac else 60
     propagation = time.Sleep(
         "role-propagation",
@@ -180,7 +244,15 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
     workspace = WorkspaceComponent(
         "workspace",
         WorkspaceProps(
-            common(diagnostic_settings=diagnostics, private_endpoints=endpoints),
+            common(
+                diagnostic_settings=diagnostics,
+                private_endpoints=endpoints,
+                role_assignments=[
+                    # The workspace identity's documented role on the workspace itself.
+                    _grant(ws_id, "workspace", "contributor", "Contributor"),
+                    *instance("contributor", "Contributor"),
+                ],
+            ),
             name=names.workspace,
             identity_id=ws_id.id,
             storage_account_id=store.id,
@@ -191,8 +263,8 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             hbi=cfg.workspace.hbi,
             friendly_name=cfg.workspace.friendly_name,
             description=cfg.workspace.description,
-            managed_network=cfg.network.isolation_mode if cfg.network.mode == "managed" else None,
-            outbound_rules=outbound_rules(cfg, store.id) if cfg.network.mode == "managed" else [],
+            managed_network=isolation,
+            outbound_rules=outbound_rules(cfg, lake.id, store.id, vault.id) if isolation else [],
             serverless_subnet_id=training_subnet if cfg.compute.serverless else None,
             image_build_compute=cfg.compute.clusters[0].name if training_subnet is not None and cfg.compute.clusters
             else None,
@@ -206,6 +278,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             common(),
             workspace_name=workspace.name,
             identity_id=job_id.id,
+            instance_identity_id=ci_id.id if ci_id else None,
             tenant_id=client.tenant_id,
             subnet_id=training_subnet,
             clusters=[
@@ -213,7 +286,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
                         c.idle_minutes_before_scale_down)
                 for c in cfg.compute.clusters or []
             ],
-            instances=instances_for(cfg, names),
+            instances=instances,
             attach=[
                 Attach(a.name, a.type, a.resource_id, a.workspace_url,
                        secret("databricksAccessToken") if a.type == "Databricks" else None)
@@ -277,7 +350,8 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             stack_label=names.base,
             resource_group_id=rg.id,
             workspace_id=workspace.id,
-            container_ids={name: c.id for name, c in store.containers.items()},
+            workspace_storage_id=store.id,
+            container_ids={name: c.id for name, c in lake.containers.items()},
             platform_owners=_grantee(cfg.rbac.platform_owners) if cfg.rbac else None,
             deployment=_grantee(cfg.rbac.deployment) if cfg.rbac and cfg.rbac.deployment else None,
             teams=[
@@ -296,6 +370,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
         ),
         "mlflowTrackingUri": workspace.mlflow_tracking_uri,
         "storageAccountId": store.id,
+        "dataLakeId": lake.id,
         "keyVaultId": vault.id,
         "containerRegistryId": registry.id,
         "logAnalyticsWorkspaceId": monitoring.log_analytics_id,
@@ -323,6 +398,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
                 resource_group=names.resource_group,
                 storage_account_name=names.storage,
                 storage_account_id=store.id,
+                data_lake_account_name=names.data_lake,
                 computes=assets_stack.computes_for(cfg, names),
                 schedules_enabled=bool(cfg.assets.schedules_enabled),
                 team_datastores=[TeamDatastore(n, c, t) for n, (t, c) in assets_stack.team_datastore_names(cfg).items()],
@@ -390,13 +466,25 @@ def network_for(cfg: config_mod.StackConfig, names: Names, common: Common) -> Ne
     )
 
 
-def outbound_rules(cfg: config_mod.StackConfig, storage_id: pulumi.Input[str]) -> list[OutboundRule]:
-    """Managed-VNet rules: the data lake endpoint AML does not add itself, then the stack's own rules.
+def outbound_rules(cfg: config_mod.StackConfig, lake_id: pulumi.Input[str], storage_id: pulumi.Input[str],
+                   vault_id: pulumi.Input[str]) -> list[OutboundRule]:
+    """Managed-VNet rules the platform needs, then the stack's own.
 
-    AML creates the required private endpoints to the workspace's storage (blob, file), key
-    vault and registry as system rules; ADLS Gen2 access (dfs) is ours to add."""
-    rules = [OutboundRule("pe-storage-dfs", "PrivateEndpoint", destination=storage_id, subresource="dfs")]
-    for r in cfg.network.outbound_rules:
+    Azure ML adds private endpoints to the workspace's own storage (blob, file), key vault and
+    registry as required rules, with AllowInternetOutbound only for those whose public network
+    access is disabled (how-to-managed-network, "List of required rules"). The data lake is no
+    associated resource: its blob and dfs endpoints are always ours to add."""
+    rules = [OutboundRule(name, "PrivateEndpoint", destination=lake_id, subresource=group)
+             for name, group in LAKE_RULES.items()]
+    if cfg.network.mode == "public":
+        targets = {"blob": storage_id, "file": storage_id, "vault": vault_id}
+        rules += [OutboundRule(name, "PrivateEndpoint", destination=targets[group], subresource=group)
+                  for name, group in PUBLIC_STORE_RULES.items()]
+    taken = {r.name for r in rules}
+    for i, r in enumerate(cfg.network.outbound_rules):
+        if r.name in taken:
+            raise config_mod.ConfigError(f"{cfg.source}: amlplatform:network.outboundRules[{i}].name: {r.name!r} is a "
+                                         f"rule the platform adds itself ({', '.join(sorted(taken))}); rename it")
         rules.append(
             OutboundRule(
                 r.name,

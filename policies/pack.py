@@ -30,6 +30,7 @@ FACT_SCHEMA: dict[str, dict[str, Any]] = {
     "environment": {"type": "string", "enum": ["dev", "staging", "prod"], "default": "prod"},
     "platformOwners": {"type": "array", "items": {"type": "string"}, "default": []},
     "workspaceIdentityName": {"type": "string", "default": "workspace-identity-uai"},
+    "instanceIdentityName": {"type": "string", "default": "instance-identity-uai"},
     "requiredTags": {"type": "array", "items": {"type": "string"},
                      "default": ["environment", "managed-by", "project"]},
     "allowedLocations": {"type": "array", "items": {"type": "string"}, "default": []},
@@ -37,7 +38,7 @@ FACT_SCHEMA: dict[str, dict[str, Any]] = {
     "inferenceHttp": {"type": "boolean", "default": False},
 }
 POLICY_FACTS: dict[str, tuple[str, ...]] = {
-    "rbac-privileged-roles": ("platformOwners", "workspaceIdentityName"),
+    "rbac-privileged-roles": ("platformOwners", "workspaceIdentityName", "instanceIdentityName"),
     "required-tags": ("requiredTags",),
     "allowed-locations": ("allowedLocations",),
     "allowed-skus": ("environment",),
@@ -53,6 +54,7 @@ def facts_from_config(config: Mapping[str, Any] | None) -> StackFacts:
         environment=c["environment"],
         platform_owners=frozenset(str(o).lower() for o in c["platformOwners"]),
         workspace_identity_name=c["workspaceIdentityName"],
+        instance_identity_name=c["instanceIdentityName"],
         required_tags=tuple(c["requiredTags"]),
         allowed_locations=tuple(c["allowedLocations"]),
         protect_stateful=bool(c["protectStateful"]),

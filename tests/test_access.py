@@ -8,7 +8,7 @@ import pytest
 
 from infra import config
 from infra.naming import stable_guid
-from infra.offline import platform_rules
+from infra.offline import azure_rules, platform_rules
 from infra.roles import BUILTIN_ROLES as R
 from policies.rules import RULES, Resource, StackFacts, evaluate
 from tests.conftest import plan_raw, raw_stack, stack_plan
@@ -55,31 +55,75 @@ def test_two_team_grants_are_exactly(stack):
     _, plan = two_teams(stack)
     rg = plan.one("azure-native:resources:ResourceGroup").id
     ws = plan.one("azure-native:machinelearningservices:Workspace").id
-    st = plan.one("azure-native:storage:StorageAccount").id
-    c = {n: f"{st}/blobServices/default/containers/{n}" for n in ("fraud-raw", "fraud-curated", "forecast-data")}
+    st = plan.one("azure-native:storage:StorageAccount", "storage-account").id
+    lake = plan.one("azure-native:storage:StorageAccount", "datalake-account").id
+    c = {n: f"{lake}/blobServices/default/containers/{n}" for n in ("fraud-raw", "fraud-curated", "forecast-data")}
     submitter = stable_guid(rg, "job-submitter")
     assert access_grants(plan) == {
         (rg, R["Owner"], OWNERS, "Group"),
         (ws, R["AzureML Data Scientist"], CICD, "ServicePrincipal"),
         (ws, R["Reader"], G_FRAUD_RD, "Group"),
+        # Identity-only workspace storage: read-only users get the Reader pair (how-to-disable-local-auth-storage).
+        (st, R["Storage Blob Data Reader"], G_FRAUD_RD, "Group"),
+        (st, R["Storage File Data Privileged Reader"], G_FRAUD_RD, "Group"),
         (c["fraud-raw"], R["Storage Blob Data Reader"], G_FRAUD_RD, "Group"),
         (c["fraud-curated"], R["Storage Blob Data Reader"], G_FRAUD_RD, "Group"),
         (ws, R["AzureML Data Scientist"], G_FRAUD_DS, "Group"),
+        # Notebooks, compute instances and uploads: blob and file, read and write.
+        (st, R["Storage Blob Data Contributor"], G_FRAUD_DS, "Group"),
+        (st, R["Storage File Data Privileged Contributor"], G_FRAUD_DS, "Group"),
         (c["fraud-raw"], R["Storage Blob Data Contributor"], G_FRAUD_DS, "Group"),
         (c["fraud-curated"], R["Storage Blob Data Contributor"], G_FRAUD_DS, "Group"),
         (ws, R["AzureML Compute Operator"], SP_FRAUD_OPS, "ServicePrincipal"),
         (ws, R["AzureML Data Scientist"], G_FC_DS, "Group"),
+        (st, R["Storage Blob Data Contributor"], G_FC_DS, "Group"),
+        (st, R["Storage File Data Privileged Contributor"], G_FC_DS, "Group"),
         (c["forecast-data"], R["Storage Blob Data Contributor"], G_FC_DS, "Group"),
         (ws, submitter, U_FC_SUB, "User"),
+        # Job submission uploads the code snapshot to the default blob datastore.
+        (st, R["Storage Blob Data Contributor"], U_FC_SUB, "User"),
         (c["forecast-data"], R["Storage Blob Data Reader"], U_FC_SUB, "User"),
     }
 
 
-def test_team_containers_are_private():
+def test_team_containers_are_private_on_the_lake_and_outlive_offboarding():
     _, plan = two_teams("prod")
-    containers = {r.inputs["containerName"]: r.inputs for r in plan.of_type("azure-native:storage:BlobContainer")}
+    lake = plan.one("azure-native:storage:StorageAccount", "datalake-account").physical_name
+    containers = {r.inputs["containerName"]: r for r in plan.of_type("azure-native:storage:BlobContainer")}
     assert sorted(containers) == ["forecast-data", "fraud-curated", "fraud-raw"]
-    assert all(c["publicAccess"] == "None" for c in containers.values())
+    assert all(c.inputs["publicAccess"] == "None" and c.inputs["accountName"] == lake for c in containers.values())
+    # Offboarding removes a team's grants and datastores, never its data.
+    assert all(c.retain_on_delete for c in containers.values())
+
+
+def test_one_principal_in_two_roles_gets_each_grant_once():
+    """readers and jobSubmitters both give Storage Blob Data Reader on the team's containers; two teams both give
+    AzureML Data Scientist on the workspace: ARM keeps one assignment per (scope, role, principal)."""
+    raw = copy.deepcopy(raw_stack("prod"))
+    both = [{"objectId": G_FRAUD_RD, "type": "Group"}]
+    raw["amlplatform:teams"] = {
+        "fraud": {"readers": both, "jobSubmitters": both, "dataScientists": both, "containers": ["fraud-raw"]},
+        "forecast": {"dataScientists": both, "containers": ["forecast-data"]},
+    }
+    _, plan = plan_raw("prod", raw)
+    grants = [(r.inputs["scope"], r.inputs["roleDefinitionId"].rsplit("/", 1)[-1], r.inputs["principalId"])
+              for r in plan.of_type("azure-native:authorization:RoleAssignment") if "components:Access" in r.urn]
+    assert len(grants) == len(set(grants))
+    ws = plan.one("azure-native:machinelearningservices:Workspace").id
+    st = plan.one("azure-native:storage:StorageAccount", "storage-account").id
+    lake = plan.one("azure-native:storage:StorageAccount", "datalake-account").id
+    mine = {g for g in grants if g[2] == G_FRAUD_RD}
+    assert (f"{lake}/blobServices/default/containers/fraud-raw", R["Storage Blob Data Reader"], G_FRAUD_RD) in mine
+    assert (f"{lake}/blobServices/default/containers/fraud-raw", R["Storage Blob Data Contributor"], G_FRAUD_RD) in mine
+    assert (ws, R["AzureML Data Scientist"], G_FRAUD_RD) in mine
+    assert (st, R["Storage Blob Data Contributor"], G_FRAUD_RD) in mine
+    # The resource is named by its (scope, role, principal), never by the team: adding or removing a team
+    # that gives the same grant renames nothing, so no delete ever removes a grant another team still gives.
+    ra = next(r for r in plan.of_type("azure-native:authorization:RoleAssignment")
+              if r.inputs["scope"] == ws and r.inputs["roleDefinitionId"].endswith(R["AzureML Data Scientist"])
+              and r.inputs["principalId"] == G_FRAUD_RD)
+    assert ra.name == f"access-workspace-azureml-data-scientist-{G_FRAUD_RD}"
+    assert azure_rules.evaluate(plan).ok
 
 
 def test_job_submitter_role_can_run_jobs_but_not_touch_compute_or_workspace():
@@ -187,3 +231,15 @@ def test_platform_owners_must_be_a_group():
     expected = "amlplatform:rbac.platformOwners.type: must be Group: privileged roles go to an Entra group"
     with pytest.raises(config.ConfigError, match=expected):
         config.parse(raw, "stacks/Pulumi.dev.yaml", "dev")
+
+
+WS_SCOPE = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/mlw"
+
+
+def test_instance_identity_contributor_only_on_the_workspace():
+    facts = StackFacts(environment="prod", platform_owners=frozenset({OWNERS}), instance_identities=frozenset({"ciid"}))
+    on_ws = _ra("Contributor", "ciid", scope=WS_SCOPE, principal_type="ServicePrincipal")
+    assert evaluate([on_ws], facts, RBAC).ok
+    for scope in (ACR, "/subscriptions/s/resourceGroups/rg", WS_SCOPE + "/computes/c1"):
+        bad = _ra("Contributor", "ciid", scope=scope, principal_type="ServicePrincipal")
+        assert [v.rule for v in evaluate([bad], facts, RBAC).violations] == ["rbac-privileged-roles"], scope

@@ -465,7 +465,8 @@ def test_component_spec_uses_arm_ids_of_code_and_environment():
 def test_uploads_go_to_the_default_datastore_and_feed_the_versions():
     plan = stack_plan("prod")
     guid = plan.one(ML + "Workspace").outputs["workspaceId"]
-    account = plan.one("azure-native:storage:StorageAccount").physical_name
+    # Uploads stay on the workspace's own storage (its default datastore), not the teams' lake.
+    account = plan.one("azure-native:storage:StorageAccount", "storage-account").physical_name
     up = plan.one(UPLOAD, "assets-upload-component-prep_data-code")
     sha = path_sha256(STARTER / "components/src/prep")
     assert up.inputs["containerName"] == f"azureml-blobstore-{guid}" and up.inputs["accountName"] == account
@@ -495,7 +496,7 @@ def test_cicd_principal_may_write_only_the_default_containers(stack):
     i = grant.inputs
     assert i["principalId"] == "00000000-0000-0000-0000-00000000a002" and i["principalType"] == "ServicePrincipal"
     assert i["roleDefinitionId"].endswith("ba92f5b4-2d11-453d-a403-e96b0029c9fe")  # Storage Blob Data Contributor
-    assert i["scope"] == plan.one("azure-native:storage:StorageAccount").id
+    assert i["scope"] == plan.one("azure-native:storage:StorageAccount", "storage-account").id
     # ABAC: every blob data action only in AML's default containers, never the teams' data.
     assert i["conditionVersion"] == "2.0"
     assert i["condition"].endswith("OR (@Resource[Microsoft.Storage/storageAccounts/blobServices/containers:name] "
@@ -522,7 +523,8 @@ def test_platform_datastores_must_name_a_team_container(tmp_path):
 
     _, plan = plan_with(tmp_path / "b", "dev", teams, folder=folder)
     adls = plan.one(ML + "Datastore", "assets-datastore-curated_adls").inputs["properties"]
-    assert adls["accountName"] == plan.one("azure-native:storage:StorageAccount").physical_name
+    # The platform's account in a datastore is the teams' data lake (ADLS Gen2), not the workspace storage.
+    assert adls["accountName"] == plan.one("azure-native:storage:StorageAccount", "datalake-account").physical_name
     assert adls["resourceGroup"] == "rg-contoso-dev" and adls["subscriptionId"] == "00000000-0000-0000-0000-000000000000"
 
 
@@ -589,6 +591,8 @@ def test_team_containers_become_datastores(tmp_path):
     ds = plan.one(ML + "Datastore", "assets-datastore-fraud_raw").inputs["properties"]
     assert ds["datastoreType"] == "AzureDataLakeGen2" and ds["filesystem"] == "fraud-raw"
     assert ds["credentials"] == {"credentialsType": "None"} and ds["tags"] == {"team": "fraud"}
+    # On the teams' data lake, where the container is (the workspace's own storage is flat).
+    assert ds["accountName"] == plan.one("azure-native:storage:StorageAccount", "datalake-account").physical_name
     assert "datastore fraud_raw" in plan.outputs["seededAssets"]
 
 
@@ -605,7 +609,8 @@ def test_a_pipeline_on_a_compute_the_stack_lacks_fails_the_plan(tmp_path):
     with pytest.raises(PropsError) as err:
         AssetsProps(Common("rg", "westeurope", "s"), assets=assets.load(folder), repo_root=tmp_path,
                     workspace_name="mlw", workspace_id="ws", workspace_guid="g", resource_group="rg",
-                    storage_account_name="st", storage_account_id="st-id", computes=["cpu-cluster"],
+                    storage_account_name="st", storage_account_id="st-id", data_lake_account_name="dls",
+                    computes=["cpu-cluster"],
                     schedules_enabled=False)
     assert str(err.value) == f"src/{line}"
 

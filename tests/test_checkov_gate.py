@@ -233,7 +233,8 @@ def test_custom_checks_run_and_pass_on_stacks(stack_scan):
     passed = {f.check_id for f in result.passes}
     assert {"CKV_AMLP_1", "CKV_AMLP_2", "CKV_AMLP_3", "CKV_AMLP_4", "CKV_AMLP_5", "CKV_AMLP_6", "CKV_AMLP_7",
             "CKV_AMLP_8", "CKV_AMLP_9"} <= passed
-    assert {"CKV_AMLP_11", "CKV_AMLP_14", "CKV_AMLP_15"} <= passed
+    # CKV_AMLP_12 in every stack: private mode's compute sits in the training subnet, dev's in the managed VNet.
+    assert {"CKV_AMLP_11", "CKV_AMLP_12", "CKV_AMLP_14", "CKV_AMLP_15"} <= passed
     if stack != "dev":
         assert {"CKV_AMLP_10", "CKV2_AMLP_1", "CKV2_AMLP_2", "CKV2_AMLP_3", "CKV2_AMLP_4", "CKV_AZURE_10",
                 "CKV_AZURE_9", "CKV_AMLP_12", "CKV_AMLP_16"} <= passed
@@ -247,7 +248,7 @@ def test_custom_checks_run_and_pass_on_stacks(stack_scan):
 
 def test_every_skip_has_a_reason_from_the_stack_file(stack_scan):
     stack, result, _ = stack_scan
-    expected = {"dev": 13, "staging": 6, "prod": 4}[stack]
+    expected = {"dev": 11, "staging": 7, "prod": 4}[stack]
     assert result.skipped == expected == len(result.skips)
     assert all(f"stacks/Pulumi.{stack}.yaml" in f.reason for f in result.skips)
 
@@ -275,3 +276,40 @@ def test_graph_check_skips_are_applied_like_resource_skips():
         {("template.json", "T.x", "CKV2_AZURE_49"): "why"},
     )
     assert kept.failed == 1
+
+
+def _cluster_in(workspace: str, managed: str | None, subnet: bool) -> None:
+    ws = ml.Workspace(workspace, workspace_name=workspace, resource_group_name=RG, location="westeurope",
+                      managed_network=ml.ManagedNetworkSettingsArgs(isolation_mode=managed) if managed else None)
+    ml.Compute(
+        f"{workspace}-cl", compute_name="cl", workspace_name=ws.name, resource_group_name=RG, location="westeurope",
+        properties=ml.AmlComputeArgs(
+            compute_type="AmlCompute", disable_local_auth=True,
+            properties=ml.AmlComputePropertiesArgs(
+                vm_size="Standard_DS3_v2", enable_node_public_ip=False, remote_login_port_public_access="Disabled",
+                subnet=ml.ResourceIdArgs(id=f"{SUB}/resourceGroups/{RG}/providers/Microsoft.Network/virtualNetworks/v/"
+                                            "subnets/s") if subnet else None,
+                scale_settings=ml.ScaleSettingsArgs(max_node_count=2, min_node_count=0)),
+        ),
+    )
+
+
+# Each fixture its own workspace name: checkov joins resources of one directory scan by ID.
+PLACEMENT = {
+    "managed_internet": (lambda: _cluster_in("mlw-managed-a", "AllowInternetOutbound", False), "PASSED"),
+    "managed_approved": (lambda: _cluster_in("mlw-managed-b", "AllowOnlyApprovedOutbound", False), "PASSED"),
+    "in_subnet": (lambda: _cluster_in("mlw-subnet", None, True), "PASSED"),
+    "no_network": (lambda: _cluster_in("mlw-nowhere", None, False), "FAILED"),
+    "managed_disabled": (lambda: _cluster_in("mlw-disabled", "Disabled", False), "FAILED"),
+}
+
+
+def test_compute_needs_a_subnet_or_a_managed_network_workspace(tmp_path):
+    for name, (fn, _) in PLACEMENT.items():
+        (tmp_path / f"{name}.json").write_text(arm.to_json(arm.render(engine.run(fn, "fixture"))))
+    result = checkov_gate.run(tmp_path, tmp_path / "out")
+    for name, (_, want) in PLACEMENT.items():
+        one = result.for_file(f"{name}.json")
+        verdicts = {("FAILED" if f in one.failures else "PASSED") for f in one.failures + one.passes
+                    if f.check_id == "CKV_AMLP_12"}
+        assert verdicts == {want}, name

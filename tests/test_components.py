@@ -11,14 +11,36 @@ from tests.conftest import stack_plan
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"
 
 
-def one(stack, token):
-    return stack_plan(stack).one(token).inputs
+def one(stack, token, name=None):
+    return stack_plan(stack).one(token, name).inputs
 
 
-def test_storage_account_is_adls_gen2_entra_only(stack):
-    s = one(stack, "azure-native:storage:StorageAccount")
+STORAGE = "azure-native:storage:StorageAccount"
+ACCOUNTS = ("storage-account", "datalake-account")
+
+
+def test_workspace_storage_is_flat_and_the_lake_is_adls_gen2(stack):
+    plan = stack_plan(stack)
+    st, lake = plan.one(STORAGE, "storage-account"), plan.one(STORAGE, "datalake-account")
+    assert st.inputs["isHnsEnabled"] is False and lake.inputs["isHnsEnabled"] is True
+    # The workspace links the flat one; the lake is a separate account within the storage name rule.
+    assert plan.one("azure-native:machinelearningservices:Workspace").inputs["storageAccount"] == st.id
+    assert lake.physical_name == "dls" + st.physical_name.removeprefix("st") and len(lake.physical_name) <= 24
+    # Private endpoints: blob + file (AML's notebooks share) on the workspace storage, blob + dfs on the lake.
+    groups = {(pe.inputs["privateLinkServiceConnections"][0]["privateLinkServiceId"],
+               pe.inputs["privateLinkServiceConnections"][0]["groupIds"][0])
+              for pe in plan.of_type("azure-native:network:PrivateEndpoint")}
+    want = {(st.id, "blob"), (st.id, "file"), (lake.id, "blob"), (lake.id, "dfs")}
+    assert (want <= groups) if stack != "dev" else not groups
+    # AML's file share lives on the workspace storage; the lake needs none.
+    files = plan.of_type("azure-native:storage:FileServiceProperties")
+    assert [f.inputs["accountName"] for f in files] == [st.physical_name]
+
+
+@pytest.mark.parametrize("account", ACCOUNTS)
+def test_both_storage_accounts_are_hardened_alike(stack, account):
+    s = one(stack, STORAGE, account)
     assert s["kind"] == "StorageV2"
-    assert s["isHnsEnabled"] is True
     assert s["enableHttpsTrafficOnly"] is True
     assert s["minimumTlsVersion"] == "TLS1_2"
     assert s["allowBlobPublicAccess"] is False
@@ -33,8 +55,9 @@ def test_storage_account_is_adls_gen2_entra_only(stack):
     assert [r["iPAddressOrRange"] for r in s["networkRuleSet"].get("ipRules", [])] == expected_ips
 
 
-def test_blob_and_container_soft_delete(stack):
-    b = one(stack, "azure-native:storage:BlobServiceProperties")
+@pytest.mark.parametrize("blob", ["storage-blob", "datalake-blob"])
+def test_blob_and_container_soft_delete(stack, blob):
+    b = one(stack, "azure-native:storage:BlobServiceProperties", blob)
     assert b["deleteRetentionPolicy"] == {"enabled": True, "days": 14}
     assert b["containerDeleteRetentionPolicy"] == {"enabled": True, "days": 14}
     assert b["blobServicesName"] == "default"
@@ -88,7 +111,7 @@ def test_workspace_identity_network_and_links(stack):
     assert i["allowPublicAccessWhenBehindVnet"] is False
     assert i["publicNetworkAccess"] == ("Enabled" if stack == "dev" else "Disabled")
     assert i["hbiWorkspace"] is (stack == "prod")
-    assert i["storageAccount"] == plan.one("azure-native:storage:StorageAccount").id
+    assert i["storageAccount"] == plan.one(STORAGE, "storage-account").id
     assert i["keyVault"] == plan.one("azure-native:keyvault:Vault").id
     assert i["containerRegistry"] == plan.one("azure-native:containerregistry:Registry").id
     assert i["applicationInsights"] == plan.one("azure-native:applicationinsights:Component").id
@@ -98,7 +121,11 @@ def test_workspace_identity_network_and_links(stack):
     # The AKS attach roles on the cluster come after the workspace (tests/test_inference.py).
     grants = {r.urn for r in plan.of_type("azure-native:authorization:RoleAssignment")
               if r.inputs["principalId"] == uai.outputs["principalId"] and "managedClusters" not in r.inputs["scope"]}
-    assert len(grants) == 6 and grants <= set(pause.dependencies)
+    # Every grant on what the workspace links (6; dev's managed network adds the lake's approver role) comes
+    # before the pause; its Contributor on the workspace itself can only follow the workspace.
+    on_workspace = {r.urn for r in plan.of_type("azure-native:authorization:RoleAssignment")
+                    if r.inputs["scope"] == w.id}
+    assert len(grants - on_workspace) == (7 if stack == "dev" else 6) and grants - on_workspace <= set(pause.dependencies)
 
 
 def identity_grants(plan, component):
@@ -116,7 +143,10 @@ def test_workspace_identity_roles_are_exactly_the_documented_set(stack):
         assert i["roleDefinitionId"].startswith(f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/")
         got.add((i["scope"].split("/providers/")[-1].split("/")[0], i["roleDefinitionId"].rsplit("/", 1)[-1]))
     r = BUILTIN_ROLES
-    assert got == {
+    # how-to-identity-based-service-authentication, "User-assigned managed identity": Contributor on the
+    # workspace and each linked resource, Storage Blob Data Contributor, Key Vault Administrator.
+    expected = {
+        ("Microsoft.MachineLearningServices", r["Contributor"]),
         ("Microsoft.Storage", r["Contributor"]),
         ("Microsoft.Storage", r["Storage Blob Data Contributor"]),
         ("Microsoft.KeyVault", r["Contributor"]),
@@ -127,6 +157,14 @@ def test_workspace_identity_roles_are_exactly_the_documented_set(stack):
         *((("Microsoft.ContainerService", r["Reader"]), ("Microsoft.ContainerService", r["Kubernetes Extension Contributor"]),
            ("Microsoft.ContainerService", r["Azure Kubernetes Service Cluster Admin Role"])) if stack != "dev" else ()),
     }
+    if stack == "dev":
+        # Dev's managed VNet has private endpoints to the lake, approved by the workspace identity (how-to-managed-network).
+        expected.add(("Microsoft.Storage", r["Azure AI Enterprise Network Connection Approver"]))
+    assert got == expected
+    workspace = stack_plan(stack).one("azure-native:machinelearningservices:Workspace").id
+    assert [ra.inputs["scope"] for ra in identity_grants(plan, "workspace-identity")
+            if ra.inputs["roleDefinitionId"].endswith(r["Contributor"])
+            and "MachineLearningServices" in ra.inputs["scope"]] == [workspace]
     # No grant at resource-group or subscription scope.
     for ra in identity_grants(plan, "workspace-identity"):
         assert "/providers/" in ra.inputs["scope"]
@@ -135,12 +173,16 @@ def test_workspace_identity_roles_are_exactly_the_documented_set(stack):
 def test_compute_identity_has_only_data_roles(stack):
     plan = stack_plan(stack)
     r = BUILTIN_ROLES
-    got = {(ra.inputs["scope"].split("/providers/")[-1].split("/")[0], ra.inputs["roleDefinitionId"].rsplit("/", 1)[-1])
+    names = {res.id: res.name for res in plan.custom()}
+    got = {(names[ra.inputs["scope"]], ra.inputs["roleDefinitionId"].rsplit("/", 1)[-1])
            for ra in identity_grants(plan, "compute-identity")}
+    # Jobs write outputs to the workspace's default datastore and read team data (scheduled jobs have no
+    # user identity); they never write the lake.
     assert got == {
-        ("Microsoft.Storage", r["Storage Blob Data Contributor"]),
-        ("Microsoft.KeyVault", r["Key Vault Secrets User"]),
-        ("Microsoft.ContainerRegistry", r["AcrPull"]),
+        ("storage-account", r["Storage Blob Data Contributor"]),
+        ("datalake-account", r["Storage Blob Data Reader"]),
+        ("keyvault-vault", r["Key Vault Secrets User"]),
+        ("registry-registry", r["AcrPull"]),
     }
     assert not {g for _, g in got} & {r["Owner"], r["Contributor"], r["User Access Administrator"]}
 
@@ -162,6 +204,13 @@ STATEFUL = {
     "azure-native:machinelearningservices:Workspace",
     "azure-native:resources:ResourceGroup",
 }
+# Locked: nothing the platform adds or removes per team lives below them. The workspace and both
+# storage accounts hold the teams' grants, containers, computes and datastores: protect only.
+LOCKED = {
+    "azure-native:keyvault:Vault",
+    "azure-native:containerregistry:Registry",
+    "azure-native:operationalinsights:Workspace",
+}
 
 
 def test_protect_and_locks_follow_environment(stack):
@@ -171,9 +220,9 @@ def test_protect_and_locks_follow_environment(stack):
         assert r.protect is (on and r.type in STATEFUL), r.urn
     locks = plan.of_type("azure-native:authorization:ManagementLockByScope")
     locked = {plan.by_urn()[lock.dependencies[0]].type for lock in locks} if on else set()
-    assert len(locks) == (5 if on else 0)
+    assert len(locks) == (3 if on else 0)
     assert {lock.inputs["level"] for lock in locks} <= {"CanNotDelete"}
-    assert locked == (STATEFUL - {"azure-native:resources:ResourceGroup"} if on else set())
+    assert locked == (LOCKED if on else set())
 
 
 def test_diagnostics_reach_log_analytics_for_every_data_service(stack):
@@ -182,18 +231,47 @@ def test_diagnostics_reach_log_analytics_for_every_data_service(stack):
     diags = plan.of_type("azure-native:monitor:DiagnosticSetting")
     targets = {d.inputs["resourceUri"].split("/providers/", 1)[1] for d in diags}
     assert all(d.inputs["workspaceId"] == log_id for d in diags)
-    st = plan.one("azure-native:storage:StorageAccount").physical_name
     network = {"Microsoft.Network/networkSecurityGroups", "Microsoft.Network/virtualNetworks",
                "Microsoft.ContainerService/managedClusters"} if stack != "dev" else set()
     assert {t.split("/")[0] + "/" + t.split("/")[1] for t in targets} == {
         "Microsoft.Storage/storageAccounts", "Microsoft.KeyVault/vaults",
         "Microsoft.ContainerRegistry/registries", "Microsoft.MachineLearningServices/workspaces", *network,
     }
-    assert f"Microsoft.Storage/storageAccounts/{st}/blobServices/default" in targets
-    account = next(d for d in diags if d.inputs["resourceUri"].endswith(st))
-    assert "logs" not in account.inputs and account.inputs["metrics"][0]["category"] == "AllMetrics"
+    for account in ACCOUNTS:
+        assert f"Microsoft.Storage/storageAccounts/{plan.one(STORAGE, account).physical_name}/blobServices/default" \
+            in targets
 
 
+def _diag(plan, target_id):
+    (d,) = [d for d in plan.of_type("azure-native:monitor:DiagnosticSetting") if d.inputs["resourceUri"] == target_id]
+    return d.inputs
+
+
+def test_diagnostic_categories_follow_the_target_type(stack):
+    plan = stack_plan(stack)
+    for account in ACCOUNTS:
+        st = plan.one(STORAGE, account).id
+        # Storage takes metric categories, never AllMetrics (a 400); the account has no logs.
+        assert _diag(plan, st)["metrics"] == [{"category": "Transaction", "enabled": True}]
+        assert "logs" not in _diag(plan, st)
+        blob = _diag(plan, f"{st}/blobServices/default")
+        assert blob["logs"] == [{"categoryGroup": "allLogs", "enabled": True}]
+        assert blob["metrics"] == [{"category": "Transaction", "enabled": True}]
+    kv = _diag(plan, plan.one("azure-native:keyvault:Vault").id)
+    assert kv["metrics"] == [{"category": "AllMetrics", "enabled": True}]
+    if stack != "dev":
+        nsg = _diag(plan, plan.of_type("azure-native:network:NetworkSecurityGroup")[0].id)
+        assert nsg["logs"] == [{"categoryGroup": "allLogs", "enabled": True}] and "metrics" not in nsg
+
+
+def test_add_diagnostics_refuses_a_type_or_group_the_table_lacks():
+    from infra.components.common import DiagnosticSettings, add_diagnostics
+
+    with pytest.raises(PropsError, match="Microsoft.Web/sites is not in infra/diagnostic_categories.py"):
+        add_diagnostics(None, "x", "/id", DiagnosticSettings("/log"), "Microsoft.Web/sites")  # type: ignore[arg-type]
+    with pytest.raises(PropsError, match="Microsoft.Network/networkSecurityGroups has no log category group 'audit'"):
+        add_diagnostics(None, "x", "/id", DiagnosticSettings("/log"),  # type: ignore[arg-type]
+                        "Microsoft.Network/networkSecurityGroups", log_group="audit")
 
 
 def test_props_validate_before_any_resource():
@@ -204,5 +282,42 @@ def test_props_validate_before_any_resource():
     common = Common(resource_group_name="rg", location="westeurope", subscription_id="s")
     with pytest.raises(PropsError, match="storage name 'St-Bad' must be lowercase letters and digits"):
         StorageProps(common, name="St-Bad", replication="Standard_LRS", public_network_access=False)
+    with pytest.raises(PropsError, match="team containers live on the data lake"):
+        StorageProps(common, name="stok1", replication="Standard_LRS", public_network_access=False,
+                     containers=["fraud-raw"])
     with pytest.raises(PropsError, match="zone redundancy needs the Premium SKU"):
         RegistryProps(common, name="crok12", sku="Basic", public_network_access=False, zone_redundancy=True)
+
+
+def test_compute_instances_run_as_their_own_identity_with_contributor_on_the_workspace():
+    """Idle shutdown works only when the instance's identity holds Contributor on the workspace
+    (how-to-create-compute-instance#assign-managed-identity); the clusters' identity never gets it."""
+    import copy
+
+    from infra.offline import platform_rules
+    from tests.conftest import plan_raw, raw_stack
+
+    member = "1c9c6f8e-0b1e-4d6a-9a43-3f3d2b4c5d06"
+    raw = copy.deepcopy(raw_stack("dev"))
+    raw["amlplatform:teams"] = {"fraud": {"members": [member]}}
+    cfg, plan = plan_raw("dev", raw)
+    ci = plan.one("azure-native:managedidentity:UserAssignedIdentity", "instance-identity-uai")
+    assert ci.physical_name == "id-contoso-dev-instance"
+    computes = {c.inputs["properties"]["computeType"]: c for c in plan.of_type("azure-native:machinelearningservices:Compute")}
+    assert computes["ComputeInstance"].inputs["identity"]["userAssignedIdentities"] == [ci.id]
+    job = plan.one("azure-native:managedidentity:UserAssignedIdentity", "compute-identity-uai")
+    assert computes["AmlCompute"].inputs["identity"]["userAssignedIdentities"] == [job.id]
+    r = BUILTIN_ROLES
+    names = {res.id: res.name for res in plan.custom()}
+    got = {(names[ra.inputs["scope"]], ra.inputs["roleDefinitionId"].rsplit("/", 1)[-1])
+           for ra in identity_grants(plan, "instance-identity")}
+    assert got == {("workspace-mlw", r["Contributor"]), ("storage-account", r["Storage Blob Data Contributor"]),
+                   ("keyvault-vault", r["Key Vault Secrets User"]), ("registry-registry", r["AcrPull"])}
+    assert not [ra for ra in identity_grants(plan, "compute-identity") if ra.inputs["roleDefinitionId"].endswith(
+        r["Contributor"])]
+    # The platform rule knows this documented exception, and only on the workspace.
+    report = platform_rules.check(plan, platform_rules.facts_for(cfg, plan))
+    assert not [v for v in report.violations if v.rule == "rbac-privileged-roles"]
+    # No instances, no instance identity.
+    assert "instance-identity-uai" not in {u.name for u in stack_plan("dev").of_type(
+        "azure-native:managedidentity:UserAssignedIdentity")}

@@ -102,7 +102,8 @@ def test_prefix_rule_message_names_file_key_rule_and_value():
     [
         ({"platform": {"environment": "dev", "prefix": "ok", "location": "westeurope", "colour": "x"}},
          "amlplatform:platform.colour: unknown key "
-         "(allowed: environment, prefix, location, subscriptionId, tags, allowedLocations, registeredFeatures)"),
+         "(allowed: environment, prefix, location, subscriptionId, generation, tags, allowedLocations, "
+         "registeredFeatures)"),
         ({"storage": {"replication": "Premium_LRS"}},
          "amlplatform:storage.replication: must be one of Standard_LRS, Standard_ZRS"),
         ({"platform": {"environment": "qa", "prefix": "ok", "location": "westeurope"}},

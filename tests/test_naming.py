@@ -11,20 +11,23 @@ from infra.naming import RULES, Names, stable_guid, unique_suffix
 prefixes = st.from_regex(r"[a-z0-9]{2,10}", fullmatch=True)
 environments = st.sampled_from(["dev", "staging", "prod"])
 subscriptions = st.one_of(st.none(), st.uuids().map(str))
+generations = st.integers(min_value=1, max_value=99)
 
 
 @settings(max_examples=300, deadline=None)
-@given(prefixes, environments, subscriptions)
-def test_every_name_obeys_its_rule(prefix, environment, subscription):
-    names = Names.for_stack(prefix, environment, subscription)
+@given(prefixes, environments, subscriptions, generations)
+def test_every_name_obeys_its_rule(prefix, environment, subscription, generation):
+    names = Names.for_stack(prefix, environment, subscription, generation)
     assert names.violations() == []
 
 
-def test_longest_prefix_fits_storage_and_key_vault():
+def test_longest_prefix_fits_storage_data_lake_key_vault_and_workspace():
     names = Names.for_stack("abcdefghij", "staging", None)
-    assert len(names.storage) == 20 and len(names.key_vault) == 23
+    assert len(names.storage) == 20 and len(names.data_lake) == 21 and len(names.key_vault) == 23
     assert names.storage == f"stabcdefghijstg{names.suffix}"
+    assert names.data_lake == f"dlsabcdefghijstg{names.suffix}"
     assert names.key_vault == f"kv-abcdefghij-stg-{names.suffix}"
+    assert Names.for_stack("abcdefghij", "staging", None, 99).workspace == "mlw-abcdefghij-stg-g99"
 
 
 def test_names_are_deterministic_and_caf_shaped():
@@ -39,10 +42,15 @@ def test_names_are_deterministic_and_caf_shaped():
     assert a.registry.startswith("crcontosoprd") and len(a.suffix) == 5
 
 
-def test_suffix_separates_subscriptions_and_environments():
+def test_suffix_separates_subscriptions_environments_and_generations():
     base = unique_suffix("contoso", "dev", None)
     assert unique_suffix("contoso", "dev", "0b1f6471-1bf0-4dda-aec3-cb9272f09590") != base
     assert unique_suffix("contoso", "prod", None) != base
+    assert unique_suffix("contoso", "dev", None, 2) != base
+    # Generation 1 is what the suffix always was: no deployed stack is renamed by the switch's existence.
+    assert unique_suffix("contoso", "dev", None, 1) == base
+    assert unique_suffix("contoso", "dev", "0B1F6471-1BF0-4DDA-AEC3-CB9272F09590") == \
+        unique_suffix("contoso", "dev", "0b1f6471-1bf0-4dda-aec3-cb9272f09590")
 
 
 def test_stable_guid_is_a_uuid5_and_case_insensitive():

@@ -75,24 +75,27 @@ def test_private_endpoints_group_subnet_and_target(stack):
     if stack == "dev":
         return
     pe_subnet = f"{vnet(plan).id}/subnets/snet-pe"
-    targets = {
-        "amlworkspace": "azure-native:machinelearningservices:Workspace",
-        "blob": "azure-native:storage:StorageAccount", "file": "azure-native:storage:StorageAccount",
-        "dfs": "azure-native:storage:StorageAccount", "vault": "azure-native:keyvault:Vault",
-        "registry": "azure-native:containerregistry:Registry",
-    }
+    st = "azure-native:storage:StorageAccount"
+    # (target type, its Pulumi name, group): the workspace storage gets blob + file, the data lake blob + dfs.
+    targets = [
+        ("azure-native:machinelearningservices:Workspace", None, "amlworkspace"),
+        (st, "storage-account", "blob"), (st, "storage-account", "file"),
+        (st, "datalake-account", "blob"), (st, "datalake-account", "dfs"),
+        ("azure-native:keyvault:Vault", None, "vault"), ("azure-native:containerregistry:Registry", None, "registry"),
+    ]
     if stack == "prod":
-        targets["azuremonitor"] = "azure-native:monitor:PrivateLinkScope"
+        targets.append(("azure-native:monitor:PrivateLinkScope", None, "azuremonitor"))
     pes = plan.of_type(NET + "PrivateEndpoint")
     assert len(pes) == len(targets)
+    got = set()
     for pe in pes:
         (conn,) = pe.inputs["privateLinkServiceConnections"]
         (group,) = conn["groupIds"]
         assert pe.inputs["subnet"]["id"] == pe_subnet
-        assert conn["privateLinkServiceId"] == plan.one(targets[group]).id
         assert pe.physical_name.endswith(f"-{group}")
         assert pe.inputs["customNetworkInterfaceName"] == f"nic-{pe.physical_name}"
-    assert sorted(json_groups(pes)) == sorted(targets)
+        got.add((conn["privateLinkServiceId"], group))
+    assert got == {(plan.one(token, name).id, group) for token, name, group in targets}
 
 
 def json_groups(pes):
@@ -135,7 +138,7 @@ def test_existing_central_zones_are_used_by_id_and_none_adds_no_groups():
             for c in g.inputs["privateDnsZoneConfigs"]}
     assert used == set(ids.values())
     plan = _with_network("staging", dns="none")
-    assert not plan.of_type(NET + "PrivateDnsZoneGroup") and len(plan.of_type(NET + "PrivateEndpoint")) == 6
+    assert not plan.of_type(NET + "PrivateDnsZoneGroup") and len(plan.of_type(NET + "PrivateEndpoint")) == 7
 
 
 def test_firewall_egress_routes_compute_subnets_and_hub_peering():
@@ -177,22 +180,27 @@ def test_managed_mode_rules_and_inbound_endpoints():
     assert w.inputs["publicNetworkAccess"] == "Disabled"
     rules = {r.inputs["ruleName"]: r.inputs["properties"]
              for r in plan.of_type("azure-native:machinelearningservices:ManagedNetworkSettingsRule")}
-    assert rules["pe-storage-dfs"]["destination"] == {
-        "serviceResourceId": plan.one("azure-native:storage:StorageAccount").id, "subresourceTarget": "dfs",
-        "sparkEnabled": False}
+    # AML adds the workspace storage, key vault and registry itself (AllowOnlyApprovedOutbound: whatever their
+    # public access); the data lake is no associated resource, so its blob and dfs are the platform's rules.
+    lake = plan.one("azure-native:storage:StorageAccount", "datalake-account").id
+    assert sorted(rules) == ["monitor", "pe-lake-blob", "pe-lake-dfs", "pypi"]
+    for group in ("blob", "dfs"):
+        assert rules[f"pe-lake-{group}"]["destination"] == {
+            "serviceResourceId": lake, "subresourceTarget": group, "sparkEnabled": False}
     assert rules["pypi"] == {"type": "FQDN", "category": "UserDefined", "destination": "pypi.org"}
     assert rules["monitor"]["destination"] == {"serviceTag": "AzureMonitor", "protocol": "TCP", "portRanges": "443",
                                                "action": "Allow"}
     assert list(subnets(plan)) == ["snet-pe"]
     assert not plan.of_type(NET + "NatGateway")
-    assert len(plan.of_type(NET + "PrivateEndpoint")) == 6
+    assert len(plan.of_type(NET + "PrivateEndpoint")) == 7
 
 
 def test_public_flags_per_mode(stack):
     plan = stack_plan(stack)
     want = "Enabled" if stack == "dev" else "Disabled"
     assert plan.one("azure-native:machinelearningservices:Workspace").inputs["publicNetworkAccess"] == want
-    assert plan.one("azure-native:storage:StorageAccount").inputs["publicNetworkAccess"] == want
+    for account in ("storage-account", "datalake-account"):
+        assert plan.one("azure-native:storage:StorageAccount", account).inputs["publicNetworkAccess"] == want
     assert plan.one("azure-native:keyvault:Vault").inputs["properties"]["publicNetworkAccess"] == want
     assert plan.one("azure-native:containerregistry:Registry").inputs["publicNetworkAccess"] == want
 
@@ -223,3 +231,66 @@ def test_without_monitor_private_link_ingestion_stays_public():
     assert not plan.of_type("azure-native:monitor:PrivateLinkScope")
     assert plan.one("azure-native:operationalinsights:Workspace").inputs["publicNetworkAccessForIngestion"] == "Enabled"
     assert len(plan.of_type("azure-native:privatedns:PrivateZone")) == 7
+
+
+def test_dev_runs_its_compute_in_the_managed_vnet_with_rules_to_its_firewalled_stores():
+    plan = stack_plan("dev")
+    w = plan.one("azure-native:machinelearningservices:Workspace")
+    # No-public-IP compute needs a VNet; dev has none of its own, so the AML managed VNet (no firewall cost).
+    assert w.inputs["managedNetwork"]["isolationMode"] == "AllowInternetOutbound"
+    assert w.inputs["publicNetworkAccess"] == "Enabled"
+    st = "azure-native:storage:StorageAccount"
+    targets = {"pe-storage-blob": (plan.one(st, "storage-account").id, "blob"),
+               "pe-storage-file": (plan.one(st, "storage-account").id, "file"),
+               "pe-vault": (plan.one("azure-native:keyvault:Vault").id, "vault"),
+               "pe-lake-blob": (plan.one(st, "datalake-account").id, "blob"),
+               "pe-lake-dfs": (plan.one(st, "datalake-account").id, "dfs")}
+    rules = {r.inputs["ruleName"]: r.inputs["properties"]["destination"]
+             for r in plan.of_type("azure-native:machinelearningservices:ManagedNetworkSettingsRule")}
+    # With AllowInternetOutbound Azure ML adds endpoints only to stores with public access disabled; dev's are
+    # public behind their firewalls, which the managed VNet's egress IPs would not pass.
+    assert {k: (v["serviceResourceId"], v["subresourceTarget"]) for k, v in rules.items()} == targets
+    for c in plan.of_type("azure-native:machinelearningservices:Compute"):
+        assert "subnet" not in c.inputs["properties"]["properties"]
+        assert c.inputs["properties"]["properties"]["enableNodePublicIp"] is False
+
+
+def test_a_stack_rule_may_not_take_a_platform_rule_name():
+    import pytest
+
+    from infra import config
+
+    def edit(raw):
+        raw["amlplatform:network"] = {
+            "mode": "managed", "addressSpace": ["10.60.0.0/24"], "subnets": {"privateEndpoints": "10.60.0.0/26"},
+            "outboundRules": [{"name": "pe-lake-dfs", "type": "ServiceTag", "serviceTag": "AzureMonitor"}],
+        }
+        raw["amlplatform:aks"] = {"enabled": False}
+
+    with pytest.raises(config.ConfigError, match=r"amlplatform:network.outboundRules\[0\].name: 'pe-lake-dfs' is a rule "
+                                                 "the platform adds itself"):
+        edited_plan("staging", edit)
+
+
+def test_a_managed_mode_staging_passes_the_whole_gate(tmp_path):
+    """Managed mode: compute has no subnet of ours, and every gate (checkov's CKV_AMLP_12, the platform rule
+    aml-compute-in-vnet, the Azure rules) accepts it."""
+    import shutil
+
+    import yaml
+
+    from infra import cli
+    from tests.conftest import ROOT
+
+    shutil.copytree(ROOT / "stacks", tmp_path / "stacks")
+    shutil.copytree(ROOT / "assets", tmp_path / "assets")
+    path = tmp_path / "stacks" / "Pulumi.staging.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["config"]["amlplatform:network"] = {
+        "mode": "managed", "addressSpace": ["10.60.0.0/24"], "subnets": {"privateEndpoints": "10.60.0.0/26"}}
+    doc["config"]["amlplatform:aks"] = {"enabled": False}  # AKS needs private mode's scoring subnet
+    path.write_text(yaml.safe_dump(doc))
+    ok, text = cli.plan_stack("staging", tmp_path, tmp_path / "out")
+    assert ok, text
+    assert "checkov: PASS" in text and "0 failed" in text
+    assert "platform rules: PASS " in text and "azure rules: PASS" in text

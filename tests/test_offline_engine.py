@@ -32,8 +32,8 @@ def test_missing_secrets_become_placeholders_and_are_reported():
 def test_ids_have_arm_shapes():
     plan = stack_plan("prod")
     assert plan.one("azure-native:resources:ResourceGroup").id == f"{SUB}/resourceGroups/rg-contoso-prd"
-    blob = plan.one("azure-native:storage:BlobServiceProperties")
-    account = plan.one("azure-native:storage:StorageAccount")
+    blob = plan.one("azure-native:storage:BlobServiceProperties", "storage-blob")
+    account = plan.one("azure-native:storage:StorageAccount", "storage-account")
     assert blob.id == f"{account.id}/blobServices/default"
     assert blob.physical_name == f"{account.physical_name}/default"
     ra = plan.of_type("azure-native:authorization:RoleAssignment")[0]
@@ -56,8 +56,10 @@ def test_identity_outputs_and_stack_outputs():
 
 def test_parent_and_dependencies_are_recorded():
     plan = stack_plan("staging")
-    account = plan.one("azure-native:storage:StorageAccount")
+    account = plan.one("azure-native:storage:StorageAccount", "storage-account")
     assert account.parent.endswith("amlplatform:components:Storage::storage")
+    lake = plan.one("azure-native:storage:StorageAccount", "datalake-account")
+    assert lake.parent.endswith("amlplatform:components:Storage::datalake")
     rg = plan.one("azure-native:resources:ResourceGroup")
     assert rg.urn in account.dependencies
 

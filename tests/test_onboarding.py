@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from infra import cli
+from infra import cli, config
+from infra.offline import azure_rules
+from infra.offline.stack import plan_stack
 from tests.conftest import ROOT
 
 DS = "1c9c6f8e-0b1e-4d6a-9a43-3f3d2b4c5d01"
@@ -36,7 +38,9 @@ def test_onboard_then_offboard_is_byte_identical(repo, capsys):
                "--readers", f"user:{RD}", "--compute-operators", f"sp:{SP}", "--containers", "fraud-raw,fraud-curated",
                "--members", f"user:{RD}") == 0
     out = capsys.readouterr().out
-    assert "stacks/Pulumi.prod.yaml: plan gains 9, loses 0" in out
+    # Prod: the containers, and per principal its workspace role, its roles on the workspace storage
+    # (identity-only: blob and file) and its roles on the team's containers.
+    assert "stacks/Pulumi.prod.yaml: plan gains 13, loses 0" in out
     assert f"+ RoleAssignment: AzureML Compute Operator on workspaces/mlw-contoso-prd for ServicePrincipal {SP}" in out
     dev = (repo / "stacks" / "Pulumi.dev.yaml").read_text()
     assert "# Deliberate dev relaxation" in dev  # comments kept
@@ -96,3 +100,29 @@ def test_dry_run_writes_nothing(repo, capsys):
     assert run(repo, "onboard", "--team", "fraud", "--env", "dev", "--readers", RD, "--dry-run") == 0
     assert "dry run: no file written" in capsys.readouterr().out
     assert snapshot(repo) == before
+
+
+def _plan(repo: Path, stack: str):
+    cfg, raw = config.load_stack(stack, repo)
+    return plan_stack(cfg, raw)[0]
+
+
+def test_offboarding_from_a_locked_prod_deletes_nothing_under_a_lock(repo):
+    """CanNotDelete locks cover every resource below their scope, extension resources such as role assignments
+    included: what offboarding deletes must lie under none of them (or be retained on delete)."""
+    assert run(repo, "onboard", "--team", "fraud", "--env", "prod", "--data-scientists", DS, "--readers", f"user:{RD}",
+               "--job-submitters", f"user:{RD}", "--compute-operators", f"sp:{SP}",
+               "--containers", "fraud-raw,fraud-curated") == 0
+    onboarded = _plan(repo, "prod")
+    assert run(repo, "offboard", "--team", "fraud") == 0
+    offboarded = _plan(repo, "prod")
+    kept = {r.urn for r in offboarded.custom()}
+    deleted = [r for r in onboarded.custom() if r.urn not in kept]
+    locks = [lk.inputs["scope"].lower() + "/" for lk in onboarded.of_type("azure-native:authorization:ManagementLockByScope")]
+    assert len(locks) == 3 and len(deleted) == 15
+    under = [r.name for r in deleted if not r.retain_on_delete and any(r.id.lower().startswith(lk) for lk in locks)]
+    assert under == []
+    # The team's data outlives it; its grants do not.
+    assert sorted(r.name for r in deleted if r.retain_on_delete) == ["datalake-container-fraud-curated",
+                                                                      "datalake-container-fraud-raw"]
+    assert azure_rules.evaluate(onboarded).ok and azure_rules.evaluate(offboarded).ok

@@ -116,7 +116,6 @@ def test_every_rule_has_a_failing_case_somewhere():
 @pytest.mark.parametrize("kind", ["AmlCompute", "ComputeInstance"])
 @pytest.mark.parametrize("rule,inner,outer", [
     ("aml-compute-local-auth", {}, {"disableLocalAuth": False}),
-    ("aml-compute-in-vnet", {"subnet": None}, {}),
     ("aml-compute-no-public-ip", {"enableNodePublicIp": True}, {}),
     ("aml-compute-ssh-off", {"remoteLoginPortPublicAccess": "Enabled", "sshSettings": {"sshPublicAccess": "Enabled"}},
      {}),
@@ -276,3 +275,42 @@ def test_taggable_table_matches_the_sdk():
         klass = getattr(importlib.import_module(f"pulumi_azure_native.{module}"), cls)
         takes_tags = "tags" in inspect.signature(klass._internal_init).parameters
         assert takes_tags == (token in TAGGABLE), token
+
+
+def _workspace(name: str, isolation: str | None) -> Resource:
+    props = {**GOOD[t.WORKSPACE], "workspaceName": name}
+    if isolation:
+        props["managedNetwork"] = {"isolationMode": isolation}
+    return res(t.WORKSPACE, props, f"ws-{name}")
+
+
+@pytest.mark.parametrize("kind", ["AmlCompute", "ComputeInstance"])
+@pytest.mark.parametrize("isolation, subnet, ok", [
+    (None, True, True),
+    (None, False, False),
+    ("Disabled", False, False),
+    ("AllowInternetOutbound", False, True),
+    ("AllowOnlyApprovedOutbound", False, True),
+])
+def test_compute_in_a_subnet_or_a_managed_network_workspace(kind, isolation, subnet, ok):
+    stack = _rule("aml-compute-in-vnet").stack_check
+    ws = _workspace("mlw", isolation)
+    c = res(t.COMPUTE, {**compute(kind, **({} if subnet else {"subnet": None})), "workspaceName": "mlw"}, "c1")
+    found = stack([ws, c], PROD)
+    assert found == ([] if ok else [(c.urn, f"{kind} c1: no subnet and no managed network on its workspace; compute "
+                                             "joins the stack's training subnet or the AML managed VNet")])
+
+
+def test_compute_finds_its_workspace_by_dependency_in_a_preview():
+    stack = _rule("aml-compute-in-vnet").stack_check
+    ws = _workspace("mlw", "AllowInternetOutbound")
+    other = _workspace("other", None)
+    c = res(t.COMPUTE, {**compute("AmlCompute", subnet=None), "workspaceName": UNKNOWN}, "c1",
+            property_dependencies={"workspaceName": (ws.urn,)})
+    assert stack([other, ws, c], PROD) == []
+    orphan = res(t.COMPUTE, {**compute("AmlCompute", subnet=None), "workspaceName": UNKNOWN}, "c2",
+                 property_dependencies={"workspaceName": (other.urn,)})
+    assert [u for u, _ in stack([other, ws, orphan], PROD)] == [orphan.urn]
+    # Attached compute (Kubernetes, Synapse, Databricks) has no placement of ours.
+    attached = res(t.COMPUTE, {"computeName": "k", "properties": {"computeType": "Kubernetes"}}, "k")
+    assert stack([other, attached], PROD) == []

@@ -13,6 +13,11 @@ def test_builtin_role_ids_are_pinned():
         "AzureML Compute Operator": "e503ece1-11d0-4e8e-8e2c-7a6c3bf38815",
         "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
         "Storage Blob Data Reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
+        # https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/storage
+        "Storage File Data Privileged Contributor": "69566ab7-960f-475b-8e7c-b3118f30c6bd",
+        "Storage File Data Privileged Reader": "b8eda974-7b85-4f76-af95-65846b26df6d",
+        # https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/ai-machine-learning
+        "Azure AI Enterprise Network Connection Approver": "b556d68e-0be0-4f35-a333-ad7ee1ce17ea",
         "Key Vault Administrator": "00482a5a-887f-4fb3-b363-3b7fe8e74483",
         "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
         "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",

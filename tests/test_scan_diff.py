@@ -99,7 +99,7 @@ def test_scan_unknown_stack_named_explicitly(repo, capsys):
 def test_check_exit_codes_follow_enforcement(repo, capsys):
     assert cli.main(["--root", str(repo), "check", "dev"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("amlplatform check dev: PASS with 9 advisory finding(s)")
+    assert out.startswith("amlplatform check dev: PASS with 6 advisory finding(s)")
     assert "advisory  public-network-access workspace-mlw" in out
     assert cli.main(["--root", str(repo), "check", "prod"]) == 0
     assert "PASS  (27 rules" in capsys.readouterr().out
@@ -137,10 +137,15 @@ def test_diff_cli_table_and_json(repo, capsys):
     assert cli.main(["--root", str(repo), "diff", "dev", "staging"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("amlplatform diff dev staging:")
-    assert re.search(r"\n  10 resources +tags\.environment +dev +staging\n", out)
+    assert re.search(r"\n  11 resources +tags\.environment +dev +staging\n", out)
     assert "principalId" not in out  # identities' IDs differ by design
     assert cli.main(["--root", str(repo), "diff", "dev", "staging", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["a"] == "dev" and data["b"] == "staging" and data["onlyIn"]["dev"] == []
+    # Only dev's managed VNet needs rules to its public-with-firewall stores and the lake's approver grant.
+    assert data["a"] == "dev" and data["b"] == "staging"
+    assert sorted(map(tuple, data["onlyIn"]["dev"])) == sorted(
+        [("ManagedNetworkSettingsRule", f"workspace-rule-pe-{r}")
+         for r in ("lake-blob", "lake-dfs", "storage-blob", "storage-file", "vault")]
+        + [("RoleAssignment", "datalake-ra-workspace-pe-approver")])
     assert cli.main(["--root", str(repo), "diff", "dev", "qa"]) == 2
     assert "no stack 'qa'" in capsys.readouterr().err

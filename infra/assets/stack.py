@@ -51,7 +51,8 @@ def computes_for(cfg: StackConfig, names: Names) -> list[str]:
 def context_for(cfg: StackConfig, names: Names) -> StackContext:
     """What the stack offers its assets (infra/assets/stack_rules.py checks against it)."""
     return StackContext(
-        storage_account=names.storage,
+        # `${platform.storageAccount}` datastores point at the teams' data lake.
+        storage_account=names.data_lake,
         team_datastores=frozenset(team_datastore_names(cfg)),
         team_containers=frozenset(c for t in cfg.teams.values() for c in t.containers),
         computes=frozenset(computes_for(cfg, names)),

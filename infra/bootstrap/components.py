@@ -162,8 +162,8 @@ class StateStorageComponent(pulumi.ComponentResource):
 
         diag = c.diagnostic_settings
         # Account level carries metrics only; the blob service's logs say who read or wrote state.
-        add_diagnostics(self, f"{name}-account", self.account.id, diag, logs=False)
-        add_diagnostics(self, f"{name}-blob", self.blob_service.id, diag)
+        add_diagnostics(self, f"{name}-account", self.account.id, diag, "Microsoft.Storage/storageAccounts")
+        add_diagnostics(self, f"{name}-blob", self.blob_service.id, diag, "Microsoft.Storage/storageAccounts/blobServices")
         self.role_assignments = [
             assign_role(self, f"{name}-ra-{g.key}-blob-data", self.container.id, g.principal_id, g.principal_type,
                         builtin_role_id(c.subscription_id, g.blob_role),

@@ -1,8 +1,15 @@
 """People's access: the platform owners, the CI/CD principal, and each team's roles.
 
-Scopes are as narrow as the role allows: the AzureML roles on the workspace,
-data roles on the team's own containers, and the resource group only for the
+Scopes are as narrow as the role allows: the AzureML roles on the workspace, the
+data roles Azure ML needs on its identity-only default storage, data roles on the
+team's own containers in the data lake, and the resource group only for the
 platform owners group (the one holder of a privileged role).
+
+ARM keeps one assignment per (scope, role, principal): a second one under another
+name is a 409 RoleAssignmentExists, and deleting either removes the grant. So a
+principal that several team roles (or teams) give the same role on the same scope
+gets one assignment, named by that triple alone: adding or removing a team never
+renames, and so never deletes, a grant another team still gives.
 """
 
 from __future__ import annotations
@@ -37,12 +44,33 @@ JOB_SUBMITTER_NOT_ACTIONS = (
     "Microsoft.MachineLearningServices/workspaces/datastores/listsecrets/action",
 )
 
-# Team role key -> (role on the workspace, data role on the team's containers or None).
-TEAM_GRANTS: dict[str, tuple[str, str | None]] = {
-    "readers": ("Reader", "Storage Blob Data Reader"),
-    "dataScientists": ("AzureML Data Scientist", "Storage Blob Data Contributor"),
-    "computeOperators": ("AzureML Compute Operator", None),
-    "jobSubmitters": ("job-submitter", "Storage Blob Data Reader"),
+
+
+@dataclass(frozen=True)
+class TeamRole:
+    """What one team role key grants, and where."""
+
+    workspace: str
+    # On the workspace's default storage account. With shared keys off, people reach AML's own
+    # containers and file share as themselves: Storage Blob Data Contributor and Storage File Data
+    # Privileged Contributor for those who work in the workspace, the Reader pair for read-only users
+    # (https://learn.microsoft.com/azure/machine-learning/how-to-disable-local-auth-storage).
+    workspace_storage: tuple[str, ...] = ()
+    # On each of the team's own containers in the data lake (None: no data access).
+    containers: str | None = None
+
+
+TEAM_GRANTS: dict[str, TeamRole] = {
+    "readers": TeamRole("Reader", ("Storage Blob Data Reader", "Storage File Data Privileged Reader"),
+                        "Storage Blob Data Reader"),
+    # Notebooks, compute instances and studio uploads: blob and file, read and write.
+    "dataScientists": TeamRole("AzureML Data Scientist",
+                               ("Storage Blob Data Contributor", "Storage File Data Privileged Contributor"),
+                               "Storage Blob Data Contributor"),
+    # Compute only: no data.
+    "computeOperators": TeamRole("AzureML Compute Operator"),
+    # Submitting a job uploads its code snapshot to the default blob datastore; no notebooks share.
+    "jobSubmitters": TeamRole("job-submitter", ("Storage Blob Data Contributor",), "Storage Blob Data Reader"),
 }
 
 
@@ -65,6 +93,9 @@ class AccessProps:
     stack_label: str  # makes the custom role's name unique in the tenant
     resource_group_id: pulumi.Input[str]
     workspace_id: pulumi.Input[str]
+    # The workspace's default storage account (AML's containers and notebooks share).
+    workspace_storage_id: pulumi.Input[str]
+    # Team containers in the data lake, by name.
     container_ids: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     platform_owners: Grantee | None = None
     deployment: Grantee | None = None
@@ -82,20 +113,26 @@ class AccessProps:
             raise PropsError("the platform owners must be a group")
 
 
+@dataclass(frozen=True)
+class _Grant:
+    scope_label: str  # stable words for the scope: names the resource, never changes with the teams
+    scope: pulumi.Input[str]
+    role: str
+    who: Grantee
+
+
+# Scope label -> how a description names it (container labels name their container).
+WHERE = {"resource-group": "the resource group", "workspace": "the workspace", "workspace-storage": "the workspace storage"}
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in text.lower()).strip("-")
+
+
 class AccessComponent(pulumi.ComponentResource):
     def __init__(self, name: str, props: AccessProps, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("amlplatform:components:Access", name, None, opts)
         c = props.common
-        self.assignments: list[authorization.RoleAssignment] = []
-
-        def role(role_name: str) -> pulumi.Input[str]:
-            return self.job_submitter.id if role_name == "job-submitter" else builtin_role_id(c.subscription_id, role_name)
-
-        def grant(key: str, scope: pulumi.Input[str], who: Grantee, role_name: str, why: str) -> None:
-            self.assignments.append(
-                assign_role(self, f"{name}-{key}-{who.object_id}", scope, who.object_id, who.type,
-                            role(role_name), why)
-            )
 
         self.job_submitter = authorization.RoleDefinition(
             f"{name}-job-submitter",
@@ -116,21 +153,38 @@ class AccessComponent(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-        if props.platform_owners:
-            grant("platform-owners", props.resource_group_id, props.platform_owners, "Owner",
-                  "Platform owners group: the only holder of a privileged role")
-        if props.deployment:
-            grant("deployment", props.workspace_id, props.deployment, "AzureML Data Scientist",
-                  "CI/CD principal: registers assets and verifies the workspace")
+        def role(role_name: str) -> pulumi.Input[str]:
+            return self.job_submitter.id if role_name == "job-submitter" else builtin_role_id(c.subscription_id, role_name)
 
-        for team in props.teams:
-            for key, who in team.grants:
-                workspace_role, data_role = TEAM_GRANTS[key]
-                grant(f"team-{team.name}-{key}", props.workspace_id, who, workspace_role,
-                      f"Team {team.name}: {key}")
-                if data_role:
-                    for container in team.containers:
-                        grant(f"team-{team.name}-{key}-{container}", props.container_ids[container], who,
-                              data_role, f"Team {team.name}: {key} on its container {container}")
+        self.assignments: list[authorization.RoleAssignment] = []
+        for g in _unique_grants(props):
+            what = "AML Job Submitter" if g.role == "job-submitter" else g.role
+            self.assignments.append(assign_role(
+                self, f"{name}-{g.scope_label}-{_slug(g.role)}-{g.who.object_id}", g.scope, g.who.object_id,
+                g.who.type, role(g.role),
+                f"amlplatform access: {what} on {WHERE.get(g.scope_label, g.scope_label.replace('container-', 'container '))}",
+            ))
 
         self.register_outputs({"job_submitter_role_id": self.job_submitter.id})
+
+
+def _unique_grants(props: AccessProps) -> list[_Grant]:
+    """Every grant the access settings imply, once per (scope, role, principal), in a stable order."""
+    wanted: list[_Grant] = []
+    if props.platform_owners:
+        wanted.append(_Grant("resource-group", props.resource_group_id, "Owner", props.platform_owners))
+    if props.deployment:
+        # CI/CD registers assets and verifies the workspace.
+        wanted.append(_Grant("workspace", props.workspace_id, "AzureML Data Scientist", props.deployment))
+    for team in props.teams:
+        for key, who in team.grants:
+            grants = TEAM_GRANTS[key]
+            wanted.append(_Grant("workspace", props.workspace_id, grants.workspace, who))
+            wanted += [_Grant("workspace-storage", props.workspace_storage_id, r, who) for r in grants.workspace_storage]
+            if grants.containers:
+                wanted += [_Grant(f"container-{ct}", props.container_ids[ct], grants.containers, who)
+                           for ct in team.containers]
+    unique: dict[tuple[str, str, str], _Grant] = {}
+    for g in wanted:
+        unique.setdefault((g.scope_label, g.role, g.who.object_id.lower()), g)
+    return list(unique.values())

@@ -82,6 +82,9 @@ class AssetsProps:
     storage_account_id: pulumi.Input[str]
     computes: Sequence[str]
     schedules_enabled: bool
+    # The teams' data lake (ADLS Gen2): team datastores and datastores whose account is the platform's
+    # (`${platform.storageAccount}`) point at it. Uploads stay on the workspace storage above.
+    data_lake_account_name: str
     team_datastores: Sequence[TeamDatastore] = ()
     # Containers the stack's storage component creates (teams.<name>.containers).
     team_containers: Sequence[str] = ()
@@ -225,7 +228,7 @@ class AssetsComponent(pulumi.ComponentResource):
         common: dict[str, Any] = {
             "credentials": ml.NoneDatastoreCredentialsArgs(credentials_type="None"),
             "datastore_type": DATASTORE_TYPES[ds.subtype],
-            "account_name": p.storage_account_name if platform else e.account_name,
+            "account_name": p.data_lake_account_name if platform else e.account_name,
             "description": e.description,
             "endpoint": e.endpoint,
             "protocol": e.protocol,
@@ -249,7 +252,7 @@ class AssetsComponent(pulumi.ComponentResource):
         args = ml.AzureDataLakeGen2DatastoreArgs(
             datastore_type="AzureDataLakeGen2",
             credentials=ml.NoneDatastoreCredentialsArgs(credentials_type="None"),
-            account_name=p.storage_account_name,
+            account_name=p.data_lake_account_name,
             filesystem=team.container,
             endpoint="core.windows.net",
             protocol="https",

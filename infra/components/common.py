@@ -13,6 +13,7 @@ from typing import Literal, Mapping, Sequence
 import pulumi
 from pulumi_azure_native import authorization, monitor, network
 
+from ..diagnostic_categories import ALL_LOGS, for_type
 from ..dns_zones import ZONES_BY_GROUP
 from ..naming import RULES, stable_guid
 from ..roles import BUILTIN_ROLES, role_definition_id
@@ -134,11 +135,30 @@ def add_diagnostics(
     prefix: str,
     resource_uri: pulumi.Input[str],
     settings: DiagnosticSettings | None,
+    resource_type: str,
     logs: bool = True,
     metrics: bool = True,
-    log_group: str = "allLogs",
+    log_group: str = ALL_LOGS,
 ) -> monitor.DiagnosticSetting | None:
+    """Logs (one category group) and metrics of a resource to Log Analytics, chosen by its ARM type.
+
+    Azure refuses categories a type lacks (AllMetrics on storage is a 400), so what is asked for
+    comes from infra/diagnostic_categories.py: the group if the type has it, its metric categories
+    (Transaction for storage, AllMetrics elsewhere). A type with nothing to send gets no setting."""
     if settings is None:
+        return None
+    supported = for_type(resource_type)
+    if supported is None:
+        raise PropsError(f"diagnostic setting {prefix}: {resource_type} is not in infra/diagnostic_categories.py; "
+                         "add its log and metric categories from Azure Monitor's supported-logs/metrics reference")
+    if logs and supported.groups and log_group not in supported.groups:
+        raise PropsError(f"diagnostic setting {prefix}: {resource_type} has no log category group {log_group!r} "
+                         f"(it has {', '.join(sorted(supported.groups))})")
+    log_args = [monitor.DiagnosticsLogSettingsArgs(category_group=log_group, enabled=True)] \
+        if logs and supported.groups else None
+    metric_args = [monitor.DiagnosticsMetricSettingsArgs(category=m, enabled=True) for m in sorted(supported.metrics)] \
+        if metrics and supported.metrics else None
+    if not log_args and not metric_args:
         return None
     return monitor.DiagnosticSetting(
         f"{prefix}-diag",
@@ -148,8 +168,8 @@ def add_diagnostics(
         workspace_id=settings.workspace_id,
         # Resource-specific tables where the service supports them; cheaper to query.
         log_analytics_destination_type="Dedicated",
-        logs=[monitor.DiagnosticsLogSettingsArgs(category_group=log_group, enabled=True)] if logs else None,
-        metrics=[monitor.DiagnosticsMetricSettingsArgs(category="AllMetrics", enabled=True)] if metrics else None,
+        logs=log_args,
+        metrics=metric_args,
         opts=pulumi.ResourceOptions(parent=owner),
     )
 

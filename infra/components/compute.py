@@ -59,6 +59,9 @@ class ComputeProps:
     clusters: Sequence[Cluster] = ()
     instances: Sequence[Instance] = ()
     attach: Sequence[Attach] = field(default_factory=list)
+    # The identity compute instances run as (default: identity_id). Idle shutdown needs it to hold
+    # Contributor on the workspace, a role the clusters' identity must not get (how-to-create-compute-instance).
+    instance_identity_id: pulumi.Input[str] | None = None
 
     def __post_init__(self) -> None:
         for c in self.clusters:
@@ -78,10 +81,13 @@ class ComputeComponent(pulumi.ComponentResource):
         super().__init__("amlplatform:components:Compute", name, None, opts)
         c = props.common
         identity = ml.ManagedServiceIdentityArgs(type="UserAssigned", user_assigned_identities=[props.identity_id])
+        instance_identity = identity if props.instance_identity_id is None else ml.ManagedServiceIdentityArgs(
+            type="UserAssigned", user_assigned_identities=[props.instance_identity_id])
         subnet = ml.ResourceIdArgs(id=props.subnet_id) if props.subnet_id is not None else None
 
         def compute(
-            key: str, compute_name: str, properties: ComputeProperties, with_identity: bool = True
+            key: str, compute_name: str, properties: ComputeProperties,
+            runs_as: ml.ManagedServiceIdentityArgs | None = identity,
         ) -> ml.Compute:
             return ml.Compute(
                 f"{name}-{key}",
@@ -89,7 +95,7 @@ class ComputeComponent(pulumi.ComponentResource):
                 workspace_name=props.workspace_name,
                 resource_group_name=c.resource_group_name,
                 location=c.location,
-                identity=identity if with_identity else None,
+                identity=runs_as,
                 properties=properties,
                 tags=c.tags,
                 opts=resource_opts(self, c),
@@ -154,6 +160,7 @@ class ComputeComponent(pulumi.ComponentResource):
                         schedules=ml.ComputeSchedulesArgs(compute_start_stop=schedules) if schedules else None,
                     ),
                 ),
+                runs_as=instance_identity,
             ))
 
         self.attached = []
@@ -170,6 +177,6 @@ class ComputeComponent(pulumi.ComponentResource):
                         workspace_url=a.workspace_url, databricks_access_token=a.access_token
                     ),
                 )
-            self.attached.append(compute(f"attach-{a.name}", a.name, properties, with_identity=False))
+            self.attached.append(compute(f"attach-{a.name}", a.name, properties, runs_as=None))
 
         self.register_outputs({"clusters": [cl.name for cl in props.clusters]})

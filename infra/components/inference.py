@@ -156,7 +156,8 @@ class InferenceComponent(pulumi.ComponentResource):
             builtin_role_id(c.subscription_id, "Network Contributor"), "AKS control plane joins the scoring subnet",
         )
         self.cluster = self._cluster(name, subnet_grant)
-        add_diagnostics(self, f"{name}-aks", self.cluster.id, c.diagnostic_settings, log_group="audit")
+        add_diagnostics(self, f"{name}-aks", self.cluster.id, c.diagnostic_settings,
+                        "Microsoft.ContainerService/managedClusters", log_group="audit")
         self._container_insights(name)
         self.extension = self._extension(name)
         self.namespace = self._namespace(name)

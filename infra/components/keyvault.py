@@ -68,7 +68,7 @@ class KeyVaultComponent(pulumi.ComponentResource):
             opts=resource_opts(self, c, stateful=True),
         )
 
-        add_diagnostics(self, name, self.vault.id, c.diagnostic_settings)
+        add_diagnostics(self, name, self.vault.id, c.diagnostic_settings, "Microsoft.KeyVault/vaults")
         self.role_assignments = add_role_assignments(self, name, self.vault.id, c)
         self.private_endpoints = add_private_endpoints(self, name, self.vault.id, props.name, ["vault"], c)
         add_lock(self, name, self.vault.id, c, "key vault")

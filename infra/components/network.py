@@ -136,7 +136,8 @@ class NetworkComponent(pulumi.ComponentResource):
                 tags=c.tags,
                 opts=resource_opts(self, c),
             )
-            add_diagnostics(self, f"{name}-nsg-{use}", nsg.id, c.diagnostic_settings, metrics=False)
+            add_diagnostics(self, f"{name}-nsg-{use}", nsg.id, c.diagnostic_settings,
+                            "Microsoft.Network/networkSecurityGroups")
             self.nsgs[use] = nsg
 
         # Explicit egress for the compute subnets.
@@ -204,7 +205,7 @@ class NetworkComponent(pulumi.ComponentResource):
             tags=c.tags,
             opts=resource_opts(self, c),
         )
-        add_diagnostics(self, f"{name}-vnet", self.vnet.id, c.diagnostic_settings)
+        add_diagnostics(self, f"{name}-vnet", self.vnet.id, c.diagnostic_settings, "Microsoft.Network/virtualNetworks")
 
         def subnet_id(subnet_name: str) -> pulumi.Output[str]:
             return self.vnet.id.apply(lambda vnet_id: f"{vnet_id}/subnets/{subnet_name}")

@@ -75,7 +75,7 @@ class RegistryComponent(pulumi.ComponentResource):
             opts=resource_opts(self, c, stateful=True),
         )
 
-        add_diagnostics(self, name, self.registry.id, c.diagnostic_settings)
+        add_diagnostics(self, name, self.registry.id, c.diagnostic_settings, "Microsoft.ContainerRegistry/registries")
         self.role_assignments = add_role_assignments(self, name, self.registry.id, c)
         self.private_endpoints = add_private_endpoints(self, name, self.registry.id, props.name, ["registry"], c)
         add_lock(self, name, self.registry.id, c, "container registry")

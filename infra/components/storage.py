@@ -1,4 +1,17 @@
-"""The workspace's storage account: ADLS Gen2, Entra-only, firewalled, soft delete on."""
+"""A storage account, hardened one way for both of the platform's accounts: Entra-only, firewalled, soft delete on.
+
+The workspace's default storage must be flat: "Azure Machine Learning doesn't support hierarchical
+namespace (Azure Data Lake Storage Gen2 feature) for the default storage account of the workspace"
+(https://learn.microsoft.com/azure/machine-learning/how-to-manage-workspace#limitations); the
+service answers "Cannot use storage with HNS enabled". The teams' data lake is ADLS Gen2. One component serves both, switched by
+`data_lake`: the namespace, the endpoints that get private endpoints (blob + file for AML's
+notebooks share, blob + dfs for the lake) and the team containers follow from it.
+
+No management lock here: the teams' grants (role assignments at the account and container scopes)
+and containers are created and removed per team, and a CanNotDelete lock on the account blocks
+deleting anything below it, extension resources included. `protect` keeps Pulumi from deleting
+the accounts; team containers are retained on delete so offboarding never deletes data.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +22,15 @@ from pulumi_azure_native import storage
 
 from .common import (
     Common,
+    PropsError,
     add_diagnostics,
-    add_lock,
     add_private_endpoints,
     add_role_assignments,
     check_name,
     resource_opts,
 )
+
+ACCOUNT = "Microsoft.Storage/storageAccounts"
 
 
 @dataclass
@@ -26,11 +41,20 @@ class StorageProps:
     public_network_access: bool
     allowed_ip_ranges: list[str] = field(default_factory=list)
     soft_delete_days: int = 14
-    # Private blob containers (team data); never publicly readable.
+    # False: the workspace's default storage (flat namespace); True: the teams' ADLS Gen2 data lake.
+    data_lake: bool = False
+    # Private containers (team data) on the data lake; never publicly readable, kept on delete.
     containers: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        check_name("storage", self.name)
+        check_name("data_lake" if self.data_lake else "storage", self.name)
+        if self.containers and not self.data_lake:
+            raise PropsError("team containers live on the data lake (data_lake=True), not on the workspace storage")
+
+    @property
+    def endpoint_groups(self) -> list[str]:
+        """Private endpoint groups: what clients reach. AML's notebooks use the workspace storage's file share."""
+        return ["blob", "dfs"] if self.data_lake else ["blob", "file"]
 
 
 class StorageComponent(pulumi.ComponentResource):
@@ -46,7 +70,7 @@ class StorageComponent(pulumi.ComponentResource):
             kind="StorageV2",
             sku=storage.SkuArgs(name=props.replication),
             access_tier=storage.AccessTier.HOT,
-            is_hns_enabled=True,
+            is_hns_enabled=props.data_lake,
             enable_https_traffic_only=True,
             minimum_tls_version="TLS1_2",
             allow_blob_public_access=False,
@@ -87,7 +111,7 @@ class StorageComponent(pulumi.ComponentResource):
             container_delete_retention_policy=retention,
             opts=resource_opts(self, c),
         )
-        self.file_service = storage.FileServiceProperties(
+        self.file_service = None if props.data_lake else storage.FileServiceProperties(
             f"{name}-file",
             account_name=self.account.name,
             resource_group_name=c.resource_group_name,
@@ -103,19 +127,20 @@ class StorageComponent(pulumi.ComponentResource):
                 account_name=self.account.name,
                 resource_group_name=c.resource_group_name,
                 public_access=storage.PublicAccess.NONE,
-                opts=resource_opts(self, c, depends_on=[self.blob_service]),
+                # Offboarding a team removes its grants and datastores, never its data.
+                opts=resource_opts(self, c, depends_on=[self.blob_service], retain_on_delete=True),
             )
             for container in props.containers
         }
 
         diag = c.diagnostic_settings
-        # Account level carries metrics only; logs live on each service.
-        add_diagnostics(self, f"{name}-account", self.account.id, diag, logs=False)
-        add_diagnostics(self, f"{name}-blob", self.blob_service.id, diag)
-        add_diagnostics(self, f"{name}-file", self.file_service.id, diag)
+        # The account level carries metrics only (it has no logs); logs live on each service.
+        add_diagnostics(self, f"{name}-account", self.account.id, diag, ACCOUNT)
+        add_diagnostics(self, f"{name}-blob", self.blob_service.id, diag, f"{ACCOUNT}/blobServices")
+        if self.file_service is not None:
+            add_diagnostics(self, f"{name}-file", self.file_service.id, diag, f"{ACCOUNT}/fileServices")
         self.role_assignments = add_role_assignments(self, name, self.account.id, c)
-        self.private_endpoints = add_private_endpoints(self, name, self.account.id, props.name, ["blob", "file", "dfs"], c)
-        add_lock(self, name, self.account.id, c, "storage account")
+        self.private_endpoints = add_private_endpoints(self, name, self.account.id, props.name, props.endpoint_groups, c)
 
         self.id = self.account.id
         self.name = self.account.name

@@ -3,7 +3,8 @@
 It runs as a user-assigned identity (which must hold its roles before the
 workspace is created), authenticates to its system datastores with that
 identity rather than account keys, and takes its network posture from the
-stack: public behind the allow-list (dev), private, or the AML managed VNet.
+stack: public behind the allow-list (dev, whose compute still runs in the AML managed VNet),
+private, or the AML managed VNet.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from .common import (
     Common,
     PropsError,
     add_diagnostics,
-    add_lock,
     add_private_endpoints,
     add_role_assignments,
     check_name,
@@ -146,10 +146,13 @@ class WorkspaceComponent(pulumi.ComponentResource):
             )
             for rule in props.outbound_rules
         ]
-        add_diagnostics(self, name, self.workspace.id, c.diagnostic_settings)
+        add_diagnostics(self, name, self.workspace.id, c.diagnostic_settings,
+                        "Microsoft.MachineLearningServices/workspaces")
         self.role_assignments = add_role_assignments(self, name, self.workspace.id, c)
         self.private_endpoints = add_private_endpoints(self, name, self.workspace.id, props.name, ["amlworkspace"], c)
-        add_lock(self, name, self.workspace.id, c, "machine learning workspace")
+        # No management lock: computes, datastores, schedules, outbound rules and the teams' grants live
+        # below the workspace and come and go with the stack; a CanNotDelete lock would block every one
+        # of those deletes (extension resources inherit it). `protect` guards the workspace itself.
 
         self.id = self.workspace.id
         self.name = self.workspace.name

@@ -35,6 +35,14 @@ NESTED: dict[str, dict[str, frozenset[str]]] = {
 }
 
 
+# References to other resources that the SDK types as whole resource args: ARM reads only their `id`
+# (a private endpoint's subnet is the subnet the endpoint joins, not a subnet definition), and the
+# args' defaults (privateEndpointNetworkPolicies: "Disabled" and the like) would misstate the subnet.
+REFERENCES: dict[str, tuple[str, ...]] = {
+    "azure-native:network:PrivateEndpoint": ("subnet",),
+}
+
+
 def _rename(value: Any, renames: dict[str, str]) -> Any:
     if isinstance(value, dict):
         return {renames.get(k, k): _rename(v, renames) for k, v in value.items()}
@@ -91,6 +99,9 @@ def render_resource(res: PlannedResource) -> dict[str, Any]:
         if key in inputs:
             out[key] = _identity(inputs.pop(key)) if key == "identity" else inputs.pop(key)
 
+    for key in REFERENCES.get(res.type, ()):
+        if isinstance(inputs.get(key), dict):
+            inputs[key] = {"id": inputs[key].get("id")}
     for path, outside in NESTED.get(res.type, {}).items():
         if path in inputs:
             inputs[path] = _renest(inputs[path], outside)

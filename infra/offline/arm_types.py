@@ -100,9 +100,10 @@ TYPES: dict[str, ArmType] = {
         ArmType("azure-native:authorization:RoleAssignment", "Microsoft.Authorization/roleAssignments",
                 "2022-04-01", ("roleAssignmentName",), scope="extension", scope_key="scope",
                 addressing=frozenset()),
+        # azure-native's `roleType` is the role definition's `properties.type` (CustomRole) in ARM.
         ArmType("azure-native:authorization:RoleDefinition", "Microsoft.Authorization/roleDefinitions",
                 "2022-05-01-preview", ("roleDefinitionId",), scope="extension", scope_key="scope",
-                addressing=frozenset()),
+                addressing=frozenset(), renames={"roleType": "type"}),
         ArmType("azure-native:authorization:ManagementLockByScope", "Microsoft.Authorization/locks", "2020-05-01",
                 ("lockName",), scope="extension", scope_key="scope", addressing=frozenset()),
         ArmType("azure-native:monitor:PrivateLinkScope", "Microsoft.Insights/privateLinkScopes",

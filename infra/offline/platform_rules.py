@@ -12,21 +12,24 @@ from ..program import platform_tags
 from .engine import Plan, PlannedResource
 
 WORKSPACE_IDENTITY = "workspace-identity-uai"
+INSTANCE_IDENTITY = "instance-identity-uai"
 
 
 def facts_for(cfg: StackConfig, plan: Plan | None = None) -> StackFacts:
     """The facts the CrossGuard pack gets from policies/config/<stack>.json, here from the stack itself."""
     owners = {cfg.rbac.platform_owners.object_id.lower()} if cfg.rbac else set()
-    identities = {
-        str(r.outputs.get("principalId", "")).lower()
-        for r in (plan.of_type("azure-native:managedidentity:UserAssignedIdentity") if plan else [])
-        if r.name == WORKSPACE_IDENTITY
-    }
+    def principals(name: str) -> frozenset[str]:
+        return frozenset(str(r.outputs.get("principalId", "")).lower()
+                         for r in (plan.of_type("azure-native:managedidentity:UserAssignedIdentity") if plan else [])
+                         if r.name == name)
+
     return StackFacts(
         environment=cfg.platform.environment,
         platform_owners=frozenset(owners),
-        workspace_identities=frozenset(identities),
+        workspace_identities=principals(WORKSPACE_IDENTITY),
         workspace_identity_name=WORKSPACE_IDENTITY,
+        instance_identities=principals(INSTANCE_IDENTITY),
+        instance_identity_name=INSTANCE_IDENTITY,
         required_tags=tuple(sorted(platform_tags(cfg))),
         allowed_locations=tuple(cfg.platform.allowed_locations),
         # Governance, not the stack's choice: staging and prod state is protected.
@@ -69,7 +72,8 @@ def policy_config(cfg: StackConfig) -> dict[str, object]:
     return {
         "all": level,
         "rbac-privileged-roles": policy(platformOwners=sorted(facts.platform_owners),
-                                        workspaceIdentityName=facts.workspace_identity_name),
+                                        workspaceIdentityName=facts.workspace_identity_name,
+                                        instanceIdentityName=facts.instance_identity_name),
         "required-tags": policy(requiredTags=list(facts.required_tags)),
         "allowed-locations": policy(allowedLocations=list(facts.allowed_locations)),
         "allowed-skus": policy(environment=facts.environment),

@@ -16,7 +16,6 @@ Skip = tuple[str, str]
 Rule = Callable[[dict[str, Any], StackConfig], list[Skip]]
 
 STORAGE = "Microsoft.Storage/storageAccounts"
-KEY_VAULT = "Microsoft.KeyVault/vaults"
 REGISTRY = "Microsoft.ContainerRegistry/registries"
 WORKSPACE = "Microsoft.MachineLearningServices/workspaces"
 
@@ -38,7 +37,9 @@ def _no_private_endpoint(cfg: StackConfig, check: str, what: str) -> list[Skip]:
 
 
 def _storage(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
-    out = _no_private_endpoint(cfg, "CKV2_AMLP_2", "storage account")
+    # Both accounts (the workspace's and the data lake): in public mode the AML managed VNet reaches them through
+    # private-endpoint outbound rules, so CKV2_AMLP_2 passes without a skip.
+    out = []
     if cfg.network.mode == "public":
         out.append(("CKV_AZURE_59", _public(cfg, "storage account")))
     if not cfg.is_geo_replicated:
@@ -48,11 +49,6 @@ def _storage(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
             f"{cfg.platform.environment} keeps its copies in one region by design (prod is geo-redundant)",
         ))
     return out
-
-
-def _key_vault(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
-    # CKV_AZURE_189 already passes a public vault that has IP rules.
-    return _no_private_endpoint(cfg, "CKV2_AMLP_3", "key vault")
 
 
 def _registry(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
@@ -82,16 +78,18 @@ def _registry(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
 
 
 def _workspace(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
-    out = _no_private_endpoint(cfg, "CKV2_AMLP_1", "workspace")
+    # The workspace's own outbound rules depend on it, which CKV2_AMLP_1 counts in the managed-VNet modes.
+    out = []
     mode = cfg.network.mode
     if mode == "public":
         out.append(("CKV2_AZURE_49", _public(cfg, "workspace", filtered=False)))
+    separate = ("the managed VNet's outbound rules are separate workspaces/outboundRules resources (inline rules "
+                "would drift as AML adds its own); CKV2_AMLP_2 checks the storage rules")
     how = {
-        "public": "the workspace is reached over its public endpoint, not the AML managed VNet this check looks for",
+        "public": f"dev's compute runs in the AML managed VNet (AllowInternetOutbound): {separate}",
         "private": "inbound access goes through private endpoints in the stack's own VNet, not the AML managed "
                    "VNet this check looks for",
-        "managed": "the managed VNet's outbound rules are separate workspaces/outboundRules resources (inline "
-                   "rules would drift as AML adds its own); CKV2_AMLP_2 checks the storage rule",
+        "managed": separate,
     }[mode]
     out.append(("CKV_AZURE_243", f"{cfg.source} sets amlplatform:network.mode={mode}: {how}"))
     return out
@@ -121,22 +119,12 @@ def _extension(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
     return []
 
 
-def _compute(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
-    kind = (res.get("properties") or {}).get("computeType")
-    if cfg.network.mode == "public" and kind in ("AmlCompute", "ComputeInstance"):
-        return [("CKV_AMLP_12", f"{cfg.source} sets amlplatform:network.mode=public: dev has no VNet, so compute "
-                                "runs without a subnet (no public IPs or SSH all the same)")]
-    return []
-
-
 RULES: dict[str, Rule] = {
     STORAGE: _storage,
-    KEY_VAULT: _key_vault,
     REGISTRY: _registry,
     WORKSPACE: _workspace,
     "Microsoft.ContainerService/managedClusters": _aks,
     "Microsoft.KubernetesConfiguration/extensions": _extension,
-    "Microsoft.MachineLearningServices/workspaces/computes": _compute,
 }
 
 

@@ -40,11 +40,6 @@ class LocalAuthDisabled(_ComputeCheck):
         return outer.get("disableLocalAuth") is True
 
 
-class InVnet(_ComputeCheck):
-    def ok(self, kind, outer, inner) -> bool:
-        return bool((inner.get("subnet") or {}).get("id"))
-
-
 class IdleShutdown(_ComputeCheck):
     applies_to = ("ComputeInstance",)
 
@@ -65,7 +60,7 @@ class SshOff(_ComputeCheck):
 
 
 LocalAuthDisabled("CKV_AMLP_11", "Ensure AML compute has local (key) authentication disabled", CheckCategories.IAM)
-InVnet("CKV_AMLP_12", "Ensure AML compute runs in a virtual network subnet", CheckCategories.NETWORKING)
+# CKV_AMLP_12 (compute in a subnet or a managed-network workspace) needs the workspace: compute_network.yaml.
 IdleShutdown("CKV_AMLP_13", "Ensure AML compute instances shut down when idle", CheckCategories.GENERAL_SECURITY)
 NoPublicIp("CKV_AMLP_14", "Ensure AML compute nodes have no public IP", CheckCategories.NETWORKING)
 SshOff("CKV_AMLP_15", "Ensure SSH to AML compute is disabled", CheckCategories.NETWORKING)

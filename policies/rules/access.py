@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 from .core import Resource, Rule, StackFacts, unknown
@@ -16,15 +17,29 @@ CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c"
 PRINCIPAL_TYPES = ("User", "Group", "ServicePrincipal", "ForeignGroup", "Device")
 
 
-def _from_workspace_identity(res: Resource, facts: StackFacts, by_urn: dict[str, Resource]) -> bool:
+WORKSPACE_SCOPE = re.compile(r"/providers/Microsoft\.MachineLearningServices/workspaces/[^/]+$", re.IGNORECASE)
+
+
+def _from_identity(res: Resource, principals: frozenset[str], name: str, by_urn: dict[str, Resource]) -> bool:
     principal = str(res.props.get("principalId", "")).lower()
-    if principal in facts.workspace_identities:
+    if principal in principals:
         return True
     # In a preview the identity's principal ID is unknown; where it comes from is not.
     sources = res.property_dependencies.get("principalId") or ()
     return bool(sources) and all(
-        by_urn[u].logical_name == facts.workspace_identity_name for u in sources if u in by_urn
+        by_urn[u].logical_name == name for u in sources if u in by_urn
     ) and any(u in by_urn for u in sources)
+
+
+def _documented_contributor(res: Resource, facts: StackFacts, by_urn: dict[str, Resource]) -> bool:
+    """Azure ML's documented Contributor grants: the user-assigned workspace identity on the workspace and each
+    linked resource (a resource scope, never the group or subscription), and the compute instances' identity on
+    the workspace alone (idle shutdown)."""
+    scope = str(res.props.get("scope", ""))
+    if "/providers/" in scope and _from_identity(res, facts.workspace_identities, facts.workspace_identity_name, by_urn):
+        return True
+    return bool(WORKSPACE_SCOPE.search(scope)) and _from_identity(
+        res, facts.instance_identities, facts.instance_identity_name, by_urn)
 
 
 def privileged_roles(resources: Sequence[Resource], facts: StackFacts) -> list[tuple[str, str]]:
@@ -40,9 +55,7 @@ def privileged_roles(resources: Sequence[Resource], facts: StackFacts) -> list[t
         if not unknown(principal) and str(principal).lower() in facts.platform_owners:
             continue
         scope = str(res.props.get("scope", ""))
-        # AML's documented set for a user-assigned workspace identity: Contributor on each linked
-        # resource (a resource scope, never the group or subscription).
-        if role == CONTRIBUTOR and "/providers/" in scope and _from_workspace_identity(res, facts, by_urn):
+        if role == CONTRIBUTOR and _documented_contributor(res, facts, by_urn):
             continue
         who = "a principal known only after creation" if unknown(principal) else principal
         out.append((res.urn, f"{PRIVILEGED[role]} on {scope} is granted to {who}; privileged roles go only to the "

@@ -65,6 +65,10 @@ class StackFacts:
     # identity; known by principal ID offline, by the identity's logical name in a preview.
     workspace_identities: frozenset[str] = frozenset()
     workspace_identity_name: str = "workspace-identity-uai"
+    # Compute instances' own identity: idle shutdown needs it to hold Contributor on the workspace
+    # (how-to-create-compute-instance); known the same two ways.
+    instance_identities: frozenset[str] = frozenset()
+    instance_identity_name: str = "instance-identity-uai"
     required_tags: tuple[str, ...] = ("environment", "managed-by", "project")
     allowed_locations: tuple[str, ...] = ()
     protect_stateful: bool = False

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .core import Resource, Rule, StackFacts, dig
+from typing import Sequence
+
+from .core import Resource, Rule, StackFacts, dig, unknown
 from .tokens import COMPUTE, EXTENSION, WORKSPACE
 
 
@@ -44,11 +46,35 @@ def compute_local_auth(res: Resource, facts: StackFacts) -> str | None:
     return None
 
 
-def compute_in_vnet(res: Resource, facts: StackFacts) -> str | None:
-    kind, _, inner = _compute(res)
-    if kind in VM and not dig(inner, "subnet.id"):
-        return f"{kind} {res.props.get('computeName')}: no subnet; compute joins the stack's training subnet"
+MANAGED_NETWORK = ("AllowInternetOutbound", "AllowOnlyApprovedOutbound")
+
+
+def _workspace_of(compute: Resource, workspaces: Sequence[Resource]) -> Resource | None:
+    """The compute's workspace: by name, or (in a preview, where a new workspace's name is unknown) by
+    the resource its workspaceName came from."""
+    name = compute.props.get("workspaceName")
+    sources = set(compute.property_dependencies.get("workspaceName") or ())
+    for ws in workspaces:
+        if ws.urn in sources or (name and not unknown(name) and ws.props.get("workspaceName") == name):
+            return ws
     return None
+
+
+def compute_in_vnet(resources: Sequence[Resource], facts: StackFacts) -> list[tuple[str, str]]:
+    """Clusters and instances sit in a subnet, or in a workspace whose AML managed network holds them
+    (managed-network compute has no subnet of ours)."""
+    workspaces = [r for r in resources if r.type == WORKSPACE]
+    out = []
+    for res in (r for r in resources if r.type == COMPUTE):
+        kind, _, inner = _compute(res)
+        if kind not in VM or dig(inner, "subnet.id"):
+            continue
+        ws = _workspace_of(res, workspaces)
+        if ws is not None and dig(ws.props, "managedNetwork.isolationMode") in MANAGED_NETWORK:
+            continue
+        out.append((res.urn, f"{kind} {res.props.get('computeName')}: no subnet and no managed network on its "
+                             "workspace; compute joins the stack's training subnet or the AML managed VNet"))
+    return out
 
 
 def compute_idle_shutdown(res: Resource, facts: StackFacts) -> str | None:
@@ -94,8 +120,8 @@ RULES = (
          frozenset({WORKSPACE}), no_public_behind_vnet, checkov="CKV_AMLP_3"),
     Rule("aml-compute-local-auth", "AML compute has local (key) authentication disabled",
          frozenset({COMPUTE}), compute_local_auth, checkov="CKV_AMLP_11"),
-    Rule("aml-compute-in-vnet", "Clusters and instances run in a subnet", frozenset({COMPUTE}), compute_in_vnet,
-         checkov="CKV_AMLP_12"),
+    Rule("aml-compute-in-vnet", "Clusters and instances run in a subnet or in a managed-network workspace",
+         frozenset(), stack_check=compute_in_vnet, checkov="CKV_AMLP_12"),
     Rule("aml-compute-idle-shutdown", "Compute instances shut down when idle", frozenset({COMPUTE}),
          compute_idle_shutdown, checkov="CKV_AMLP_13"),
     Rule("aml-compute-no-public-ip", "Compute nodes have no public IP", frozenset({COMPUTE}), compute_no_public_ip,
