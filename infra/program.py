@@ -30,6 +30,7 @@ from .components.network import NetworkComponent, NetworkProps
 from .components.registry import RegistryComponent, RegistryProps
 from .components.storage import StorageComponent, StorageProps
 from .components.workspace import OutboundRule, WorkspaceComponent, WorkspaceProps
+from .encryption import customer_managed_keys
 from .naming import Names
 from .paths import REPO_ROOT
 
@@ -160,6 +161,27 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
     def instance(key: str, role: str) -> list[RoleAssignment]:
         return [_grant(ci_id, "instance", key, role)] if ci_id else []
 
+    wait_seconds = cfg.rbac.role_propagation_seconds if cfg.rbac else 60
+    # The vault first: with customer-managed keys the stores below are created with its keys.
+    vault = KeyVaultComponent(
+        "keyvault",
+        KeyVaultProps(
+            stores(
+                _grant(ws_id, "workspace", "contributor", "Contributor"),
+                _grant(ws_id, "workspace", "kv-admin", "Key Vault Administrator"),
+                _grant(job_id, "compute", "secrets-user", "Key Vault Secrets User"),
+                *instance("secrets-user", "Key Vault Secrets User"),
+            ),
+            name=names.key_vault,
+            tenant_id=client.tenant_id,
+            sku=cfg.key_vault.sku,
+            public_network_access=public,
+            allowed_ip_ranges=allowed,
+            soft_delete_retention_days=cfg.key_vault.soft_delete_retention_days,
+        ),
+    )
+    cmk = customer_managed_keys(cfg, names, common(), vault, ws_id, wait_seconds)
+
     store = StorageComponent(
         "storage",
         StorageProps(
@@ -174,6 +196,8 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             replication=cfg.storage.replication,
             public_network_access=public,
             allowed_ip_ranges=allowed,
+            customer_managed_key=cmk.storage_key("storage") if cmk else None,
+            depends_on=[cmk.ready] if cmk else [],
         ),
     )
     lake = StorageComponent(
@@ -194,23 +218,8 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             allowed_ip_ranges=allowed,
             data_lake=True,
             containers=[c for team in cfg.teams.values() for c in team.containers],
-        ),
-    )
-    vault = KeyVaultComponent(
-        "keyvault",
-        KeyVaultProps(
-            stores(
-                _grant(ws_id, "workspace", "contributor", "Contributor"),
-                _grant(ws_id, "workspace", "kv-admin", "Key Vault Administrator"),
-                _grant(job_id, "compute", "secrets-user", "Key Vault Secrets User"),
-                *instance("secrets-user", "Key Vault Secrets User"),
-            ),
-            name=names.key_vault,
-            tenant_id=client.tenant_id,
-            sku=cfg.key_vault.sku,
-            public_network_access=public,
-            allowed_ip_ranges=allowed,
-            soft_delete_retention_days=cfg.key_vault.soft_delete_retention_days,
+            customer_managed_key=cmk.storage_key("datalake") if cmk else None,
+            depends_on=[cmk.ready] if cmk else [],
         ),
     )
     registry = RegistryComponent(
@@ -227,6 +236,8 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             zone_redundancy=cfg.registry.zone_redundancy,
             quarantine=cfg.registry.quarantine,
             allowed_ip_ranges=allowed,
+            customer_managed_key=cmk.registry_key() if cmk else None,
+            depends_on=[cmk.ready] if cmk else [],
         ),
     )
 
@@ -234,7 +245,6 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
     # grants take a while to reach the resource providers: wait after them, then create it.
     grants = [*monitoring.role_assignments, *store.role_assignments, *lake.role_assignments,
               *vault.role_assignments, *registry.role_assignments]
-    wait_seconds = cfg.rbac.role_propagation_seconds if cfg.rbac else 60
     propagation = time.Sleep(
         "role-propagation",
         create_duration=f"{wait_seconds}s",
@@ -268,7 +278,8 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             serverless_subnet_id=training_subnet if cfg.compute.serverless else None,
             image_build_compute=cfg.compute.clusters[0].name if training_subnet is not None and cfg.compute.clusters
             else None,
-            depends_on=[propagation],
+            depends_on=[propagation, *([cmk.ready] if cmk else [])],
+            customer_managed_key=cmk.workspace_key() if cmk else None,
         ),
     )
 
@@ -340,6 +351,9 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
                 role_propagation_seconds=wait_seconds,
                 encryption_at_host=k.encryption_at_host,
                 private_link_scope_name=monitor_link.scope.name if monitor_link else None,
+                api_server_subnet_id=net.subnet_ids.get("apiServer"),
+                kms=cmk.kms_key() if cmk and "kms" in cmk.keys else None,
+                disk_encryption=cmk.disk_encryption() if cmk and cmk.disk_encryption_set else None,
             ),
         )
 

@@ -36,6 +36,9 @@ FACT_SCHEMA: dict[str, dict[str, Any]] = {
     "allowedLocations": {"type": "array", "items": {"type": "string"}, "default": []},
     "protectStateful": {"type": "boolean", "default": True},
     "inferenceHttp": {"type": "boolean", "default": False},
+    # A stack this repository does not define gets the strictest facts: its keys are required.
+    "customerManagedKey": {"type": "boolean", "default": True},
+    "aksKms": {"type": "boolean", "default": True},
 }
 POLICY_FACTS: dict[str, tuple[str, ...]] = {
     "rbac-privileged-roles": ("platformOwners", "workspaceIdentityName", "instanceIdentityName"),
@@ -44,6 +47,11 @@ POLICY_FACTS: dict[str, tuple[str, ...]] = {
     "allowed-skus": ("environment",),
     "protect-stateful": ("protectStateful",),
     "aml-inference-tls": ("inferenceHttp",),
+    "cmk-workspace": ("customerManagedKey",),
+    "cmk-storage": ("customerManagedKey",),
+    "cmk-registry": ("customerManagedKey",),
+    "cmk-aks-disks": ("customerManagedKey",),
+    "cmk-aks-kms": ("aksKms",),
 }
 
 
@@ -60,6 +68,8 @@ def facts_from_config(config: Mapping[str, Any] | None) -> StackFacts:
         protect_stateful=bool(c["protectStateful"]),
         secrets_visible=False,
         inference_http=bool(c["inferenceHttp"]),
+        customer_managed_key=bool(c["customerManagedKey"]),
+        aks_kms=bool(c["aksKms"]),
     )
 
 

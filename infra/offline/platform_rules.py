@@ -18,6 +18,7 @@ INSTANCE_IDENTITY = "instance-identity-uai"
 def facts_for(cfg: StackConfig, plan: Plan | None = None) -> StackFacts:
     """The facts the CrossGuard pack gets from policies/config/<stack>.json, here from the stack itself."""
     owners = {cfg.rbac.platform_owners.object_id.lower()} if cfg.rbac else set()
+    cmk = cfg.encryption.customer_managed_key
     def principals(name: str) -> frozenset[str]:
         return frozenset(str(r.outputs.get("principalId", "")).lower()
                          for r in (plan.of_type("azure-native:managedidentity:UserAssignedIdentity") if plan else [])
@@ -36,6 +37,8 @@ def facts_for(cfg: StackConfig, plan: Plan | None = None) -> StackFacts:
         protect_stateful=cfg.platform.environment != "dev",
         secrets_visible=True,
         inference_http=cfg.aks.enabled and cfg.aks.tls.mode == "internalHttp",
+        customer_managed_key=bool(cmk.enabled),
+        aks_kms=bool(cmk.enabled and cmk.aks_kms and cfg.aks.enabled),
     )
 
 
@@ -79,6 +82,9 @@ def policy_config(cfg: StackConfig) -> dict[str, object]:
         "allowed-skus": policy(environment=facts.environment),
         "protect-stateful": policy(protectStateful=facts.protect_stateful),
         "aml-inference-tls": policy(inferenceHttp=facts.inference_http),
+        **{name: policy(customerManagedKey=facts.customer_managed_key)
+           for name in ("cmk-workspace", "cmk-storage", "cmk-registry", "cmk-aks-disks")},
+        "cmk-aks-kms": policy(aksKms=facts.aks_kms),
     }
 
 

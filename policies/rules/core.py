@@ -77,6 +77,10 @@ class StackFacts:
     # The stack sets amlplatform:aks.tls.mode internalHttp: plain HTTP scoring inside the private
     # VNet, a deliberate exception (the plan's report shows it as checkov's CKV_AMLP_16 inline skip).
     inference_http: bool = False
+    # The stack has amlplatform:encryption.customerManagedKey.enabled (and its aksKms with AKS): the
+    # workspace, storage, registry and AKS must carry their customer-managed keys (policies/rules/encryption.py).
+    customer_managed_key: bool = False
+    aks_kms: bool = False
 
     @property
     def level(self) -> Level:
