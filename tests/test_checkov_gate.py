@@ -12,6 +12,9 @@ import pytest
 from pulumi_azure_native import (
     applicationinsights,
     authorization,
+    compute,
+    containerregistry as acr,
+    containerservice as aks,
     keyvault,
     kubernetesconfiguration as k8sconfig,
     machinelearningservices as ml,
@@ -163,6 +166,73 @@ def role_assignment_without_principal_type():
     )
 
 
+KV = f"{SUB}/resourceGroups/{RG}/providers/Microsoft.KeyVault/vaults/kv-fixture"
+KV_URI = "https://kv-fixture.vault.azure.net/"
+FIXTURE_UAI = f"{SUB}/resourceGroups/{RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-cmk"
+
+
+def workspace_classic_cmk():
+    # Encrypted, but subscription-side (classic): a managed resource group with Cosmos DB in the subscription.
+    ml.Workspace(
+        "mlw", workspace_name="mlw-classic", resource_group_name=RG, location="westeurope",
+        identity=ml.ManagedServiceIdentityArgs(type="UserAssigned", user_assigned_identities=[FIXTURE_UAI]),
+        primary_user_assigned_identity=FIXTURE_UAI, system_datastores_auth_mode="identity",
+        allow_public_access_when_behind_vnet=False, public_network_access="Disabled",
+        encryption=ml.EncryptionPropertyArgs(
+            status="Enabled", identity=ml.IdentityForCmkArgs(user_assigned_identity=FIXTURE_UAI),
+            key_vault_properties=ml.KeyVaultPropertiesArgs(key_vault_arm_id=KV, key_identifier=f"{KV_URI}keys/k/1")),
+        enable_service_side_cmk_encryption=False,
+    )
+
+
+def storage_cmk_queues_on_service_keys():
+    # The account's key is customer-managed, but queues and tables stay on Microsoft's service keys.
+    _storage(
+        "stqueueservice", identity=storage.IdentityArgs(type="UserAssigned", user_assigned_identities=[FIXTURE_UAI]),
+        encryption=storage.EncryptionArgs(
+            key_source="Microsoft.Keyvault",
+            key_vault_properties=storage.KeyVaultPropertiesArgs(key_name="k", key_vault_uri=KV_URI),
+            encryption_identity=storage.EncryptionIdentityArgs(encryption_user_assigned_identity=FIXTURE_UAI),
+            services=storage.EncryptionServicesArgs(
+                blob=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
+                queue=storage.EncryptionServiceArgs(enabled=True, key_type="Service"),
+                table=storage.EncryptionServiceArgs(enabled=True, key_type="Service"))),
+    )
+
+
+def registry_without_cmk():
+    acr.Registry("cr", registry_name="crfixturenocmk", resource_group_name=RG, location="westeurope",
+                 sku=acr.SkuArgs(name="Premium"), admin_user_enabled=False, public_network_access="Disabled")
+
+
+def cluster_with_public_kms_and_no_disk_encryption_set():
+    aks.ManagedCluster(
+        "aks", resource_name_="aks-fixture", resource_group_name=RG, location="westeurope", dns_prefix="aks-fixture",
+        security_profile=aks.ManagedClusterSecurityProfileArgs(azure_key_vault_kms=aks.AzureKeyVaultKmsArgs(
+            enabled=True, key_id=f"{KV_URI}keys/k/1", key_vault_network_access="Public")),
+    )
+
+
+def key_without_rotation():
+    keyvault.Key("key", key_name="k", vault_name="kv-fixture", resource_group_name=RG,
+                 properties=keyvault.KeyPropertiesArgs(
+                     kty="RSA-HSM", key_size=3072, rotation_policy=keyvault.RotationPolicyArgs(
+                         attributes=keyvault.KeyRotationPolicyAttributesArgs(expiry_time="P2Y"),
+                         lifetime_actions=[keyvault.LifetimeActionArgs(
+                             action=keyvault.ActionArgs(type="notify"),
+                             trigger=keyvault.TriggerArgs(time_before_expiry="P30D"))])))
+
+
+def disk_encryption_set_pinned_to_one_version():
+    compute.DiskEncryptionSet(
+        "des", disk_encryption_set_name="des-fixture", resource_group_name=RG, location="westeurope",
+        identity=compute.EncryptionSetIdentityArgs(type="SystemAssigned"),
+        active_key=compute.KeyForDiskEncryptionSetArgs(key_url=f"{KV_URI}keys/k/1",
+                                                       source_vault=compute.SourceVaultArgs(id=KV)),
+        encryption_type="EncryptionAtRestWithCustomerKey", rotation_to_latest_key_version_enabled=False,
+    )
+
+
 # fixture -> the check that must fail on it
 BAD = {
     storage_https_off: "CKV_AZURE_3",
@@ -180,13 +250,22 @@ BAD = {
     cluster_with_keys_public_ip_and_ssh: "CKV_AMLP_11",
     instance_without_idle_shutdown: "CKV_AMLP_13",
     insecure_inference_extension: "CKV_AMLP_16",
+    workspace_classic_cmk: "CKV_AMLP_30",
+    storage_cmk_queues_on_service_keys: "CKV_AMLP_31",
+    registry_without_cmk: "CKV_AMLP_32",
+    cluster_with_public_kms_and_no_disk_encryption_set: "CKV_AMLP_33",
+    key_without_rotation: "CKV_AMLP_35",
+    disk_encryption_set_pinned_to_one_version: "CKV_AMLP_36",
 }
 EDIT = {role_assignment_without_principal_type: lambda t: t["resources"][0]["properties"].pop("principalType")}
 # Other custom checks proven by the same fixtures.
 ALSO = {
-    workspace_system_identity_with_keys: ["CKV_AMLP_2", "CKV_AMLP_3"],
     vault_without_purge_protection: ["CKV_AMLP_6"],
     cluster_with_keys_public_ip_and_ssh: ["CKV_AMLP_12", "CKV_AMLP_14", "CKV_AMLP_15"],
+    # Neither keys nor KMS over a private vault: every customer-managed key check fails where the key is missing.
+    workspace_system_identity_with_keys: ["CKV_AMLP_2", "CKV_AMLP_3", "CKV_AMLP_30"],
+    storage_https_off: ["CKV_AMLP_31"],
+    cluster_with_public_kms_and_no_disk_encryption_set: ["CKV_AMLP_34"],
 }
 
 
@@ -241,14 +320,22 @@ def test_custom_checks_run_and_pass_on_stacks(stack_scan):
         # The AKS checks checkov has pass, but for the two known-unfixable ones (skipped inline).
         assert {"CKV_AZURE_4", "CKV_AZURE_5", "CKV_AZURE_7", "CKV_AZURE_8", "CKV_AZURE_141", "CKV_AZURE_168",
                 "CKV_AZURE_169", "CKV_AZURE_171", "CKV_AZURE_226", "CKV_AZURE_227"} <= passed
-        assert {f.check_id for f in result.skips if "managedClusters" in f.resource} == {"CKV_AZURE_6",
-                                                                                         "CKV_AZURE_172"}
+        assert {f.check_id for f in result.skips if "managedClusters" in f.resource
+                and not f.check_id.startswith("CKV_AMLP_3")} == {"CKV_AZURE_6", "CKV_AZURE_172"}
     assert {"CKV_AZURE_3", "CKV_AZURE_110", "CKV_AZURE_44", "CKV_AZURE_35"} <= passed
+    # Customer-managed keys: prod holds every check; dev and staging skip them with the stack file's key.
+    cmk = {"CKV_AMLP_30", "CKV_AMLP_31", "CKV_AMLP_32"} | ({"CKV_AMLP_33", "CKV_AMLP_34"} if stack != "dev" else set())
+    if stack == "prod":
+        assert cmk | {"CKV_AMLP_35", "CKV_AMLP_36", "CKV_AZURE_40", "CKV_AZURE_112"} <= passed
+    else:
+        assert {f.check_id for f in result.skips if f.check_id.startswith("CKV_AMLP_3")} == cmk
 
 
 def test_every_skip_has_a_reason_from_the_stack_file(stack_scan):
     stack, result, _ = stack_scan
-    expected = {"dev": 11, "staging": 7, "prod": 4}[stack]
+    # Dev and staging: the customer-managed key checks on the workspace, both storage accounts, the registry
+    # and (staging) AKS's disks and etcd.
+    expected = {"dev": 15, "staging": 13, "prod": 4}[stack]
     assert result.skipped == expected == len(result.skips)
     assert all(f"stacks/Pulumi.{stack}.yaml" in f.reason for f in result.skips)
 

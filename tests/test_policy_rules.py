@@ -109,6 +109,8 @@ def test_every_rule_has_a_failing_case_somewhere():
         "aml-compute-local-auth", "aml-compute-in-vnet", "aml-compute-idle-shutdown", "aml-compute-no-public-ip",
         "aml-compute-ssh-off", "aml-inference-tls", "subnet-nsg", "nsg-no-open-management-ports",
         "private-endpoint-coverage", "rbac-privileged-roles", "rbac-principal-type", "protect-stateful",
+        # tests/test_encryption.py
+        "cmk-workspace", "cmk-storage", "cmk-registry", "cmk-aks-disks", "cmk-aks-kms", "keyvault-key-rotation",
     }
     assert {r.name for r in RULES} == covered
 

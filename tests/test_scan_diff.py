@@ -102,7 +102,7 @@ def test_check_exit_codes_follow_enforcement(repo, capsys):
     assert out.startswith("amlplatform check dev: PASS with 6 advisory finding(s)")
     assert "advisory  public-network-access workspace-mlw" in out
     assert cli.main(["--root", str(repo), "check", "prod"]) == 0
-    assert "PASS  (27 rules" in capsys.readouterr().out
+    assert "PASS  (33 rules" in capsys.readouterr().out
     # Prod with unprotected state: mandatory, so the check fails.
     path = repo / "stacks" / "Pulumi.prod.yaml"
     text = path.read_text()
