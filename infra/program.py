@@ -1,8 +1,10 @@
 """The platform, wired from the stack's config: one call builds a whole environment.
 
 Order follows Azure's: resource group, identities, monitoring, the network,
-the stores (each granting the identities their roles and getting its private
-endpoints), a pause for role propagation, the workspace, then people's access.
+the key vault and, with customer-managed keys, its keys, their grants and a
+pause (the other stores are created with them), the stores (each granting the
+identities their roles and getting its private endpoints), a pause for role
+propagation, the workspace, then people's access.
 
 Two storage accounts: the workspace's own (flat: Azure ML refuses a default
 storage with a hierarchical namespace) and the teams' data lake (ADLS Gen2),
@@ -181,6 +183,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
         ),
     )
     cmk = customer_managed_keys(cfg, names, common(), vault, ws_id, wait_seconds)
+    keys_ready = [cmk.ready] if cmk else []
 
     store = StorageComponent(
         "storage",
@@ -197,7 +200,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             public_network_access=public,
             allowed_ip_ranges=allowed,
             customer_managed_key=cmk.storage_key("storage") if cmk else None,
-            depends_on=[cmk.ready] if cmk else [],
+            depends_on=keys_ready,
         ),
     )
     lake = StorageComponent(
@@ -219,7 +222,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             data_lake=True,
             containers=[c for team in cfg.teams.values() for c in team.containers],
             customer_managed_key=cmk.storage_key("datalake") if cmk else None,
-            depends_on=[cmk.ready] if cmk else [],
+            depends_on=keys_ready,
         ),
     )
     registry = RegistryComponent(
@@ -237,7 +240,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             quarantine=cfg.registry.quarantine,
             allowed_ip_ranges=allowed,
             customer_managed_key=cmk.registry_key() if cmk else None,
-            depends_on=[cmk.ready] if cmk else [],
+            depends_on=keys_ready,
         ),
     )
 
@@ -278,7 +281,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             serverless_subnet_id=training_subnet if cfg.compute.serverless else None,
             image_build_compute=cfg.compute.clusters[0].name if training_subnet is not None and cfg.compute.clusters
             else None,
-            depends_on=[propagation, *([cmk.ready] if cmk else [])],
+            depends_on=[propagation, *keys_ready],
             customer_managed_key=cmk.workspace_key() if cmk else None,
         ),
     )

@@ -9,7 +9,6 @@ import json
 
 import pytest
 
-from infra import config
 from infra.config_encryption import duration_days
 from infra.offline import arm, azure_rules, checkov_gate, platform_rules, preview, relaxations
 from infra.offline.engine import Plan, PlannedResource
