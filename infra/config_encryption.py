@@ -92,7 +92,8 @@ def check_encryption(cfg) -> None:  # cfg: config.StackConfig (imported there, n
     """Resolve the defaults that follow other sections, then the rules that span them."""
     cmk = cfg.encryption.customer_managed_key
     premium = cfg.key_vault.sku == "premium"
-    if cmk.enabled is None:
+    followed_hbi = cmk.enabled is None
+    if followed_hbi:
         cmk.enabled = cfg.workspace.hbi
     if cmk.key_type is None:
         cmk.key_type = "RSA-HSM" if premium else "RSA"
@@ -105,8 +106,9 @@ def check_encryption(cfg) -> None:  # cfg: config.StackConfig (imported there, n
                     "protected keys only); use RSA or a premium vault", cmk.key_type)
     # "This feature is available in the Premium service tier" (ACR, customer-managed keys).
     if cfg.registry.sku != "Premium":
+        why = " (on because workspace.hbi is on; set it false to keep Microsoft-managed keys)" if followed_hbi else ""
         raise _Rule(f"{key}.enabled", f"customer-managed keys on the container registry need registry.sku Premium "
-                    f"(it is {cfg.registry.sku})", True)
+                    f"(it is {cfg.registry.sku}){why}", True)
     if cfg.aks.enabled and cmk.aks_kms and cfg.network.subnets.api_server is None:
         raise _Rule("network.subnets.apiServer", "AKS KMS with the stack's private key vault (encryption."
                     "customerManagedKey.aksKms) runs only over API Server VNet Integration, which needs a delegated "

@@ -538,3 +538,17 @@ def test_a_real_preview_that_enables_registry_encryption_fails_the_scan(tmp_path
     found = [f for f in azure_rules.evaluate(loaded.mapped_plan()).findings if f.rule == "azure-cmk-creation-only"]
     assert [f.resource for f in found] == ["registry-registry"]
     assert "You can currently enable a customer-managed key only while creating a registry" in found[0].message
+
+
+def test_hbi_turns_keys_on_and_the_message_says_so():
+    from infra import config
+
+    def dev_hbi(raw):
+        raw["amlplatform:workspace"] = {"hbi": True}
+
+    with pytest.raises(config.ConfigError) as err:
+        edited_plan("dev", dev_hbi)
+    assert str(err.value) == (
+        "stacks/Pulumi.dev.yaml: amlplatform:encryption.customerManagedKey.enabled: customer-managed keys on the "
+        "container registry need registry.sku Premium (it is Basic) (on because workspace.hbi is on; set it false to "
+        "keep Microsoft-managed keys), got true")
