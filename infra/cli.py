@@ -33,9 +33,20 @@ def all_stacks(root: Path) -> list[str]:
     return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (root / STACKS_DIR).glob("Pulumi.*.yaml"))
 
 
+def environment_stacks(root: Path) -> list[str]:
+    """The stacks that build an environment (every stack but the registry stack)."""
+    from .config import read_stack_file, stack_file
+    from .config_registry_stack import is_registry_stack
+
+    return [s for s in all_stacks(root) if not is_registry_stack(read_stack_file(stack_file(s, root)))]
+
+
 def plan_stack(stack: str, root: Path, out_root: Path) -> tuple[bool, str]:
-    """Plan, render and scan one stack; write out_root/<stack>/ whole or not at all."""
-    cfg, raw = load_stack(stack, root)
+    """Plan, render and scan one stack (an environment or the registry stack); write out_root/<stack>/ whole or
+    not at all."""
+    from .config_registry_stack import load_any
+
+    cfg, raw = load_any(stack, root)
     plan, missing = offline_stack.plan_stack(cfg, raw)
     template = arm.render(plan, relaxations.for_stack(cfg))
     rules = platform_rules.check(plan, platform_rules.facts_for(cfg, plan))
@@ -131,7 +142,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def _envs(root: Path, text: str | None) -> list[str]:
-    known = all_stacks(root)
+    known = environment_stacks(root)
     if text is None:
         return known
     chosen = [e.strip() for e in text.split(",") if e.strip()]
@@ -183,7 +194,8 @@ def cmd_onboard(args: argparse.Namespace) -> int:
 
 def cmd_offboard(args: argparse.Namespace) -> int:
     root = Path(args.root)
-    stacks = _envs(root, args.env) if args.env else onboarding.stacks_with_team(root, all_stacks(root), args.team)
+    stacks = _envs(root, args.env) if args.env else onboarding.stacks_with_team(root, environment_stacks(root),
+                                                                                 args.team)
     if not stacks:
         raise ConfigError(f"offboard: team {args.team!r} is in no stack file")
     edits = onboarding.plan_offboard(root, stacks, args.team)

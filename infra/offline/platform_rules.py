@@ -35,7 +35,8 @@ def facts_for(cfg: StackConfig, plan: Plan | None = None) -> StackFacts:
         # Governance, not the stack's choice: staging and prod state is protected.
         protect_stateful=cfg.platform.environment != "dev",
         secrets_visible=True,
-        inference_http=cfg.aks.enabled and cfg.aks.tls.mode == "internalHttp",
+        # The registry stack has no AKS section.
+        inference_http=bool(getattr(cfg, "aks", None)) and cfg.aks.enabled and cfg.aks.tls.mode == "internalHttp",
     )
 
 
