@@ -138,6 +138,9 @@ class Loader:
             if path not in self.referenced:  # a conda file's problem is its environment's, said there
                 self.problems.add(rule, rel(self.folder, path), where, message)
         for path in others:
+            # An MLflow model folder's own YAML (conda.yaml, python_env.yaml) belongs to the model, named or not.
+            if (path.parent / "MLmodel").is_file():
+                continue
             if not any(path == r or r in path.parents for r in self.referenced):
                 self.problems.add("stray-file", rel(self.folder, path), "$schema",
                                   "not an asset (no $schema or type) and no asset references it: add the AML "

@@ -87,6 +87,7 @@ class Promotions:
     registry: str  # the registry's name
     entries: list[dict[str, Any]]
     resolved: list[Asset] = field(default_factory=list)  # the folder's assets the entries name
+    broken: bool = False  # an entry did not resolve (said once, not again by every deployment using it)
 
 
 @dataclass

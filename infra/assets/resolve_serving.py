@@ -52,6 +52,7 @@ def resolve_promotions(assets: AssetSet, problems: Problems) -> None:
     if promo is None:
         return
     seen: set[tuple[str, str, str]] = set()
+    before = len(problems.findings)
     for i, entry in enumerate(promo.entries):
         where = f"promotions[{i}]"
         kind, name, version = entry.get("kind", "model"), entry.get("name"), entry.get("version")
@@ -78,6 +79,7 @@ def resolve_promotions(assets: AssetSet, problems: Problems) -> None:
                          "(`amlplatform promote NAME@VERSION --to registry`)")
             continue
         promo.resolved.append(found)
+    promo.broken = len(problems.findings) > before
 
 
 def registry_model(assets: AssetSet, ref: str) -> RegistryRef:
@@ -91,7 +93,8 @@ def registry_model(assets: AssetSet, ref: str) -> RegistryRef:
     if promo is None or promo.registry != registry:
         known = promo.registry if promo else "none (no registry/promotions.yml)"
         raise RefError(f"{ref!r}: registry {registry!r} is not the organisation's registry ({known})")
-    if not any(a.kind == "model" and a.name == name and a.version == version for a in promo.resolved):
+    if not promo.broken and not any(a.kind == "model" and a.name == name and a.version == version
+                                    for a in promo.resolved):
         promoted = sorted(f"{a.name}:{a.version}" for a in promo.resolved if a.kind == "model")
         raise RefError(f"{ref!r}: model {name} {version} is not promoted to the registry (promoted: "
                        f"{', '.join(promoted) or 'none'}): `amlplatform promote {name}@{version} --to registry`")
@@ -136,8 +139,11 @@ def resolve_endpoints(assets: AssetSet, problems: Problems) -> None:
 
 
 def _traffic(assets: AssetSet, ep: Asset, problems: Problems) -> None:
+    kind = ep.kind.replace("endpoint", "deployment")
+    if any(d.kind == kind and "endpoint_asset" not in d.refs for d in assets.assets):
+        return  # a deployment names no endpoint of the folder: said on its own line first
     deployments = {d.refs.get("deployment") for d in assets.assets
-                   if d.kind == ep.kind.replace("endpoint", "deployment") and d.refs.get("endpoint") == ep.name}
+                   if d.kind == kind and d.refs.get("endpoint") == ep.name}
     if ep.kind == "batch_endpoint":
         default = ep.refs.get("default_deployment")
         if default is not None and default not in deployments:

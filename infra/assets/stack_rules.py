@@ -68,7 +68,8 @@ def check_serving(assets: AssetSet, stack: StackContext, problems: Problems) -> 
                          f"{stack.registry or 'REGISTRY'}/models/{ref.name}/versions/{ref.version}")
         if a.kind == "online_deployment" and a.subtype == "kubernetes":
             itype = a.refs.get("instance_type")
-            if itype is not None and itype not in stack.instance_types:
+            # Without the AKS compute the endpoint's own line (stack-endpoint) says what is missing.
+            if itype is not None and stack.instance_types and itype not in stack.instance_types:
                 problems.add("stack-instance-type", a.file, "instance_type", f"{itype!r} is not an instance type of "
                              f"the stack's AKS compute (aks.instanceTypes: "
                              f"{', '.join(sorted(stack.instance_types)) or 'none'})")
