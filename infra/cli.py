@@ -18,7 +18,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from . import cli_assets, cli_bootstrap, onboarding
+from . import cli_assets, cli_bootstrap, cli_promote, onboarding
 from .components.common import PropsError
 from .config import STACKS_DIR, ConfigError, load_stack
 from .offline import arm, azure_rules, checkov_gate, engine, gate, platform_rules, preview, relaxations
@@ -265,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_diff)
 
     cli_assets.register(sub)
+    cli_promote.register(sub)
     cli_bootstrap.register(sub)
     return parser
 
