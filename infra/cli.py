@@ -44,11 +44,13 @@ def environment_stacks(root: Path) -> list[str]:
 def plan_stack(stack: str, root: Path, out_root: Path) -> tuple[bool, str]:
     """Plan, render and scan one stack (an environment or the registry stack); write out_root/<stack>/ whole or
     not at all."""
+    from .config import StackConfig
     from .config_registry_stack import load_any
 
     cfg, raw = load_any(stack, root)
     plan, missing = offline_stack.plan_stack(cfg, raw)
-    template = arm.render(plan, relaxations.for_stack(cfg))
+    # The registry stack relaxes nothing: no inline skips.
+    template = arm.render(plan, relaxations.for_stack(cfg) if isinstance(cfg, StackConfig) else None)
     rules = platform_rules.check(plan, platform_rules.facts_for(cfg, plan))
     result = gate.run(plan, template, rules, azure_rules.evaluate(plan), cfg.source, out_root, stack)
     text = result.text

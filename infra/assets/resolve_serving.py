@@ -111,7 +111,8 @@ def resolve_model_ref(assets: AssetSet, ref: object) -> Resolved:
 
 
 def resolve_endpoints(assets: AssetSet, problems: Problems) -> None:
-    endpoints = {(a.kind, a.name): a for a in assets.assets if a.kind in ("online_endpoint", "batch_endpoint")}
+    endpoints: dict[tuple[str, str], Asset] = {(a.kind, a.name): a for a in assets.assets
+                                               if a.kind in ("online_endpoint", "batch_endpoint")}
     for dep in (a for a in assets.assets if a.kind in ("online_deployment", "batch_deployment")):
         ep_kind = dep.kind.replace("deployment", "endpoint")
         endpoint = endpoints.get((ep_kind, dep.refs["endpoint"]))
