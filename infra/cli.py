@@ -86,8 +86,10 @@ def _known_stack(root: Path, stack: str) -> str:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """The platform rules alone, as `pulumi preview --policy-pack policies` would apply them."""
+    from .config_registry_stack import load_any
+
     root = Path(args.root)
-    cfg, raw = load_stack(_known_stack(root, args.stack), root)
+    cfg, raw = load_any(_known_stack(root, args.stack), root)
     plan, _ = offline_stack.plan_stack(cfg, raw)
     report = platform_rules.check(plan, platform_rules.facts_for(cfg, plan))
     print(f"amlplatform check {args.stack}: {report.verdict()}  ({len(report.rules)} rules, {report.checked} "

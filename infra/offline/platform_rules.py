@@ -71,7 +71,7 @@ def to_json(report: RuleReport) -> str:
                       indent=2, sort_keys=True) + "\n"
 
 
-def policy_config(cfg: StackConfig) -> dict[str, object]:
+def policy_config(cfg: StackConfig | RegistryStackConfig) -> dict[str, object]:
     """The CrossGuard config for this stack (`--policy-pack-config policies/config/<stack>.json`):
     the same facts `facts_for` gives the offline check, and the stack's enforcement level."""
     facts = facts_for(cfg)
@@ -93,5 +93,5 @@ def policy_config(cfg: StackConfig) -> dict[str, object]:
     }
 
 
-def policy_config_json(cfg: StackConfig) -> str:
+def policy_config_json(cfg: StackConfig | RegistryStackConfig) -> str:
     return json.dumps(policy_config(cfg), indent=2, sort_keys=True) + "\n"
