@@ -37,7 +37,11 @@ _REPORTS = (("results_json.json", "checkov.json"), ("results_sarif.sarif", "chec
 
 
 class CheckovUnavailable(Exception):
-    pass
+    """checkov cannot give a verdict: not installed, or it broke (exit 3)."""
+
+
+class CheckovMissing(CheckovUnavailable):
+    """checkov is not installed where the gate looks for it."""
 
 
 @dataclass(frozen=True)
@@ -87,14 +91,18 @@ class CheckovResult:
 def checkov_bin() -> str:
     explicit = os.environ.get("CHECKOV_BIN")
     if explicit:
-        return explicit
+        resolved = shutil.which(explicit)
+        if resolved is None:
+            raise CheckovMissing(f"cannot run checkov ({explicit}): CHECKOV_BIN names no executable; "
+                                 "run `make checkov` or fix CHECKOV_BIN")
+        return resolved
     local = ROOT / ".venv-checkov" / "bin" / "checkov"
     if local.exists():
         return str(local)
     found = shutil.which("checkov")
     if found:
         return found
-    raise CheckovUnavailable(
+    raise CheckovMissing(
         "checkov is not installed: run `make checkov` (it gets its own virtualenv, .venv-checkov) "
         "or set CHECKOV_BIN"
     )
@@ -203,7 +211,7 @@ class _Worker:
                                          stdout=subprocess.PIPE, stderr=self._log, env=_env(), cwd=ROOT)
         except OSError as exc:
             self._log.close()
-            raise CheckovUnavailable(f"cannot run checkov ({python}): {exc.strerror}; run `make checkov`") from None
+            raise CheckovMissing(f"cannot run checkov ({python}): {exc.strerror}; run `make checkov`") from None
         self._buffer = b""
 
     def send(self, target: Path, out_dir: Path) -> None:
@@ -355,7 +363,7 @@ def _run_cli(target: Path, out_dir: Path) -> CheckovResult:
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=TIMEOUT)
     except OSError as exc:
-        raise CheckovUnavailable(f"cannot run checkov ({cmd[0]}): {exc.strerror}; run `make checkov`") from None
+        raise CheckovMissing(f"cannot run checkov ({cmd[0]}): {exc.strerror}; run `make checkov`") from None
     if proc.returncode not in (0, 1) or not (out_dir / "results_json.json").exists():
         raise CheckovUnavailable(
             f"checkov failed (exit {proc.returncode}): {(proc.stderr or proc.stdout).strip()[-2000:]}"

@@ -79,6 +79,13 @@ class Plan:
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
 
+    @classmethod
+    def from_json(cls, text: str) -> "Plan":
+        """The plan to_json wrote (plans are plain JSON, so the round trip is exact)."""
+        data = json.loads(text)
+        data["resources"] = [PlannedResource(**r) for r in data["resources"]]
+        return cls(**data)
+
 
 def normalise(value: Any) -> Any:
     """Plain JSON: integral floats back to ints, secrets masked, keys sorted later by json."""
