@@ -288,10 +288,10 @@ def test_graph_check_skips_are_applied_like_resource_skips():
 # --- the ARM-only checkov process against the checkov CLI ---------------------------------------
 
 def _canonical(value):
-    """Lists sorted (and SARIF's rule indexes dropped): checkov orders a directory's files by a set's
-    iteration order, different each run."""
+    """Lists sorted, SARIF's rule indexes and rule help dropped: checkov orders a directory's files by a
+    set's iteration order, different each run, and a rule's help names the first resource it failed."""
     if isinstance(value, dict):
-        return {k: _canonical(v) for k, v in value.items() if k != "ruleIndex"}
+        return {k: _canonical(v) for k, v in value.items() if k not in ("ruleIndex", "help")}
     if isinstance(value, list):
         return sorted((_canonical(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
     return value
