@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -308,19 +309,25 @@ def _same_reports(cli_out: Path, arm_out: Path) -> None:
 
 
 @pytest.mark.slow
-def test_arm_runner_reports_what_the_cli_reports_on_the_bad_fixtures(bad_dir, tmp_path, checkov_tool):
-    cli = checkov_gate._run_cli(bad_dir, tmp_path / "cli")
-    arm_only = checkov_gate.run(bad_dir, tmp_path / "arm")
+def test_arm_runner_reports_what_the_cli_reports_on_a_folder(bad_dir, tmp_path, checkov_tool):
+    # Every stack and every known-bad fixture, scanned as one folder (`checkov -d`) by both.
+    folder = tmp_path / "templates"
+    shutil.copytree(bad_dir, folder)
+    for stack in ("dev", "staging", "prod"):
+        (folder / f"stack-{stack}.json").write_text(arm.to_json(template_for(stack)))
+    cli = checkov_gate._run_cli(folder, tmp_path / "cli")
+    arm_only = checkov_gate.run(folder, tmp_path / "arm")
     assert cli.failed > 0 and (cli.passed, cli.failed, cli.skipped) == (arm_only.passed, arm_only.failed, arm_only.skipped)
     assert (cli.failures, cli.skips, cli.passes) == (arm_only.failures, arm_only.skips, arm_only.passes)
+    for stack in ("dev", "staging", "prod"):
+        assert arm_only.for_file(f"stack-{stack}.json").failed == 0
     _same_reports(tmp_path / "cli", tmp_path / "arm")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
-def test_arm_runner_reports_what_the_cli_reports_on_each_stack(stack, tmp_path, checkov_tool):
+def test_arm_runner_reports_what_the_cli_reports_on_a_file(tmp_path, checkov_tool):
     target = tmp_path / "template.json"
-    target.write_text(arm.to_json(template_for(stack)))
+    target.write_text(arm.to_json(template_for("staging")))
     cli = checkov_gate._run_cli(target, tmp_path / "cli")
     arm_only = checkov_gate.run(target, tmp_path / "arm")
     assert (cli.failures, cli.skips, cli.passes) == (arm_only.failures, arm_only.skips, arm_only.passes)
@@ -344,3 +351,18 @@ def test_checkov_interpreter_comes_from_its_launcher(tmp_path):
     script.write_text("#!/bin/bash\nexec docker run bridgecrew/checkov \"$@\"\n")
     assert checkov_gate.checkov_python(str(script)) is None
     assert checkov_gate.checkov_python(str(tmp_path / "absent")) is None
+
+
+def test_a_checkov_that_dies_is_a_tool_error_with_its_message(tmp_path, monkeypatch):
+    python = tmp_path / "bin" / "python3"
+    python.parent.mkdir()
+    python.write_text("#!/bin/sh\necho 'ModuleNotFoundError: No module named checkov' >&2\nexit 1\n")
+    python.chmod(0o755)
+    launcher = tmp_path / "bin" / "checkov"
+    launcher.write_text(f"#!{python}\nfrom checkov.main import Checkov\n")
+    launcher.chmod(0o755)
+    monkeypatch.setenv("CHECKOV_BIN", str(launcher))
+    (tmp_path / "t.json").write_text("{}")
+    with pytest.raises(checkov_gate.CheckovUnavailable, match="exit 1.*No module named checkov"):
+        checkov_gate.run(tmp_path / "t.json", tmp_path / "out")
+    checkov_gate.close()

@@ -325,6 +325,8 @@ class Scan:
 
 def submit(target: Path, out_dir: Path) -> Scan:
     """Queue a scan of a template file or a directory of them; its reports land in out_dir."""
+    # Absolute: checkov runs in the repository root, the caller maybe elsewhere.
+    target, out_dir = target.absolute(), out_dir.absolute()
     out_dir.mkdir(parents=True, exist_ok=True)
     worker = _shared()
     if worker is not None:
@@ -350,6 +352,7 @@ def _collect(target: Path, out_dir: Path) -> CheckovResult:
 
 def _run_cli(target: Path, out_dir: Path) -> CheckovResult:
     """The same scan by the checkov CLI, for a checkov whose interpreter is unknown."""
+    target, out_dir = target.absolute(), out_dir.absolute()
     cmd = [
         checkov_bin(),
         "--framework", "arm",
