@@ -62,11 +62,17 @@ def plan_stacks(stacks: list[tuple[StackConfig, dict[str, Any]]], out_root: Path
     """Each stack's verdict and summary, in order; out_root/<stack>/ is written whole or not at all.
 
     One checkov process scans every stack, and it scans a stack while the next one's program
-    runs. An error stops the run; stacks already reported keep their folders."""
+    runs. A stack that fails stops the run; the stacks before it are still reported."""
     pending: list[tuple[gate.Staged, list[str]]] = []
     try:
         for cfg, raw in stacks:
-            pending.append(_stage(cfg, raw, out_root))
+            try:
+                staged = _stage(cfg, raw, out_root)
+            except Exception:
+                while pending:
+                    yield _finish(*pending.pop(0))
+                raise
+            pending.append(staged)
             if len(pending) > 1:
                 yield _finish(*pending.pop(0))
         while pending:

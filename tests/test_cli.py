@@ -132,3 +132,26 @@ def test_plan_all_scans_every_stack_in_one_checkov_process_with_single_stack_res
         alone = capsys.readouterr().out
         assert _per_stack(repo / "all", stack) == _per_stack(repo / "one", stack)
         assert alone.replace(str(repo / "one"), "OUT") in together.replace(str(repo / "all"), "OUT")
+
+
+def test_a_stack_failing_its_program_stops_the_run_after_reporting_the_ones_before(repo, capsys, monkeypatch,
+                                                                                    checkov_tool):
+    from infra.offline import stack as offline_stack
+    from infra.offline.arm_types import UnmappedError
+
+    real = offline_stack.plan_stack
+
+    def failing_prod(cfg, raw):
+        if cfg.stack == "prod":
+            raise UnmappedError("azure-native:network:BastionHost: no ARM mapping")
+        return real(cfg, raw)
+
+    monkeypatch.setattr(offline_stack, "plan_stack", failing_prod)
+    code = cli.main(["--root", str(repo), "plan", "--all", "--out", str(repo / "out")])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "amlplatform plan dev" in captured.out and "amlplatform plan staging" not in captured.out
+    assert captured.err.strip() == "error: azure-native:network:BastionHost: no ARM mapping"
+    # dev is whole; no staging folder is left behind, for prod or anyone
+    assert sorted(p.name for p in (repo / "out").iterdir()) == ["dev"]
+    assert len(list((repo / "out" / "dev").iterdir())) == 8

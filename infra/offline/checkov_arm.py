@@ -13,7 +13,7 @@ reports (checkov.json, .sarif, .xml) are the ones
 writes, and the findings are the same (tests/test_checkov_gate.py compares them with the CLI's).
 
 Protocol: argv[1] is the custom checks folder. Each stdin line is a JSON request
-{"target": path, "out_dir": path}; each answer is one stdout line, in request order:
+{"target": path, "out_dir": an existing folder}; each answer is one stdout line, in request order:
 {"target": ..., "cpu": seconds this scan took, "startup": seconds the start-up took}, or with
 "error": text instead. Log output goes to stderr.
 """
@@ -116,7 +116,6 @@ class Scanner:
         properties = _properties(target, is_dir, self.checks_dir, out_dir)
         suites = [r.get_test_suite(properties=properties, use_bc_ids=False) for r in reports] or [
             Report("").get_test_suite(properties=properties)]
-        os.makedirs(out_dir, exist_ok=True)
         outputs = {
             "results_json.json": json.dumps(json_out, cls=CustomJSONEncoder),
             "results_sarif.sarif": json.dumps(Sarif(reports=reports, tool="Checkov").json, cls=CustomJSONEncoder),

@@ -232,7 +232,8 @@ class _Worker:
                 return answer
 
     def _next(self) -> dict[str, Any]:
-        assert self.proc.stdout is not None
+        if self.proc.stdout is None or self.proc.stdout.closed:
+            raise CheckovUnavailable("checkov was stopped before it answered")
         fd = self.proc.stdout.fileno()
         deadline = time.monotonic() + TIMEOUT
         while b"\n" not in self._buffer:
@@ -302,17 +303,19 @@ atexit.register(close)
 
 @dataclass
 class Scan:
-    """A scan under way; result() waits for it. Scans finish in the order they were submitted."""
+    """A scan under way; result() waits for it. Collect results in the order the scans were submitted."""
 
     target: Path
     out_dir: Path
     worker: _Worker | None
     started: float
+    answered: bool = False
 
     def result(self) -> CheckovResult:
         if self.worker is None:
             return _run_cli(self.target, self.out_dir)
         try:
+            self.answered = True
             answer = self.worker.receive(self.target)
         except CheckovUnavailable:
             close()  # a broken or stuck process is not reused
@@ -321,6 +324,17 @@ class Scan:
         result.seconds = time.perf_counter() - self.started
         result.cpu_seconds = float(answer.get("cpu", 0.0))
         return result
+
+    def cancel(self) -> None:
+        """Wait for checkov to be done with out_dir (so it is not written after the caller removes it)
+        and drop its answer."""
+        if self.worker is None or self.answered or self.worker is not _worker:
+            return
+        self.answered = True
+        try:
+            self.worker.receive(self.target)
+        except CheckovUnavailable:
+            close()
 
 
 def submit(target: Path, out_dir: Path) -> Scan:

@@ -45,6 +45,7 @@ class Staged:
     scan: checkov_gate.Scan
 
     def abort(self) -> None:
+        self.scan.cancel()
         shutil.rmtree(self.staging, ignore_errors=True)
 
 
