@@ -116,10 +116,12 @@ def stages(stack: str, runs: int, scratch: Path) -> dict[str, float]:
 
 
 def team(i: int) -> dict[str, Any]:
-    guid = f"00000000-0000-0000-0001-{i:012d}"
-    return {"dataScientists": [{"objectId": guid, "type": "Group"}],
-            "readers": [{"objectId": f"00000000-0000-0000-0002-{i:012d}", "type": "Group"}],
-            "members": [f"00000000-0000-0000-0003-{i:012d}"],
+    """A team as `amlplatform onboard` writes one: a group per role, a member, a container."""
+    def group(role: int) -> dict[str, str]:
+        return {"objectId": f"00000000-0000-0000-{role:04d}-{i:012d}", "type": "Group"}
+
+    return {"readers": [group(1)], "dataScientists": [group(2)], "computeOperators": [group(3)],
+            "jobSubmitters": [group(4)], "members": [f"00000000-0000-0000-0005-{i:012d}"],
             "containers": [f"team{i:03d}-data"]}
 
 
