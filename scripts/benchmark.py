@@ -2,12 +2,13 @@
 
 Prints the machine (cores, CPU model, load average: a busy machine inflates wall times, CPU
 seconds are steadier), then medians of several runs of:
-- `amlplatform plan --all` and `amlplatform plan dev`, warm (after one run that fills the caches):
-  wall seconds and CPU seconds (the CLI and its checkov process together);
+- `amlplatform plan --all`, `amlplatform plan dev` and `amlplatform diff dev prod`, warm (after one
+  run that fills the caches): wall seconds and CPU seconds (the CLI and its checkov process together);
 - per stack, the CPU seconds of each stage in a fresh interpreter: import (infra and the Pulumi
   SDK), program (the program under the emulator, with the SDK modules it loads on first use;
   `program warm` is a second run in the same interpreter), render (ARM template), rules (platform
-  and Azure rules), checkov (the scan; checkov's start-up is shown once, it runs beside the program);
+  and Azure rules), checkov (the scan; checkov's start-up is shown once, it runs beside the program),
+  preview read (the plan as a `pulumi preview --json` read back, as `amlplatform scan` does);
 - the time `amlplatform plan` takes to refuse a stack file with a config error;
 - prod with 0/10/50/100 teams generated into a temporary copy of stacks/: CPU seconds and peak MiB
   of `amlplatform plan prod`.
@@ -43,7 +44,7 @@ from pathlib import Path
 cpu = time.process_time
 t0 = cpu()
 from infra import config, program
-from infra.offline import arm, azure_rules, checkov_gate, engine, platform_rules, relaxations
+from infra.offline import arm, azure_rules, checkov_gate, engine, platform_rules, preview, relaxations
 from infra.offline import stack as offline_stack
 checkov_gate.start()
 t1 = cpu()
@@ -60,9 +61,18 @@ out = Path(sys.argv[3])
 (out / "template.json").write_text(arm.to_json(template))
 scan = checkov_gate.submit(out / "template.json", out)
 answer = scan.worker.receive(scan.target) if scan.worker else {}
+# The plan in `pulumi preview --json` shape (every resource a create step), read back as `amlplatform scan` does.
+steps = [{"op": "create", "urn": r.urn, "newState": {
+    "urn": r.urn, "type": r.type, "custom": r.custom, "parent": r.parent, "inputs": r.inputs,
+    "dependencies": r.dependencies, "propertyDependencies": r.property_dependencies, "protect": r.protect}}
+    for r in plan.resources]
+(out / "preview.json").write_text(json.dumps({"steps": steps}))
+t6 = cpu()
+preview.load(out / "preview.json")
+t7 = cpu()
 print(json.dumps({"resources": len(plan.custom()), "import": t1 - t0, "program": t2 - t1, "program warm": t3 - t2,
                   "render": t4 - t3, "rules": t5 - t4, "checkov": answer.get("cpu", float("nan")),
-                  "checkov start-up": answer.get("startup", float("nan"))}))
+                  "checkov start-up": answer.get("startup", float("nan")), "preview read": t7 - t6}))
 """
 
 
@@ -147,12 +157,14 @@ def main() -> None:
     print(f"medians of {runs} runs; CPU seconds include the checkov process")
     with tempfile.TemporaryDirectory(prefix="amlplatform-bench-") as tmp:
         scratch = Path(tmp)
-        for what, argv in (("plan --all", ["plan", "--all"]), ("plan dev", ["plan", "dev"])):
-            wall, cpu, mib = median_run([*CLI, *argv, "--out", str(scratch / "out")], runs)
-            print(f"amlplatform {what:<11} wall {wall:5.2f} s   CPU {cpu:5.2f} s   peak {mib:4.0f} MiB")
+        out = ["--out", str(scratch / "out")]
+        for what, argv in (("plan --all", ["plan", "--all", *out]), ("plan dev", ["plan", "dev", *out]),
+                           ("diff dev prod", ["diff", "dev", "prod"])):
+            wall, cpu, mib = median_run([*CLI, *argv], runs)
+            print(f"amlplatform {what:<13} wall {wall:5.2f} s   CPU {cpu:5.2f} s   peak {mib:4.0f} MiB")
 
         print("\nCPU seconds per stage, one stack in a fresh interpreter:")
-        cols = ["import", "program", "program warm", "render", "rules", "checkov"]
+        cols = ["import", "program", "program warm", "render", "rules", "checkov", "preview read"]
         print(f"{'stack':<9}{'resources':>10}" + "".join(f"{c:>14}" for c in cols))
         startup = []
         for stack in STACKS:

@@ -76,6 +76,11 @@ def _locked(path: Path) -> Iterator[None]:
 def cached_plan(stack: str, compute: Callable[[], engine.Plan]) -> engine.Plan:
     """The shipped stack's plan from the file cache, computed by the first process that asks."""
     folder = PLAN_CACHE / inputs_key()
+    if not folder.exists():
+        # Plans of older inputs are never read again.
+        for old in PLAN_CACHE.glob("*"):
+            if old.name != folder.name:
+                shutil.rmtree(old, ignore_errors=True)
     path = folder / f"{stack}.json"
     with _locked(folder / f"{stack}.lock"):
         if path.exists():
