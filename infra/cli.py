@@ -67,12 +67,12 @@ def plan_stacks(stacks: list[tuple[StackConfig, dict[str, Any]]], out_root: Path
     try:
         for cfg, raw in stacks:
             try:
-                staged = _stage(cfg, raw, out_root)
+                stage = _stage(cfg, raw, out_root)
             except Exception:
                 while pending:
                     yield _finish(*pending.pop(0))
                 raise
-            pending.append(staged)
+            pending.append(stage)
             if len(pending) > 1:
                 yield _finish(*pending.pop(0))
         while pending:
