@@ -13,18 +13,22 @@ Exit codes: 0 everything passed; 1 a policy check failed; 2 a user mistake
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
 
+# Only light modules at the top: a stack file with a mistake is refused before pulumi,
+# pulumi-azure-native, azure-ai-ml or checkov load (about 5 s of imports), in well under a
+# second. Each command imports the heavy modules it needs once the input is validated;
+# tests/test_cli.py checks that validating a bad stack imports none of them.
 from . import cli_assets, cli_bootstrap, cli_promote, onboarding
-from .components.common import PropsError
-from .config import STACKS_DIR, ConfigError, load_stack
-from .offline import arm, azure_rules, checkov_gate, engine, gate, platform_rules, preview, relaxations
-from .offline import diff as stack_diff
-from .offline import stack as offline_stack
+from .config import STACKS_DIR, ConfigError, StackConfig, load_stack
+from .config_registry_stack import RegistryStackConfig, is_registry_stack, load_any
 from .offline.arm_types import UnmappedError
+from .offline.checkov_gate import CheckovUnavailable
+
+if TYPE_CHECKING:
+    from .offline import engine, gate
 
 EXIT_OK, EXIT_POLICY, EXIT_USER, EXIT_TOOL = 0, 1, 2, 3
 
@@ -36,41 +40,80 @@ def all_stacks(root: Path) -> list[str]:
 def environment_stacks(root: Path) -> list[str]:
     """The stacks that build an environment (every stack but the registry stack)."""
     from .config import read_stack_file, stack_file
-    from .config_registry_stack import is_registry_stack
 
     return [s for s in all_stacks(root) if not is_registry_stack(read_stack_file(stack_file(s, root)))]
+
+
+AnyStack = StackConfig | RegistryStackConfig
+
+
+def _stage(cfg: AnyStack, raw: dict[str, Any], out_root: Path) -> tuple[gate.Staged, list[str]]:
+    """Plan, render and check one stack (an environment or the registry stack); its folder is staged and its
+    checkov scan queued."""
+    from .offline import arm, azure_rules, gate, platform_rules, relaxations
+    from .offline import stack as offline_stack
+
+    plan, missing = offline_stack.plan_stack(cfg, raw)
+    # The registry stack relaxes nothing: no inline skips.
+    template = arm.render(plan, relaxations.for_stack(cfg) if isinstance(cfg, StackConfig) else None)
+    rules = platform_rules.check(plan, platform_rules.facts_for(cfg, plan))
+    return gate.stage(plan, template, rules, azure_rules.evaluate(plan), cfg.source, out_root, cfg.stack), missing
+
+
+def _finish(staged: gate.Staged, missing: list[str]) -> tuple[bool, str]:
+    from .offline import gate
+
+    result = gate.finish(staged)
+    text = result.text
+    if missing:
+        text += "\n  before `pulumi up`: " + "; ".join(
+            f"pulumi config set --secret {k} -s {staged.plan.stack}" for k in missing)
+    return result.ok, text
+
+
+def plan_stacks(stacks: list[tuple[AnyStack, dict[str, Any]]], out_root: Path) -> Iterator[tuple[bool, str]]:
+    """Each stack's verdict and summary, in order; out_root/<stack>/ is written whole or not at all.
+
+    One checkov process scans every stack, and it scans a stack while the next one's program
+    runs. A stack that fails stops the run; the stacks before it are still reported."""
+    pending: list[tuple[gate.Staged, list[str]]] = []
+    try:
+        for cfg, raw in stacks:
+            try:
+                stage = _stage(cfg, raw, out_root)
+            except Exception:
+                while pending:
+                    yield _finish(*pending.pop(0))
+                raise
+            pending.append(stage)
+            if len(pending) > 1:
+                yield _finish(*pending.pop(0))
+        while pending:
+            yield _finish(*pending.pop(0))
+    finally:
+        for staged, _ in pending:
+            staged.abort()
 
 
 def plan_stack(stack: str, root: Path, out_root: Path) -> tuple[bool, str]:
     """Plan, render and scan one stack (an environment or the registry stack); write out_root/<stack>/ whole or
     not at all."""
-    from .config import StackConfig
-    from .config_registry_stack import load_any
-
-    cfg, raw = load_any(stack, root)
-    plan, missing = offline_stack.plan_stack(cfg, raw)
-    # The registry stack relaxes nothing: no inline skips.
-    template = arm.render(plan, relaxations.for_stack(cfg) if isinstance(cfg, StackConfig) else None)
-    rules = platform_rules.check(plan, platform_rules.facts_for(cfg, plan))
-    result = gate.run(plan, template, rules, azure_rules.evaluate(plan), cfg.source, out_root, stack)
-    text = result.text
-    if missing:
-        text += "\n  before `pulumi up`: " + "; ".join(f"pulumi config set --secret {k} -s {stack}" for k in missing)
-    return result.ok, text
+    return list(plan_stacks([load_any(stack, root)], out_root))[0]
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     root = Path(args.root)
-    known = all_stacks(root)
-    stacks = known if args.all else args.stacks or ["dev"]
     if args.all and args.stacks:
         raise ConfigError("plan: give stack names or --all, not both")
-    for stack in stacks:
-        _known_stack(root, stack)
+    names = all_stacks(root) if args.all else args.stacks or ["dev"]
+    # Every stack file is validated before anything heavy loads or any folder is written.
+    stacks = [load_any(_known_stack(root, name), root) for name in names]
+    from .offline import checkov_gate
+
+    checkov_gate.start()  # its start-up runs on the other core while the first program runs
     worst = EXIT_OK
-    for stack in stacks:
-        ok, text = plan_stack(stack, root, Path(args.out))
-        print(text)
+    for ok, text in plan_stacks(stacks, Path(args.out)):
+        print(text, flush=True)
         if not ok:
             worst = EXIT_POLICY
     return worst
@@ -86,10 +129,11 @@ def _known_stack(root: Path, stack: str) -> str:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """The platform rules alone, as `pulumi preview --policy-pack policies` would apply them."""
-    from .config_registry_stack import load_any
-
     root = Path(args.root)
     cfg, raw = load_any(_known_stack(root, args.stack), root)
+    from .offline import platform_rules
+    from .offline import stack as offline_stack
+
     plan, _ = offline_stack.plan_stack(cfg, raw)
     report = platform_rules.check(plan, platform_rules.facts_for(cfg, plan))
     print(f"amlplatform check {args.stack}: {report.verdict()}  ({len(report.rules)} rules, {report.checked} "
@@ -108,12 +152,19 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_scan(args: argparse.Namespace) -> int:
     """checkov and the platform rules over a real `pulumi preview --json`."""
+    import json
+    from dataclasses import replace
+
+    from .offline import arm, azure_rules, gate, platform_rules, preview, relaxations
+
     root = Path(args.root)
     result = preview.load(Path(args.preview))
     stack = _known_stack(root, args.stack) if args.stack else result.plan.stack
     if stack in all_stacks(root):
-        cfg = load_stack(stack, root)[0]
-        facts, skips, source = platform_rules.facts_for(cfg), relaxations.for_stack(cfg), cfg.source
+        cfg = load_any(stack, root)[0]
+        # The registry stack relaxes nothing: no inline skips.
+        skips = relaxations.for_stack(cfg) if isinstance(cfg, StackConfig) else None
+        facts, source = platform_rules.facts_for(cfg), cfg.source
     else:
         # A stack this repository does not define: the strictest facts, no relaxations.
         from policies.pack import facts_from_config
@@ -136,10 +187,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     root = Path(args.root)
-    plans = []
-    for stack in (args.a, args.b):
-        cfg, raw = load_stack(_known_stack(root, stack), root)
-        plans.append(offline_stack.plan_stack(cfg, raw)[0])
+    loaded = [load_stack(_known_stack(root, stack), root) for stack in (args.a, args.b)]
+    from .offline import diff as stack_diff
+    from .offline import stack as offline_stack
+
+    plans = [offline_stack.plan_stack(cfg, raw)[0] for cfg, raw in loaded]
     result = stack_diff.diff(*plans)
     print(result.to_json() if args.json else result.table())
     return EXIT_OK
@@ -171,6 +223,8 @@ def _describe(res: engine.PlannedResource) -> str:
 def _gains(edit: onboarding.Edit, root: Path) -> tuple[list[str], list[str]]:
     """Resources the edit adds to and removes from the stack's offline plan."""
     import yaml
+
+    from .offline import stack as offline_stack
 
     before_cfg = load_stack(edit.stack, root)[0]
     before_raw = (yaml.safe_load(edit.before) or {}).get("config") or {}
@@ -269,8 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_diff)
 
     cli_assets.register(sub)
-    cli_promote.register(sub)
     cli_bootstrap.register(sub)
+    cli_promote.register(sub)
     return parser
 
 
@@ -278,18 +332,27 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, PropsError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USER
-    except UnmappedError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USER
-    except checkov_gate.CheckovUnavailable as exc:
+    except CheckovUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_TOOL
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return EXIT_OK
+    except Exception as exc:
+        if not isinstance(exc, _user_errors()):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors that are the user's input (one line, exit 2). PropsError lives beside pulumi and can
+    only have been raised if its module was loaded."""
+    errors: list[type[Exception]] = [ConfigError, UnmappedError]
+    common = sys.modules.get(f"{__package__}.components.common")
+    if common is not None:
+        errors.append(common.PropsError)
+    return tuple(errors)
 
 
 if __name__ == "__main__":

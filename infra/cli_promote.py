@@ -26,18 +26,19 @@ def entry_text(kind: str, name: str, version: str) -> str:
 
 def promote(folder: Path, ref: str, kind: str = "model") -> tuple[Path, str]:
     """Add the version to the promotion list and the lock; nothing is written if anything is wrong."""
-    from . import assets
-    from .assets import lock as lock_mod
-    from .assets.loader import PROMOTIONS
-
     m = _REF.match(ref)
     if not m:
         raise ConfigError(f"promote: {ref!r}: write NAME@VERSION, for example credit-default-model@2")
     name, version = m.group("name"), m.group("version")
+    from .assets.loader import PROMOTIONS
+
     path = folder / PROMOTIONS
     if not path.is_file():
         raise ConfigError(f"promote: {path}: no promotion list; create it with `registry: <the registry's name>` and "
                           "`promotions: []`")
+    # The asset loaders (azure-ai-ml's schemas) load only once the arguments are known to be sound.
+    from . import assets
+    from .assets import lock as lock_mod
     loaded = assets.load(folder, check_lock=False)
     if loaded.find(kind, name, version) is None:  # type: ignore[arg-type]
         have = sorted(a.version or "" for a in loaded.versions(kind, name))  # type: ignore[arg-type]

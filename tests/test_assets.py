@@ -849,6 +849,7 @@ def test_job_scripts_compile_and_match_their_component_commands(name):
         assert f'"--{flag}"' in source
 
 
+@pytest.mark.slow
 def test_job_scripts_run_end_to_end(tmp_path, monkeypatch):
     # The dev extra installs what the job scripts import (pandas, scikit-learn, mlflow): no skip.
     import numpy as np

@@ -7,6 +7,9 @@ the offline engine, the renderer), so a wrong render cannot pass silently.
 from __future__ import annotations
 
 import json
+import re
+import shutil
+from pathlib import Path
 
 import pytest
 from pulumi_azure_native import (
@@ -216,14 +219,20 @@ ALSO = {
 
 
 @pytest.fixture(scope="module")
-def bad_scan(tmp_path_factory) -> checkov_gate.CheckovResult:
+def bad_dir(tmp_path_factory) -> Path:
+    """The known-bad fixtures rendered, one template file each."""
     d = tmp_path_factory.mktemp("bad")
     for fn in BAD:
         template = arm.render(engine.run(fn, "fixture"))
         if fn in EDIT:
             EDIT[fn](template)
         (d / f"{fn.__name__}.json").write_text(arm.to_json(template))
-    return checkov_gate.run(d, tmp_path_factory.mktemp("bad-out"))
+    return d
+
+
+@pytest.fixture(scope="module")
+def bad_scan(bad_dir, tmp_path_factory, checkov_tool) -> checkov_gate.CheckovResult:
+    return checkov_gate.run(bad_dir, tmp_path_factory.mktemp("bad-out"))
 
 
 @pytest.mark.parametrize("fixture", list(BAD), ids=[f.__name__ for f in BAD])
@@ -236,7 +245,7 @@ def test_known_bad_fixture_fails_its_check(bad_scan, fixture):
 
 
 @pytest.fixture(scope="module", params=["dev", "staging", "prod"])
-def stack_scan(request, tmp_path_factory):
+def stack_scan(request, tmp_path_factory, checkov_tool):
     d = tmp_path_factory.mktemp(f"scan-{request.param}")
     (d / "template.json").write_text(arm.to_json(template_for(request.param)))
     return request.param, checkov_gate.run(d / "template.json", d), d
@@ -278,14 +287,14 @@ def test_every_skip_has_a_reason_from_the_stack_file(stack_scan):
     assert all(f"stacks/Pulumi.{stack}.yaml" in f.reason for f in result.skips)
 
 
-def test_template_checkov_would_skip_silently_is_a_failure(tmp_path):
+def test_template_checkov_would_skip_silently_is_a_failure(tmp_path, checkov_tool):
     (tmp_path / "t.json").write_text(json.dumps({"resources": [{"type": "Microsoft.Storage/storageAccounts"}]}))
     result = checkov_gate.run(tmp_path / "t.json", tmp_path / "out")
     assert result.resource_count == 0 and not result.ok
     assert "scanned no resources" in result.verdict()
 
 
-def test_malformed_template_is_a_failure(tmp_path):
+def test_malformed_template_is_a_failure(tmp_path, checkov_tool):
     (tmp_path / "t.json").write_text('{"$schema": "x", "contentVersion": "1.0.0.0", "resources": [')
     result = checkov_gate.run(tmp_path / "t.json", tmp_path / "out")
     assert not result.ok
@@ -329,7 +338,7 @@ PLACEMENT = {
 }
 
 
-def test_compute_needs_a_subnet_or_a_managed_network_workspace(tmp_path):
+def test_compute_needs_a_subnet_or_a_managed_network_workspace(tmp_path, checkov_tool):
     for name, (fn, _) in PLACEMENT.items():
         (tmp_path / f"{name}.json").write_text(arm.to_json(arm.render(engine.run(fn, "fixture"))))
     result = checkov_gate.run(tmp_path, tmp_path / "out")
@@ -338,3 +347,85 @@ def test_compute_needs_a_subnet_or_a_managed_network_workspace(tmp_path):
         verdicts = {("FAILED" if f in one.failures else "PASSED") for f in one.failures + one.passes
                     if f.check_id == "CKV_AMLP_12"}
         assert verdicts == {want}, name
+
+
+# --- the ARM-only checkov process against the checkov CLI ---------------------------------------
+
+def _canonical(value):
+    """Lists sorted, SARIF's rule indexes and rule help dropped: checkov orders a directory's files by a
+    set's iteration order, different each run, and a rule's help names the first resource it failed."""
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items() if k not in ("ruleIndex", "help")}
+    if isinstance(value, list):
+        return sorted((_canonical(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
+    return value
+
+
+def _same_reports(cli_out: Path, arm_out: Path) -> None:
+    """The same reports, but for the output folder each was told to write to and the order of files."""
+    for name in ("checkov.json", "checkov.sarif"):
+        a, b = (_canonical(json.loads((d / name).read_text())) for d in (cli_out, arm_out))
+        assert a == b, name
+    a, b = (sorted(re.sub(r'name="output_file_path" value="[^"]*"', "", (d / "checkov.xml").read_text()).splitlines())
+            for d in (cli_out, arm_out))
+    assert a == b, "checkov.xml"
+
+
+@pytest.mark.slow
+def test_arm_runner_reports_what_the_cli_reports_on_a_folder(bad_dir, tmp_path, checkov_tool):
+    # Every stack and every known-bad fixture, scanned as one folder (`checkov -d`) by both.
+    folder = tmp_path / "templates"
+    shutil.copytree(bad_dir, folder)
+    for stack in ("dev", "staging", "prod"):
+        (folder / f"stack-{stack}.json").write_text(arm.to_json(template_for(stack)))
+    cli = checkov_gate._run_cli(folder, tmp_path / "cli")
+    arm_only = checkov_gate.run(folder, tmp_path / "arm")
+    assert cli.failed > 0 and (cli.passed, cli.failed, cli.skipped) == (arm_only.passed, arm_only.failed, arm_only.skipped)
+    assert (cli.failures, cli.skips, cli.passes) == (arm_only.failures, arm_only.skips, arm_only.passes)
+    for stack in ("dev", "staging", "prod"):
+        assert arm_only.for_file(f"stack-{stack}.json").failed == 0
+    _same_reports(tmp_path / "cli", tmp_path / "arm")
+
+
+@pytest.mark.slow
+def test_arm_runner_reports_what_the_cli_reports_on_a_file(tmp_path, checkov_tool):
+    target = tmp_path / "template.json"
+    target.write_text(arm.to_json(template_for("staging")))
+    cli = checkov_gate._run_cli(target, tmp_path / "cli")
+    arm_only = checkov_gate.run(target, tmp_path / "arm")
+    assert (cli.failures, cli.skips, cli.passes) == (arm_only.failures, arm_only.skips, arm_only.passes)
+    _same_reports(tmp_path / "cli", tmp_path / "arm")
+
+
+def test_checkov_interpreter_comes_from_its_launcher(tmp_path):
+    python = tmp_path / "venv" / "bin" / "python3.11"
+    python.parent.mkdir(parents=True)
+    python.write_text("")
+    python.chmod(0o755)
+    direct = tmp_path / "checkov"
+    direct.write_text(f"#!{python}\n# -*- coding: utf-8 -*-\nimport sys\n")
+    assert checkov_gate.checkov_python(str(direct)) == str(python)
+    # pip's launcher when the interpreter's path is too long for #!
+    trampoline = tmp_path / "checkov-sh"
+    trampoline.write_text(f"#!/bin/sh\n'''exec' \"{python}\" \"$0\" \"$@\"\n' '''\nimport sys\n")
+    assert checkov_gate.checkov_python(str(trampoline)) == str(python)
+    # Anything else runs as the CLI.
+    script = tmp_path / "checkov-wrapper"
+    script.write_text("#!/bin/bash\nexec docker run bridgecrew/checkov \"$@\"\n")
+    assert checkov_gate.checkov_python(str(script)) is None
+    assert checkov_gate.checkov_python(str(tmp_path / "absent")) is None
+
+
+def test_a_checkov_that_dies_is_a_tool_error_with_its_message(tmp_path, monkeypatch):
+    python = tmp_path / "bin" / "python3"
+    python.parent.mkdir()
+    python.write_text("#!/bin/sh\necho 'ModuleNotFoundError: No module named checkov' >&2\nexit 1\n")
+    python.chmod(0o755)
+    launcher = tmp_path / "bin" / "checkov"
+    launcher.write_text(f"#!{python}\nfrom checkov.main import Checkov\n")
+    launcher.chmod(0o755)
+    monkeypatch.setenv("CHECKOV_BIN", str(launcher))
+    (tmp_path / "t.json").write_text("{}")
+    with pytest.raises(checkov_gate.CheckovUnavailable, match="exit 1.*No module named checkov"):
+        checkov_gate.run(tmp_path / "t.json", tmp_path / "out")
+    checkov_gate.close()

@@ -14,7 +14,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import tempfile
 import tomllib
@@ -26,14 +25,11 @@ import pytest
 import yaml
 
 from infra import config
-from infra.offline import checkov_gate
+from tests.conftest import ACTIONLINT_PKG
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github" / "workflows"
 DRIVER = ROOT / "tests" / "fixtures" / "workflows" / "actionlint.cjs"
-ACTIONLINT_PKG = Path(
-    os.environ.get("ACTIONLINT_PKG", ROOT / ".tools" / "node" / "node_modules" / "@tktco" / "node-actionlint")
-)
 ORDER = ("dev", "staging", "prod")  # the delivery order
 STACKS = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
 REAL = sorted(p.name for p in [*WORKFLOWS.glob("*.yml"), *WORKFLOWS.glob("*.yaml")])
@@ -105,17 +101,8 @@ class Scan:
         return set(self.checkov_failed) | set(self.checkov_passed)
 
 
-def _run_validators(repo: Path) -> dict[str, Any]:
+def _run_validators(repo: Path, node: str, checkov: str) -> dict[str, Any]:
     """checkov and actionlint over the real workflows and the mutants; their raw reports."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is not on PATH: actionlint runs on Node (apt-get install nodejs npm)")
-    if not (ACTIONLINT_PKG / "main.wasm").exists():
-        pytest.fail(f"actionlint is not installed at {ACTIONLINT_PKG}: run `make setup`")
-    try:
-        checkov = checkov_gate.checkov_bin()
-    except checkov_gate.CheckovUnavailable as exc:
-        pytest.fail(str(exc))
 
     # checkov only looks at files under a .github/workflows/ directory; it gets the real
     # files and the mutants it must catch (each file costs it time), actionlint all of them.
@@ -143,7 +130,7 @@ def _run_validators(repo: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def scan(tmp_path_factory) -> Scan:
+def scan(tmp_path_factory, node_tool, checkov_tool) -> Scan:
     # Under xdist the workers share one run: the first computes, the others read it.
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
@@ -153,7 +140,7 @@ def scan(tmp_path_factory) -> Scan:
         if result.exists():
             raw = json.loads(result.read_text())
         else:
-            raw = _run_validators(Path(tempfile.mkdtemp(dir=shared)))
+            raw = _run_validators(Path(tempfile.mkdtemp(dir=shared)), node_tool, checkov_tool)
             result.write_text(json.dumps(raw))
 
     out = Scan()
@@ -172,10 +159,8 @@ def scan(tmp_path_factory) -> Scan:
 
 # --- actionlint --------------------------------------------------------------------------------
 
-def test_actionlint_is_upstream_rhysd_actionlint():
+def test_actionlint_is_upstream_rhysd_actionlint(node_tool):
     # The wasm carries Go's build info: the upstream module and its version.
-    if not (ACTIONLINT_PKG / "main.wasm").exists():
-        pytest.fail(f"actionlint is not installed at {ACTIONLINT_PKG}: run `make setup`")
     blob = (ACTIONLINT_PKG / "main.wasm").read_bytes()
     found = re.search(rb"dep\tgithub\.com/rhysd/actionlint\tv(\d+)\.(\d+)\.(\d+)\t", blob)
     assert found, "the wasm does not embed github.com/rhysd/actionlint"
