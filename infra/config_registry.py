@@ -39,12 +39,15 @@ def registry_name_problem(name: str) -> str | None:
 
 
 class RegistryAssetsConfig(_Section):
-    """What the registry stack seeds: the promotion list (`amlplatform promote` edits it)."""
+    """What the registry stack seeds: the versions the folder's promotion list (`registry/promotions.yml`,
+    which `amlplatform promote` edits) names."""
 
+    # Off for the first bring-up: the registry's storage takes uploads only through the private endpoints the
+    # environment stacks create after it (README, Models, endpoints and promotion).
     enabled: bool = True
-    # Relative to the repository root: the promotion list and the assets folder it names versions of.
-    promotions: str = "assets/registry/promotions.yml"
-    folder: str = "assets"
+    # The assets folder, relative to the repository root; unset: `assets`, and nothing is seeded when the
+    # checkout has none (as for environment stacks). A folder named here must exist.
+    folder: str | None = None
 
 
 class MlRegistryConfig(_Section):

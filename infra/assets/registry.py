@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from ..config import ConfigError
 from ..paths import REPO_ROOT
 from . import load
+from .stack import DEFAULT_FOLDER
 from .model import AssetSet
 
 if TYPE_CHECKING:
@@ -19,15 +20,18 @@ if TYPE_CHECKING:
 
 
 def folder_for(cfg: RegistryStackConfig) -> Path | None:
+    """The assets folder the promotion list lives in, or None (registry assets off, or the default folder absent)."""
     settings = cfg.ml_registry.assets
     if not settings.enabled:
         return None
     root = cfg.root or REPO_ROOT
-    folder = root / settings.folder
-    if not folder.is_dir():
+    folder = root / (settings.folder or DEFAULT_FOLDER)
+    if folder.is_dir():
+        return folder
+    if settings.folder is not None:
         raise ConfigError(f"{cfg.source}: amlplatform:mlRegistry.assets.folder: {settings.folder!r} is not a folder "
                           f"under the repository root {root}")
-    return folder
+    return None
 
 
 def load_for_registry(cfg: RegistryStackConfig) -> AssetSet | None:
@@ -40,7 +44,7 @@ def load_for_registry(cfg: RegistryStackConfig) -> AssetSet | None:
     if promo is None:
         return None
     if promo.registry != cfg.ml_registry.name:
+        listed = f"{cfg.ml_registry.assets.folder or DEFAULT_FOLDER}/{promo.file}"
         raise ConfigError(f"{cfg.source}: amlplatform:mlRegistry.name: {cfg.ml_registry.name!r} is not the registry "
-                          f"{cfg.ml_registry.assets.folder}/{promo.file} promotes to ({promo.registry!r}); make them "
-                          "the same")
+                          f"{listed} promotes to ({promo.registry!r}); make them the same")
     return AssetSet(assets.folder, list(promo.resolved), promo)

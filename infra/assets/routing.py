@@ -6,6 +6,13 @@ endpoint twice, so the endpoint resource is created without them (and ignores th
 this small dynamic-provider resource sets them afterwards, as `az ml online-endpoint update --traffic`
 and `az ml batch-endpoint update --set defaults.deployment_name=...` do, with the deployer's Entra
 credential (DefaultAzureCredential). The traffic itself is declared in the endpoint's YAML.
+
+Sources: reference-yaml-endpoint-online ("you can't set this field during online endpoint creation, as
+the deployments under that endpoint must be created before traffic can be set"); Pulumi has no typed
+way to write a property of a resource after its children (pulumi/pulumi-azure-native#3090, circular
+dependencies). The endpoint resource ignores its routing, so a later PUT of it (its tags, description,
+network flag) sends none: `endpointRevision` fingerprints what that resource sends, and a change of it
+writes the routing again, after the endpoint's update.
 """
 
 from __future__ import annotations
@@ -49,7 +56,7 @@ class RoutingProvider(ResourceProvider):
         return CreateResult(id_=f"{props['workspaceName']}/{props['endpointName']}/routing", outs=props)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        keys = ("traffic", "defaultDeployment", "endpointName", "workspaceName")
+        keys = ("traffic", "defaultDeployment", "endpointName", "workspaceName", "endpointRevision")
         changed = [k for k in keys if olds.get(k) != news.get(k)]
         return DiffResult(changes=bool(changed), replaces=[k for k in changed if k in ("endpointName", "workspaceName")])
 

@@ -16,6 +16,8 @@ workspace storage, Reader on the organisation's AML registry (models promoted th
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -238,6 +240,12 @@ class EndpointsComponent(pulumi.ComponentResource):
             opts=resource_opts(self, c, depends_on=[endpoint]),
         )
 
+    def _revision(self, ep: Asset) -> str:
+        """A fingerprint of what the endpoint resource sends (its YAML, the stack's tags and network posture):
+        when it changes, the endpoint is PUT again without its routing, so the routing is written again after."""
+        body = {"yaml": ep.sha256, "tags": self._tags(ep.raw), "public": self._props.public}
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
     def _routing(self, ep: Asset) -> None:
         p = self._props
         online = ep.kind == "online_endpoint"
@@ -254,6 +262,7 @@ class EndpointsComponent(pulumi.ComponentResource):
                 "endpointName": self.physical(ep.name),
                 "traffic": {k: int(v) for k, v in (ep.refs.get("traffic") or {}).items()} if online else None,
                 "defaultDeployment": None if online else ep.refs.get("default_deployment"),
+                "endpointRevision": self._revision(ep),
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.endpoints[ep.name], *deps]),
         )
