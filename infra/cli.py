@@ -5,6 +5,11 @@
     amlplatform scan --preview FILE [--stack STACK] [--out DIR]
     amlplatform diff STACK_A STACK_B [--json]
     amlplatform onboard|offboard --team NAME ...
+    amlplatform promote NAME@VERSION --to registry|staging|prod   (infra/cli_promote.py)
+    amlplatform assets validate|lock, amlplatform verify STACK     (infra/cli_assets.py)
+
+STACK is an environment stack or the registry stack (stacks/Pulumi.registry.yaml); onboard, offboard
+and diff take environment stacks only.
 
 Exit codes: 0 everything passed; 1 a policy check failed; 2 a user mistake
 (config, arguments); 3 a tool is missing (checkov).

@@ -66,6 +66,17 @@ def test_scan_finds_the_drift_and_reports_unmapped_types(repo, capsys):
     assert [f["check_id"] for f in failed] == ["CKV_AMLP_4"]
 
 
+def test_scan_takes_the_registry_stacks_facts(repo, capsys):
+    # deploy.yml scans the registry stack's preview with its own config: prod's governance, no relaxations.
+    code = cli.main(["--root", str(repo), "scan", "--preview", str(FIXTURE), "--stack", "registry", "--out",
+                     str(repo / "out")])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert "FAILED  CKV_AMLP_4 Microsoft.Storage/storageAccounts.stacmeprd7x2k9" in out
+    assert "VIOLATION storage-no-shared-key storage-account" in out and "0 skipped with reasons" in out
+    assert (repo / "out" / "scan-registry" / "checkov.json").is_file()
+
+
 def test_scan_of_a_clean_preview_passes(repo, tmp_path, capsys):
     doc = json.loads(FIXTURE.read_text())
     doc["steps"] = [s for s in doc["steps"] if not s["urn"].endswith(("::someone-owner", "::model-ui"))]
