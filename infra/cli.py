@@ -5,6 +5,11 @@
     amlplatform scan --preview FILE [--stack STACK] [--out DIR]
     amlplatform diff STACK_A STACK_B [--json]
     amlplatform onboard|offboard --team NAME ...
+    amlplatform promote NAME@VERSION --to registry|staging|prod   (infra/cli_promote.py)
+    amlplatform assets validate|lock, amlplatform verify STACK     (infra/cli_assets.py)
+
+STACK is an environment stack or the registry stack (stacks/Pulumi.registry.yaml); onboard, offboard
+and diff take environment stacks only.
 
 Exit codes: 0 everything passed; 1 a policy check failed; 2 a user mistake
 (config, arguments); 3 a tool is missing (checkov).
@@ -21,8 +26,9 @@ from typing import TYPE_CHECKING, Any, Iterator
 # pulumi-azure-native, azure-ai-ml or checkov load (about 5 s of imports), in well under a
 # second. Each command imports the heavy modules it needs once the input is validated;
 # tests/test_cli.py checks that validating a bad stack imports none of them.
-from . import cli_assets, cli_bootstrap, onboarding
+from . import cli_assets, cli_bootstrap, cli_promote, onboarding
 from .config import STACKS_DIR, ConfigError, StackConfig, load_stack
+from .config_registry_stack import RegistryStackConfig, is_registry_stack, load_any
 from .offline.arm_types import UnmappedError
 from .offline.checkov_gate import CheckovUnavailable
 
@@ -36,13 +42,25 @@ def all_stacks(root: Path) -> list[str]:
     return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (root / STACKS_DIR).glob("Pulumi.*.yaml"))
 
 
-def _stage(cfg: StackConfig, raw: dict[str, Any], out_root: Path) -> tuple[gate.Staged, list[str]]:
-    """Plan, render and check one stack; its folder is staged and its checkov scan queued."""
+def environment_stacks(root: Path) -> list[str]:
+    """The stacks that build an environment (every stack but the registry stack)."""
+    from .config import read_stack_file, stack_file
+
+    return [s for s in all_stacks(root) if not is_registry_stack(read_stack_file(stack_file(s, root)))]
+
+
+AnyStack = StackConfig | RegistryStackConfig
+
+
+def _stage(cfg: AnyStack, raw: dict[str, Any], out_root: Path) -> tuple[gate.Staged, list[str]]:
+    """Plan, render and check one stack (an environment or the registry stack); its folder is staged and its
+    checkov scan queued."""
     from .offline import arm, azure_rules, gate, platform_rules, relaxations
     from .offline import stack as offline_stack
 
     plan, missing = offline_stack.plan_stack(cfg, raw)
-    template = arm.render(plan, relaxations.for_stack(cfg))
+    # The registry stack relaxes nothing: no inline skips.
+    template = arm.render(plan, relaxations.for_stack(cfg) if isinstance(cfg, StackConfig) else None)
     rules = platform_rules.check(plan, platform_rules.facts_for(cfg, plan))
     return gate.stage(plan, template, rules, azure_rules.evaluate(plan), cfg.source, out_root, cfg.stack), missing
 
@@ -58,7 +76,7 @@ def _finish(staged: gate.Staged, missing: list[str]) -> tuple[bool, str]:
     return result.ok, text
 
 
-def plan_stacks(stacks: list[tuple[StackConfig, dict[str, Any]]], out_root: Path) -> Iterator[tuple[bool, str]]:
+def plan_stacks(stacks: list[tuple[AnyStack, dict[str, Any]]], out_root: Path) -> Iterator[tuple[bool, str]]:
     """Each stack's verdict and summary, in order; out_root/<stack>/ is written whole or not at all.
 
     One checkov process scans every stack, and it scans a stack while the next one's program
@@ -83,8 +101,9 @@ def plan_stacks(stacks: list[tuple[StackConfig, dict[str, Any]]], out_root: Path
 
 
 def plan_stack(stack: str, root: Path, out_root: Path) -> tuple[bool, str]:
-    """Plan, render and scan one stack; write out_root/<stack>/ whole or not at all."""
-    return list(plan_stacks([load_stack(stack, root)], out_root))[0]
+    """Plan, render and scan one stack (an environment or the registry stack); write out_root/<stack>/ whole or
+    not at all."""
+    return list(plan_stacks([load_any(stack, root)], out_root))[0]
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -93,7 +112,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         raise ConfigError("plan: give stack names or --all, not both")
     names = all_stacks(root) if args.all else args.stacks or ["dev"]
     # Every stack file is validated before anything heavy loads or any folder is written.
-    stacks = [load_stack(_known_stack(root, name), root) for name in names]
+    stacks = [load_any(_known_stack(root, name), root) for name in names]
     from .offline import checkov_gate
 
     checkov_gate.start()  # its start-up runs on the other core while the first program runs
@@ -116,7 +135,7 @@ def _known_stack(root: Path, stack: str) -> str:
 def cmd_check(args: argparse.Namespace) -> int:
     """The platform rules alone, as `pulumi preview --policy-pack policies` would apply them."""
     root = Path(args.root)
-    cfg, raw = load_stack(_known_stack(root, args.stack), root)
+    cfg, raw = load_any(_known_stack(root, args.stack), root)
     from .offline import platform_rules
     from .offline import stack as offline_stack
 
@@ -147,8 +166,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
     result = preview.load(Path(args.preview))
     stack = _known_stack(root, args.stack) if args.stack else result.plan.stack
     if stack in all_stacks(root):
-        cfg = load_stack(stack, root)[0]
-        facts, skips, source = platform_rules.facts_for(cfg), relaxations.for_stack(cfg), cfg.source
+        cfg = load_any(stack, root)[0]
+        # The registry stack relaxes nothing: no inline skips.
+        skips = relaxations.for_stack(cfg) if isinstance(cfg, StackConfig) else None
+        facts, source = platform_rules.facts_for(cfg), cfg.source
     else:
         # A stack this repository does not define: the strictest facts, no relaxations.
         from policies.pack import facts_from_config
@@ -182,7 +203,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def _envs(root: Path, text: str | None) -> list[str]:
-    known = all_stacks(root)
+    known = environment_stacks(root)
     if text is None:
         return known
     chosen = [e.strip() for e in text.split(",") if e.strip()]
@@ -236,7 +257,8 @@ def cmd_onboard(args: argparse.Namespace) -> int:
 
 def cmd_offboard(args: argparse.Namespace) -> int:
     root = Path(args.root)
-    stacks = _envs(root, args.env) if args.env else onboarding.stacks_with_team(root, all_stacks(root), args.team)
+    stacks = _envs(root, args.env) if args.env else onboarding.stacks_with_team(root, environment_stacks(root),
+                                                                                 args.team)
     if not stacks:
         raise ConfigError(f"offboard: team {args.team!r} is in no stack file")
     edits = onboarding.plan_offboard(root, stacks, args.team)
@@ -307,6 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_assets.register(sub)
     cli_bootstrap.register(sub)
+    cli_promote.register(sub)
     return parser
 
 

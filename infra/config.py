@@ -23,6 +23,7 @@ from .config_base import NO_VALUE, _At, _Rule, _Section
 from .config_compute import AksConfig, ClusterConfig, ComputeConfig
 from .config_network import NetworkConfig
 from .config_rbac import Principal, RbacConfig, TeamConfig, check_teams  # noqa: F401 (Principal re-exported)
+from .config_registry import REGISTRY_SECTION, MlRegistryRefConfig
 from .paths import REPO_ROOT
 
 NAMESPACE = "amlplatform"
@@ -256,6 +257,9 @@ class AssetsConfig(_Section):
     schedules_enabled: bool = False
     # Expose each team container (teams.<name>.containers) as an identity-based ADLS Gen2 datastore.
     team_datastores: bool = True
+    # The endpoints (online and batch, by name) this stack deploys from the folder; unset: all of them.
+    # A stack without the AKS compute leaves out the Kubernetes endpoints here.
+    endpoints: list[str] | None = None
 
     @field_validator("folder")
     @classmethod
@@ -284,6 +288,8 @@ class StackConfig(_Section):
     compute: ComputeConfig = Field(default_factory=ComputeConfig)
     aks: AksConfig = Field(default_factory=AksConfig)
     assets: AssetsConfig = Field(default_factory=AssetsConfig)
+    # The organisation's AML registry this stack consumes (infra/config_registry.py).
+    ml_registry_ref: MlRegistryRefConfig | None = None
 
     _source: str = PrivateAttr(default="<config>")
     _stack: str = PrivateAttr(default="")
@@ -582,6 +588,10 @@ def parse(raw: Mapping[str, Any], source: str, stack: str = "", from_file: bool 
                 f"{source}: {prefix}{key}: must not be a secret: platform settings are plain values "
                 "(keep secrets out of stack config)"
             )
+    if REGISTRY_SECTION in data:
+        raise ConfigError(f"{source}: {prefix}{REGISTRY_SECTION}: this is the registry stack, not an environment "
+                          "stack (its file is planned with `amlplatform plan`; environment stacks name it in "
+                          f"{prefix}mlRegistryRef)")
     if "platform" not in data:
         raise ConfigError(f"{source}: {prefix}platform: required key is missing")
     try:

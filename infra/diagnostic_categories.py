@@ -62,6 +62,10 @@ SUPPORTED: dict[str, Categories] = {
             "RunEvent", "RunReadEvent",
         }),
         frozenset({ALL_LOGS, AUDIT}), frozenset({ALL_METRICS})),
+    # The AML registry: asset reads and writes on its data plane (AmlRegistryReadEventsLog, AmlRegistryWriteEventsLog);
+    # Azure Monitor lists no platform metrics for the type, so a setting asks for logs only.
+    "Microsoft.MachineLearningServices/registries": Categories(
+        frozenset({"RegistryAssetReadEvent", "RegistryAssetWriteEvent"}), frozenset({ALL_LOGS})),
     # NSGs have resource logs but no platform metrics at all.
     "Microsoft.Network/networkSecurityGroups": Categories(
         frozenset({"NetworkSecurityGroupEvent", "NetworkSecurityGroupRuleCounter", "NetworkSecurityGroupFlowEvent"}),

@@ -27,7 +27,10 @@ from .components.keyvault import KeyVaultComponent, KeyVaultProps
 from .components.monitor_private_link import MonitorPrivateLinkComponent, MonitorPrivateLinkProps
 from .components.monitoring import MonitoringComponent, MonitoringProps
 from .components.network import NetworkComponent, NetworkProps
+from .components.endpoints import EndpointGrant, EndpointsComponent, EndpointsProps
 from .components.registry import RegistryComponent, RegistryProps
+from .components.registry_link import RULES as REGISTRY_LINK_RULES
+from .components.registry_link import RegistryLinkComponent, RegistryLinkProps
 from .components.storage import StorageComponent, StorageProps
 from .components.workspace import OutboundRule, WorkspaceComponent, WorkspaceProps
 from .naming import Names
@@ -264,7 +267,8 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             friendly_name=cfg.workspace.friendly_name,
             description=cfg.workspace.description,
             managed_network=isolation,
-            outbound_rules=outbound_rules(cfg, lake.id, store.id, vault.id) if isolation else [],
+            outbound_rules=(outbound_rules(cfg, lake.id, store.id, vault.id) + registry_rules(cfg, client.subscription_id)
+                            if isolation else []),
             serverless_subnet_id=training_subnet if cfg.compute.serverless else None,
             image_build_compute=cfg.compute.clusters[0].name if training_subnet is not None and cfg.compute.clusters
             else None,
@@ -295,10 +299,11 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
         ),
     )
 
+    inference = None
     if cfg.aks.enabled and net is not None:
         k = cfg.aks
         certificate = k.tls.mode == "certificate"
-        InferenceComponent(
+        inference = InferenceComponent(
             "inference",
             InferenceProps(
                 common(diagnostic_settings=diagnostics),
@@ -361,6 +366,10 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
         ),
     )
 
+    link = registry_link(cfg, common, client.subscription_id, endpoints if isolation is None else None,
+                         [_grant(ws_id, "workspace", "mlregistry-reader", "Reader"),
+                          _grant(job_id, "compute", "mlregistry-reader", "Reader")])
+
     outputs: dict[str, pulumi.Output] = {
         "resourceGroupName": rg.name,
         "workspaceName": workspace.name,
@@ -409,6 +418,13 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             ),
         )
         outputs["seededAssets"] = pulumi.Output.from_input(sorted(assets.seeded))
+        served = serving(cfg, names, common, seeded, workspace, registry.id, store.id, wait_seconds,
+                         [assets, compute, *([inference] if inference is not None else [])],
+                         link, client.subscription_id, isolation is not None)
+        if served is not None:
+            outputs["endpoints"] = pulumi.Output.from_input(served.names)
+    if link is not None:
+        outputs["mlRegistryId"] = pulumi.Output.from_input(link[1])
     for key, value in outputs.items():
         pulumi.export(key, value)
     return outputs
@@ -499,10 +515,98 @@ def outbound_rules(cfg: config_mod.StackConfig, lake_id: pulumi.Input[str], stor
     return rules
 
 
+def registry_rules(cfg: config_mod.StackConfig, subscription_id: str) -> list[OutboundRule]:
+    """Managed-network rules to the organisation's registry, its storage and its container registry."""
+    ref = cfg.ml_registry_ref
+    if ref is None:
+        return []
+    targets = {"registry": ref.registry_id(subscription_id), "storage": ref.managed_resources.storage_account_id,
+               "acr": ref.managed_resources.container_registry_id}
+    return [OutboundRule(rule, "PrivateEndpoint", destination=targets[what], subresource=group)
+            for rule, (what, group) in REGISTRY_LINK_RULES.items()]
+
+
+def registry_link(cfg: config_mod.StackConfig, common, subscription_id: str, endpoints: PrivateEndpoints | None,
+                  readers: list[RoleAssignment]) -> tuple[RegistryLinkComponent, str] | None:
+    """The stack's private endpoints to the registry (private mode) and its identities' Reader on it."""
+    ref = cfg.ml_registry_ref
+    if ref is None:
+        return None
+    registry_id = ref.registry_id(subscription_id)
+    link = RegistryLinkComponent("mlregistry-link", RegistryLinkProps(
+        common(private_endpoints=endpoints, role_assignments=readers),
+        name=ref.name, registry_id=registry_id, storage_account_id=ref.managed_resources.storage_account_id,
+        container_registry_id=ref.managed_resources.container_registry_id))
+    return link, registry_id
+
+
+def serving(cfg: config_mod.StackConfig, names: Names, common, seeded, workspace: WorkspaceComponent,
+            acr_id: pulumi.Input[str], storage_id: pulumi.Input[str], wait_seconds: int,
+            depends_on: list[pulumi.Resource], link: tuple[RegistryLinkComponent, str] | None, subscription_id: str,
+            managed_network: bool) -> EndpointsComponent | None:
+    """The stack's endpoints and deployments, and the identity online endpoints run as."""
+    if not any(seeded.of_kind(k) for k in ("online_endpoint", "batch_endpoint")):
+        return None
+    identity = None
+    grants = [EndpointGrant("acr-pull", "AcrPull", acr_id),
+              EndpointGrant("storage-blob-reader", "Storage Blob Data Reader", storage_id)]
+    if link is not None:
+        grants.append(EndpointGrant("mlregistry-reader", "Reader", link[1]))
+        depends_on = [*depends_on, link[0]]
+    if seeded.of_kind("online_endpoint"):
+        identity = IdentityComponent("endpoints-identity", IdentityProps(common(), names.identity("endpoints")))
+    return EndpointsComponent("endpoints", EndpointsProps(
+        common(),
+        assets=seeded,
+        workspace_name=workspace.name,
+        workspace_id=workspace.id,
+        resource_group=names.resource_group,
+        env_code=names.env,
+        public=cfg.network.mode == "public",
+        managed_network=managed_network,
+        identity_id=identity.id if identity else None,
+        identity_principal_id=identity.principal_id if identity else None,
+        grants=grants if identity else (),
+        role_propagation_seconds=wait_seconds,
+        depends_on=depends_on,
+    ))
+
+
 def main() -> None:
     """Entry point under the pulumi CLI: user mistakes end the run without a traceback."""
     try:
+        if _is_registry_stack():
+            from . import config_registry_stack, registry_program
+
+            reg_cfg = config_registry_stack.parse(_pulumi_raw(), f"{config_mod.STACKS_DIR}/Pulumi.{pulumi.get_stack()}"
+                                                  ".yaml", pulumi.get_stack())
+            reg_cfg._root = str(REPO_ROOT)
+            registry_program.build_registry(reg_cfg)
+            return
         cfg = config_mod.from_pulumi()
         build(cfg)
     except (config_mod.ConfigError, PropsError) as exc:
         raise pulumi.RunError(str(exc)) from None
+
+
+def _pulumi_raw() -> dict:
+    """The running stack's config as the engine hands it over (objects JSON-decoded)."""
+    import json
+
+    from pulumi.runtime.config import CONFIG, get_config_env
+
+    raw: dict = {}
+    for key, value in {**get_config_env(), **CONFIG.get()}.items():
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                pass
+        raw[key] = value
+    return raw
+
+
+def _is_registry_stack() -> bool:
+    from .config_registry_stack import is_registry_stack
+
+    return is_registry_stack(_pulumi_raw())

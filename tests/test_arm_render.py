@@ -75,6 +75,11 @@ def test_workspace_identity_becomes_arm_map_and_depends_on_grants():
     # Six before the workspace; three on the AKS cluster for the attach, after it.
     assert len([g for g in grants if "managedClusters" in g["scope"]]) == 3
     grants = [g for g in grants if "managedClusters" not in g["scope"]]
+    # Reader on the organisation's AML registry (another stack's resource) comes with the registry link.
+    registry = [g for g in grants if "/registries/mlr-contoso" in g["scope"]]
+    assert len(registry) == 1 and registry[0]["properties"]["roleDefinitionId"].endswith(
+        "acdd72a7-3385-48ef-bd42-f606fba81ae7")
+    grants = [g for g in grants if g not in registry]
     assert len(grants) == 6
     # The RBAC pause is not rendered; the workspace depends on what it waited for.
     grant_ids = {f"{g['scope']}/providers/Microsoft.Authorization/roleAssignments/{g['name']}" for g in grants}

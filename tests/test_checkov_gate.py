@@ -166,6 +166,27 @@ def role_assignment_without_principal_type():
     )
 
 
+def public_online_endpoint_with_key():
+    ml.OnlineEndpoint(
+        "ep", endpoint_name="ep-fixture", workspace_name="mlw-fixture", resource_group_name=RG, location="westeurope",
+        kind="Managed", properties=ml.OnlineEndpointPropertiesArgs(auth_mode="Key", public_network_access="Enabled"),
+    )
+
+
+def managed_deployment_public_egress():
+    ml.OnlineDeployment(
+        "dep", endpoint_name="ep-fixture", deployment_name="blue", workspace_name="mlw-fixture",
+        resource_group_name=RG, location="westeurope",
+        properties=ml.ManagedOnlineDeploymentArgs(endpoint_compute_type="Managed", instance_type="Standard_DS3_v2",
+                                                  egress_public_network_access="Enabled"),
+    )
+
+
+def public_ml_registry():
+    ml.Registry("mlr", registry_name="mlr-fixture", resource_group_name=RG, location="westeurope",
+                public_network_access="Enabled")
+
+
 # fixture -> the check that must fail on it
 BAD = {
     storage_https_off: "CKV_AZURE_3",
@@ -183,6 +204,9 @@ BAD = {
     cluster_with_keys_public_ip_and_ssh: "CKV_AMLP_11",
     instance_without_idle_shutdown: "CKV_AMLP_13",
     insecure_inference_extension: "CKV_AMLP_16",
+    public_online_endpoint_with_key: "CKV_AMLP_17",
+    managed_deployment_public_egress: "CKV_AMLP_19",
+    public_ml_registry: "CKV_AMLP_20",
 }
 EDIT = {role_assignment_without_principal_type: lambda t: t["resources"][0]["properties"].pop("principalType")}
 # Other custom checks proven by the same fixtures.
@@ -190,6 +214,7 @@ ALSO = {
     workspace_system_identity_with_keys: ["CKV_AMLP_2", "CKV_AMLP_3"],
     vault_without_purge_protection: ["CKV_AMLP_6"],
     cluster_with_keys_public_ip_and_ssh: ["CKV_AMLP_12", "CKV_AMLP_14", "CKV_AMLP_15"],
+    public_online_endpoint_with_key: ["CKV_AMLP_18"],
 }
 
 

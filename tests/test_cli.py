@@ -29,7 +29,8 @@ def test_plan_dev_writes_every_report_and_passes(repo, capsys):
     assert files == ["azure.json", "checkov.json", "checkov.sarif", "checkov.xml", "plan.json", "report.md", "rules.json",
                      "template.json"]
     assert "platform rules: PASS" in out and "azure rules: PASS" in out
-    assert "checkov: PASS" in out and "42 Azure resources" in out
+    # 42, and the link to the organisation's registry: two Reader grants, three managed-network rules.
+    assert "checkov: PASS" in out and "47 Azure resources" in out
     report = (repo / "out" / "dev" / "report.md").read_text()
     assert "```mermaid\nflowchart LR" in report and "CKV_AZURE_206" in report
     plan = json.loads((repo / "out" / "dev" / "plan.json").read_text())
@@ -52,7 +53,7 @@ def test_bad_config_exits_2_with_one_line_and_writes_nothing(repo, capsys):
 
 def test_unknown_stack_is_a_user_error(repo, capsys):
     assert cli.main(["--root", str(repo), "plan", "qa"]) == 2
-    assert "no stack 'qa': stacks/Pulumi.qa.yaml does not exist (stacks: dev, prod, staging)" in capsys.readouterr().err
+    assert "no stack 'qa': stacks/Pulumi.qa.yaml does not exist (stacks: dev, prod, registry, staging)" in capsys.readouterr().err
 
 
 def test_bad_arguments_exit_2_without_traceback():
@@ -98,6 +99,21 @@ def test_a_bad_stack_is_refused_before_pulumi_azure_ml_or_checkov_load(repo, arg
     assert not (repo / "out").exists()
 
 
+@pytest.mark.parametrize("argv, line", [
+    (["promote", "credit-default-model", "--to", "prod"],
+     "promote: 'credit-default-model': write NAME@VERSION, for example credit-default-model@2"),
+    (["verify", "registry"], "amlplatform:platform.subscriptionId: verify needs the stack's subscription"),
+], ids=["promote", "verify-registry"])
+def test_promote_and_verify_refuse_bad_input_before_azure_ml_loads(repo, argv, line):
+    shutil.copytree(ROOT / "assets", repo / "assets")
+    proc = subprocess.run([sys.executable, "-c", _REFUSE.format(heavy=HEAVY), "--root", str(repo), *argv],
+                          capture_output=True, text=True, cwd=ROOT)
+    code, loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert code == 2, proc.stderr
+    assert line in proc.stderr and "Traceback" not in proc.stderr
+    assert loaded == []
+
+
 def _per_stack(out: Path, stack: str) -> dict[str, object]:
     folder = out / stack
     files = {name: (folder / name).read_text() for name in ("plan.json", "template.json", "rules.json", "azure.json",
@@ -125,8 +141,8 @@ def test_plan_all_scans_every_stack_in_one_checkov_process_with_single_stack_res
     together = capsys.readouterr().out
     assert len(started) == 1
     assert [line.split()[2] for line in together.splitlines() if line.startswith("amlplatform plan ")] == \
-        ["dev", "prod", "staging"]  # the order of stacks/, as before
-    for stack in ("dev", "prod", "staging"):
+        ["dev", "prod", "registry", "staging"]  # the order of stacks/, as before
+    for stack in ("dev", "prod", "registry", "staging"):
         checkov_gate.close()  # a single-stack run has a checkov process of its own
         assert cli.main(["--root", str(repo), "plan", stack, "--out", str(repo / "one")]) == 0
         alone = capsys.readouterr().out

@@ -7,6 +7,15 @@ from tests.conftest import edited_plan, stack_plan
 from tests.test_network_config import HUB, SUB
 
 NET = "azure-native:network:"
+# The organisation's AML registry as the environment stacks name it (amlplatform:mlRegistryRef), and the storage
+# account and container registry Azure ML created for it in its managed group (the registry stack's outputs).
+_PLAN_SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"  # the offline plans' subscription
+_REGISTRY_RG = f"{_PLAN_SUB}/resourceGroups/azureml-rg-mlr-contoso_dcec6628-136e-5651-a9d5-e55bb1047a5b/providers"
+ML_REGISTRY = f"{_PLAN_SUB}/resourceGroups/rg-contoso-registry/providers/Microsoft.MachineLearningServices/registries/mlr-contoso"
+ML_REGISTRY_STORAGE = f"{_REGISTRY_RG}/Microsoft.Storage/storageAccounts/st0cbb3fdb9b965b75a33a46"
+ML_REGISTRY_ACR = f"{_REGISTRY_RG}/Microsoft.ContainerRegistry/registries/cr0cbb3fdb9b965b75a33a"
+# how-to-registry-network-isolation: private endpoints to the registry, its storage (blob) and its registry.
+ML_REGISTRY_TARGETS = {(ML_REGISTRY, "amlregistry"), (ML_REGISTRY_STORAGE, "blob"), (ML_REGISTRY_ACR, "registry")}
 
 
 def vnet(plan):
@@ -86,7 +95,7 @@ def test_private_endpoints_group_subnet_and_target(stack):
     if stack == "prod":
         targets.append(("azure-native:monitor:PrivateLinkScope", None, "azuremonitor"))
     pes = plan.of_type(NET + "PrivateEndpoint")
-    assert len(pes) == len(targets)
+    assert len(pes) == len(targets) + len(ML_REGISTRY_TARGETS)
     got = set()
     for pe in pes:
         (conn,) = pe.inputs["privateLinkServiceConnections"]
@@ -95,7 +104,7 @@ def test_private_endpoints_group_subnet_and_target(stack):
         assert pe.physical_name.endswith(f"-{group}")
         assert pe.inputs["customNetworkInterfaceName"] == f"nic-{pe.physical_name}"
         got.add((conn["privateLinkServiceId"], group))
-    assert got == {(plan.one(token, name).id, group) for token, name, group in targets}
+    assert got == {(plan.one(token, name).id, group) for token, name, group in targets} | ML_REGISTRY_TARGETS
 
 
 def json_groups(pes):
@@ -138,7 +147,8 @@ def test_existing_central_zones_are_used_by_id_and_none_adds_no_groups():
             for c in g.inputs["privateDnsZoneConfigs"]}
     assert used == set(ids.values())
     plan = _with_network("staging", dns="none")
-    assert not plan.of_type(NET + "PrivateDnsZoneGroup") and len(plan.of_type(NET + "PrivateEndpoint")) == 7
+    # Seven to the stack's own resources, three to the organisation's registry.
+    assert not plan.of_type(NET + "PrivateDnsZoneGroup") and len(plan.of_type(NET + "PrivateEndpoint")) == 10
 
 
 def test_firewall_egress_routes_compute_subnets_and_hub_peering():
@@ -183,7 +193,11 @@ def test_managed_mode_rules_and_inbound_endpoints():
     # AML adds the workspace storage, key vault and registry itself (AllowOnlyApprovedOutbound: whatever their
     # public access); the data lake is no associated resource, so its blob and dfs are the platform's rules.
     lake = plan.one("azure-native:storage:StorageAccount", "datalake-account").id
-    assert sorted(rules) == ["monitor", "pe-lake-blob", "pe-lake-dfs", "pypi"]
+    assert sorted(rules) == ["monitor", "pe-lake-blob", "pe-lake-dfs", "pe-mlregistry", "pe-mlregistry-acr",
+                             "pe-mlregistry-blob", "pypi"]
+    # The registry, its storage and its container registry through the managed VNet instead of snet-pe.
+    assert {(r["destination"]["serviceResourceId"], r["destination"]["subresourceTarget"])
+            for name, r in rules.items() if name.startswith("pe-mlregistry")} == ML_REGISTRY_TARGETS
     for group in ("blob", "dfs"):
         assert rules[f"pe-lake-{group}"]["destination"] == {
             "serviceResourceId": lake, "subresourceTarget": group, "sparkEnabled": False}
@@ -244,7 +258,9 @@ def test_dev_runs_its_compute_in_the_managed_vnet_with_rules_to_its_firewalled_s
                "pe-storage-file": (plan.one(st, "storage-account").id, "file"),
                "pe-vault": (plan.one("azure-native:keyvault:Vault").id, "vault"),
                "pe-lake-blob": (plan.one(st, "datalake-account").id, "blob"),
-               "pe-lake-dfs": (plan.one(st, "datalake-account").id, "dfs")}
+               "pe-lake-dfs": (plan.one(st, "datalake-account").id, "dfs"),
+               "pe-mlregistry": (ML_REGISTRY, "amlregistry"), "pe-mlregistry-blob": (ML_REGISTRY_STORAGE, "blob"),
+               "pe-mlregistry-acr": (ML_REGISTRY_ACR, "registry")}
     rules = {r.inputs["ruleName"]: r.inputs["properties"]["destination"]
              for r in plan.of_type("azure-native:machinelearningservices:ManagedNetworkSettingsRule")}
     # With AllowInternetOutbound Azure ML adds endpoints only to stores with public access disabled; dev's are
@@ -289,6 +305,8 @@ def test_a_managed_mode_staging_passes_the_whole_gate(tmp_path):
     doc["config"]["amlplatform:network"] = {
         "mode": "managed", "addressSpace": ["10.60.0.0/24"], "subnets": {"privateEndpoints": "10.60.0.0/26"}}
     doc["config"]["amlplatform:aks"] = {"enabled": False}  # AKS needs private mode's scoring subnet
+    # Without AKS the Kubernetes sample endpoint stays out (README: Models, endpoints and promotion).
+    doc["config"]["amlplatform:assets"] = {"endpoints": ["credit-online", "credit-batch"]}
     path.write_text(yaml.safe_dump(doc))
     ok, text = cli.plan_stack("staging", tmp_path, tmp_path / "out")
     assert ok, text

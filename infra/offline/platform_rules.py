@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from policies.rules import Resource, RuleReport, StackFacts, evaluate
 
@@ -11,11 +12,14 @@ from ..config import StackConfig
 from ..program import platform_tags
 from .engine import Plan, PlannedResource
 
+if TYPE_CHECKING:
+    from ..config_registry_stack import RegistryStackConfig
+
 WORKSPACE_IDENTITY = "workspace-identity-uai"
 INSTANCE_IDENTITY = "instance-identity-uai"
 
 
-def facts_for(cfg: StackConfig, plan: Plan | None = None) -> StackFacts:
+def facts_for(cfg: StackConfig | RegistryStackConfig, plan: Plan | None = None) -> StackFacts:
     """The facts the CrossGuard pack gets from policies/config/<stack>.json, here from the stack itself."""
     owners = {cfg.rbac.platform_owners.object_id.lower()} if cfg.rbac else set()
     def principals(name: str) -> frozenset[str]:
@@ -30,13 +34,20 @@ def facts_for(cfg: StackConfig, plan: Plan | None = None) -> StackFacts:
         workspace_identity_name=WORKSPACE_IDENTITY,
         instance_identities=principals(INSTANCE_IDENTITY),
         instance_identity_name=INSTANCE_IDENTITY,
-        required_tags=tuple(sorted(platform_tags(cfg))),
+        required_tags=tuple(sorted(platform_tags(cfg) if isinstance(cfg, StackConfig) else _registry_tags(cfg))),
         allowed_locations=tuple(cfg.platform.allowed_locations),
         # Governance, not the stack's choice: staging and prod state is protected.
         protect_stateful=cfg.platform.environment != "dev",
         secrets_visible=True,
-        inference_http=cfg.aks.enabled and cfg.aks.tls.mode == "internalHttp",
+        # The registry stack has no AKS section.
+        inference_http=isinstance(cfg, StackConfig) and cfg.aks.enabled and cfg.aks.tls.mode == "internalHttp",
     )
+
+
+def _registry_tags(cfg: RegistryStackConfig) -> dict[str, str]:
+    from ..registry_program import tags_for
+
+    return tags_for(cfg)
 
 
 def to_resource(r: PlannedResource) -> Resource:
@@ -60,7 +71,7 @@ def to_json(report: RuleReport) -> str:
                       indent=2, sort_keys=True) + "\n"
 
 
-def policy_config(cfg: StackConfig) -> dict[str, object]:
+def policy_config(cfg: StackConfig | RegistryStackConfig) -> dict[str, object]:
     """The CrossGuard config for this stack (`--policy-pack-config policies/config/<stack>.json`):
     the same facts `facts_for` gives the offline check, and the stack's enforcement level."""
     facts = facts_for(cfg)
@@ -82,5 +93,5 @@ def policy_config(cfg: StackConfig) -> dict[str, object]:
     }
 
 
-def policy_config_json(cfg: StackConfig) -> str:
+def policy_config_json(cfg: StackConfig | RegistryStackConfig) -> str:
     return json.dumps(policy_config(cfg), indent=2, sort_keys=True) + "\n"

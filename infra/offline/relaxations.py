@@ -119,7 +119,44 @@ def _extension(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
     return []
 
 
+def _asset_file(res: dict[str, Any], cfg: StackConfig) -> str:
+    """The seeded YAML file an endpoint came from (its `amlplatform.file` property), under the assets folder."""
+    inner = (res.get("properties") or {}).get("properties") or {}
+    return f"{cfg.assets.folder or 'assets'}/{inner.get('amlplatform.file', '?')}"
+
+
+def _online_endpoint(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
+    out = []
+    props = res.get("properties") or {}
+    if cfg.network.mode == "public" and props.get("publicNetworkAccess") == "Enabled":
+        out.append(("CKV_AMLP_17", _public(cfg, "online endpoint", filtered=False)))
+    out += _key_auth(res, cfg)
+    return out
+
+
+def _key_auth(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
+    if (res.get("properties") or {}).get("authMode") != "Key":
+        return []
+    return [("CKV_AMLP_18", f"{_asset_file(res, cfg)} sets auth_mode: key: clients score with a static key that never "
+                            "expires (a deliberate exception; aad_token or aml_token otherwise)")]
+
+
+def _deployment(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
+    props = res.get("properties") or {}
+    if props.get("endpointComputeType") != "Managed" or props.get("egressPublicNetworkAccess") == "Disabled":
+        return []
+    mode = cfg.network.mode
+    if mode in ("public", "managed"):
+        return [("CKV_AMLP_19", f"{cfg.source} sets amlplatform:network.mode={mode}: the deployment's outbound "
+                                "traffic follows the workspace's AML managed network and its rules; the flag no longer "
+                                "applies there (concept-secure-online-endpoint) and keeps the API's default, Enabled")]
+    return []
+
+
 RULES: dict[str, Rule] = {
+    "Microsoft.MachineLearningServices/workspaces/onlineEndpoints": _online_endpoint,
+    "Microsoft.MachineLearningServices/workspaces/batchEndpoints": _key_auth,
+    "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments": _deployment,
     STORAGE: _storage,
     REGISTRY: _registry,
     WORKSPACE: _workspace,

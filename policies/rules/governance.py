@@ -31,6 +31,12 @@ TAGGABLE = frozenset({
     "azure-native:monitor:DataCollectionRule",
     "azure-native:monitor:DataCollectionEndpoint",
     "azure-native:containerservice:ManagedNamespace",
+    # The AML registry and the endpoints (issue 16).
+    "azure-native:machinelearningservices:Registry",
+    "azure-native:machinelearningservices:OnlineEndpoint",
+    "azure-native:machinelearningservices:OnlineDeployment",
+    "azure-native:machinelearningservices:BatchEndpoint",
+    "azure-native:machinelearningservices:BatchDeployment",
     AGENT_POOL,
 })
 
