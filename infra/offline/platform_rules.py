@@ -36,6 +36,8 @@ def facts_for(cfg: StackConfig, plan: Plan | None = None) -> StackFacts:
         protect_stateful=cfg.platform.environment != "dev",
         secrets_visible=True,
         inference_http=cfg.aks.enabled and cfg.aks.tls.mode == "internalHttp",
+        flow_logs_central=cfg.network.flow_logs.mode == "central",
+        private_ingestion=cfg.network.monitor_private_link,
     )
 
 
@@ -79,6 +81,8 @@ def policy_config(cfg: StackConfig) -> dict[str, object]:
         "allowed-skus": policy(environment=facts.environment),
         "protect-stateful": policy(protectStateful=facts.protect_stateful),
         "aml-inference-tls": policy(inferenceHttp=facts.inference_http),
+        "vnet-flow-logs": policy(flowLogsCentral=facts.flow_logs_central),
+        "private-ingestion": policy(privateIngestion=facts.private_ingestion),
     }
 
 
