@@ -233,12 +233,12 @@ BAD = {
     cluster_with_keys_public_ip_and_ssh: "CKV_AMLP_11",
     instance_without_idle_shutdown: "CKV_AMLP_13",
     insecure_inference_extension: "CKV_AMLP_16",
-    aks_with_command_invoke_ssh_and_no_image_cleaner: "CKV_AMLP_17",
-    registry_taking_arm_audience_tokens: "CKV_AMLP_20",
-    nsg_open_to_lateral_ssh: "CKV_AMLP_21",
-    log_analytics_public_ingestion: "CKV_AMLP_22",
-    storage_without_sas_policy: "CKV_AMLP_23",
-    flow_log_without_traffic_analytics: "CKV_AMLP_24",
+    aks_with_command_invoke_ssh_and_no_image_cleaner: "CKV_AMLP_25",
+    registry_taking_arm_audience_tokens: "CKV_AMLP_28",
+    nsg_open_to_lateral_ssh: "CKV_AMLP_29",
+    log_analytics_public_ingestion: "CKV_AMLP_30",
+    storage_without_sas_policy: "CKV_AMLP_31",
+    flow_log_without_traffic_analytics: "CKV_AMLP_32",
 }
 EDIT = {role_assignment_without_principal_type: lambda t: t["resources"][0]["properties"].pop("principalType")}
 # Other custom checks proven by the same fixtures.
@@ -246,7 +246,7 @@ ALSO = {
     workspace_system_identity_with_keys: ["CKV_AMLP_2", "CKV_AMLP_3"],
     vault_without_purge_protection: ["CKV_AMLP_6"],
     cluster_with_keys_public_ip_and_ssh: ["CKV_AMLP_12", "CKV_AMLP_14", "CKV_AMLP_15"],
-    aks_with_command_invoke_ssh_and_no_image_cleaner: ["CKV_AMLP_18", "CKV_AMLP_19"],
+    aks_with_command_invoke_ssh_and_no_image_cleaner: ["CKV_AMLP_26", "CKV_AMLP_27"],
     # checkov's own retention check fails the same flow log (30 days).
     flow_log_without_traffic_analytics: ["CKV_AZURE_12"],
 }
@@ -298,7 +298,7 @@ def test_custom_checks_run_and_pass_on_stacks(stack_scan):
     # CKV_AMLP_12 in every stack: private mode's compute sits in the training subnet, dev's in the managed VNet.
     assert {"CKV_AMLP_11", "CKV_AMLP_12", "CKV_AMLP_14", "CKV_AMLP_15"} <= passed
     # Issue 13: ARM-audience tokens off on every registry, the SAS cap on every storage account.
-    assert {"CKV_AMLP_20", "CKV_AMLP_23"} <= passed
+    assert {"CKV_AMLP_28", "CKV_AMLP_31"} <= passed
     if stack != "dev":
         assert {"CKV_AMLP_10", "CKV2_AMLP_1", "CKV2_AMLP_2", "CKV2_AMLP_3", "CKV2_AMLP_4", "CKV_AZURE_10",
                 "CKV_AZURE_9", "CKV_AMLP_12", "CKV_AMLP_16"} <= passed
@@ -309,14 +309,14 @@ def test_custom_checks_run_and_pass_on_stacks(stack_scan):
                                                                                          "CKV_AZURE_172"}
         # Issue 13: Command Invoke, node SSH and Image Cleaner; NSGs against lateral SSH/RDP; private ingestion;
         # the VNet's flow log with traffic analytics (and checkov's own retention check on it).
-        assert {"CKV_AMLP_17", "CKV_AMLP_18", "CKV_AMLP_19", "CKV_AMLP_21", "CKV_AMLP_22", "CKV_AMLP_24",
+        assert {"CKV_AMLP_25", "CKV_AMLP_26", "CKV_AMLP_27", "CKV_AMLP_29", "CKV_AMLP_30", "CKV_AMLP_32",
                 "CKV2_AMLP_5", "CKV_AZURE_12"} <= passed
     assert {"CKV_AZURE_3", "CKV_AZURE_110", "CKV_AZURE_44", "CKV_AZURE_35"} <= passed
 
 
 def test_every_skip_has_a_reason_from_the_stack_file(stack_scan):
     stack, result, _ = stack_scan
-    # Dev adds CKV_AMLP_22 (public ingestion) on Log Analytics and App Insights; staging its flow-log account's
+    # Dev adds CKV_AMLP_30 (public ingestion) on Log Analytics and App Insights; staging its flow-log account's
     # CKV_AZURE_206 (zone-redundant storage by design).
     expected = {"dev": 13, "staging": 8, "prod": 4}[stack]
     assert result.skipped == expected == len(result.skips)

@@ -266,7 +266,7 @@ def test_a_scope_on_shared_zones_must_be_declared_the_only_one():
 def test_staging_without_the_scope_says_why_in_the_report():
     cfg, plan = _network(monitorPrivateLink=False)
     template = arm.render(plan, relaxations.for_stack(cfg))
-    skips = sorted((name, reason) for name, cid, reason in arm.skipped_ids(template) if cid == "CKV_AMLP_22")
+    skips = sorted((name, reason) for name, cid, reason in arm.skipped_ids(template) if cid == "CKV_AMLP_30")
     assert skips == [
         ("appi-contoso-stg", "stacks/Pulumi.staging.yaml sets amlplatform:network.monitorPrivateLink=false: telemetry "
                              "stays on the public endpoint (Entra-authorised) until the stack turns the scope on"),

@@ -139,7 +139,7 @@ def test_lateral_traversal_rule_on_an_nsg_and_on_the_rendered_shape():
     assert check(res(t.NSG, {"networkSecurityGroupName": "nsg1", "securityRules": []}), PROD) == (
         "NSG nsg1: outbound 22, 3389 to VirtualNetwork is allowed; deny SSH and RDP towards the VNet (lateral "
         "movement) with a rule naming each port")
-    # ARM's shape (what checkov's CKV_AMLP_21 reads) gives the same answer.
+    # ARM's shape (what checkov's CKV_AMLP_29 reads) gives the same answer.
     rendered = [{"name": "deny", "properties": {k: v for k, v in DENY.items() if k != "name"}}]
     assert open_lateral_ports(rendered) == []
 

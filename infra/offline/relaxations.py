@@ -131,7 +131,7 @@ def _ingestion(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
         "none": "with policy-made DNS zones Microsoft allows one private link scope per DNS, which the landing zone "
                 "owns; this stack's telemetry uses the public endpoint (Entra-authorised)",
     }["public" if cfg.network.mode == "public" else cfg.network.dns]
-    return [("CKV_AMLP_22", f"{cfg.source} sets amlplatform:network.monitorPrivateLink=false: {why}")]
+    return [("CKV_AMLP_30", f"{cfg.source} sets amlplatform:network.monitorPrivateLink=false: {why}")]
 
 
 def _extension(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:

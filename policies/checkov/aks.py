@@ -15,14 +15,14 @@ CLUSTER = "Microsoft.ContainerService/managedClusters"
 AGENT_POOL = "Microsoft.ContainerService/managedClusters/agentPools"
 
 ValueCheck(
-    "CKV_AMLP_17", "Ensure AKS clusters have Command Invoke (az aks command invoke) disabled", [CLUSTER],
+    "CKV_AMLP_25", "Ensure AKS clusters have Command Invoke (az aks command invoke) disabled", [CLUSTER],
     "properties/apiServerAccessProfile/disableRunCommand", [True], CheckCategories.KUBERNETES,
 )
 
 
 class NodeSshOff(BaseResourceCheck):
     def __init__(self) -> None:
-        super().__init__(name="Ensure every AKS node pool has SSH disabled", id="CKV_AMLP_18",
+        super().__init__(name="Ensure every AKS node pool has SSH disabled", id="CKV_AMLP_26",
                          categories=[CheckCategories.KUBERNETES], supported_resources=[CLUSTER, AGENT_POOL])
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
@@ -34,7 +34,7 @@ class NodeSshOff(BaseResourceCheck):
 
 class ImageCleaner(BaseResourceCheck):
     def __init__(self) -> None:
-        super().__init__(name="Ensure AKS clusters run Image Cleaner with an interval AKS accepts", id="CKV_AMLP_19",
+        super().__init__(name="Ensure AKS clusters run Image Cleaner with an interval AKS accepts", id="CKV_AMLP_27",
                          categories=[CheckCategories.KUBERNETES], supported_resources=[CLUSTER])
 
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:

@@ -41,7 +41,7 @@ ValueCheck(
     ["Microsoft.KeyVault/vaults"], "properties/enableRbacAuthorization", [True], CheckCategories.IAM,
 )
 ValueCheck(
-    "CKV_AMLP_20", "Ensure container registries accept only ACR-audience Entra tokens (ARM-audience tokens off)",
+    "CKV_AMLP_28", "Ensure container registries accept only ACR-audience Entra tokens (ARM-audience tokens off)",
     ["Microsoft.ContainerRegistry/registries"], "properties/policies/azureADAuthenticationAsArmPolicy/status",
     ["disabled", "Disabled"], CheckCategories.IAM,
 )
@@ -51,7 +51,7 @@ class SasPolicy(BaseResourceCheck):
     def __init__(self) -> None:
         super().__init__(
             name=f"Ensure storage accounts cap SAS validity at {SAS_MAX_DAYS} days and block longer ones",
-            id="CKV_AMLP_23",
+            id="CKV_AMLP_31",
             categories=[CheckCategories.IAM],
             supported_resources=["Microsoft.Storage/storageAccounts"],
         )

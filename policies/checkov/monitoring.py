@@ -45,7 +45,7 @@ class PrivateIngestion(BaseResourceCheck):
     def __init__(self) -> None:
         super().__init__(
             name="Ensure Log Analytics and App Insights take ingestion only through a private link scope",
-            id="CKV_AMLP_22",
+            id="CKV_AMLP_30",
             categories=[CheckCategories.NETWORKING],
             supported_resources=["Microsoft.OperationalInsights/workspaces", "Microsoft.Insights/components",
                                  "Microsoft.Insights/privateLinkScopes"],

@@ -47,7 +47,7 @@ class NoLateralTraversal(BaseResourceCheck):
     def __init__(self) -> None:
         super().__init__(
             name="Ensure NSGs deny outbound SSH and RDP towards the virtual network (lateral movement)",
-            id="CKV_AMLP_21",
+            id="CKV_AMLP_29",
             categories=[CheckCategories.NETWORKING],
             supported_resources=["Microsoft.Network/networkSecurityGroups"],
         )
@@ -63,7 +63,7 @@ class FlowLogAnalytics(BaseResourceCheck):
     def __init__(self) -> None:
         super().__init__(
             name="Ensure flow logs are enabled, keep 90 days and feed traffic analytics every 10 or 60 minutes",
-            id="CKV_AMLP_24",
+            id="CKV_AMLP_32",
             categories=[CheckCategories.LOGGING],
             supported_resources=["Microsoft.Network/networkWatchers/flowLogs"],
         )

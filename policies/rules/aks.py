@@ -1,4 +1,4 @@
-"""AKS hardening (mirrors CKV_AMLP_17-19): no Command Invoke, no SSH on any pool, Image Cleaner on,
+"""AKS hardening (mirrors CKV_AMLP_25-27): no Command Invoke, no SSH on any pool, Image Cleaner on,
 and planned maintenance windows for both automatic upgrade channels.
 
 Azure Policy: "AKS Clusters should disable Command Invoke" (89f2d532), "Azure Kubernetes Clusters should
@@ -87,11 +87,11 @@ def maintenance_windows(resources: Sequence[Resource], facts: StackFacts) -> lis
 
 RULES = (
     Rule("aks-command-invoke-off", "AKS clusters have Command Invoke disabled", frozenset({AKS}),
-         command_invoke_off, checkov="CKV_AMLP_17"),
+         command_invoke_off, checkov="CKV_AMLP_25"),
     Rule("aks-node-ssh-off", "Every AKS node pool has SSH disabled", frozenset({AKS, AGENT_POOL}), node_ssh_off,
-         checkov="CKV_AMLP_18"),
+         checkov="CKV_AMLP_26"),
     Rule("aks-image-cleaner", "AKS clusters run Image Cleaner", frozenset({AKS}), image_cleaner,
-         checkov="CKV_AMLP_19"),
+         checkov="CKV_AMLP_27"),
     Rule("aks-maintenance-windows", "AKS clusters have both automatic-upgrade maintenance windows", frozenset(),
          stack_check=maintenance_windows),
 )

@@ -146,9 +146,9 @@ RULES = (
     Rule("log-retention", "Log Analytics keeps logs at least 30 days", frozenset({LOG_ANALYTICS}), log_retention,
          checkov="CKV_AMLP_8"),
     Rule("storage-sas-policy", "Storage accounts cap SAS at 7 days and block longer ones", frozenset({STORAGE}),
-         storage_sas_policy, checkov="CKV_AMLP_23"),
+         storage_sas_policy, checkov="CKV_AMLP_31"),
     Rule("registry-arm-audience-tokens-off", "Registries accept only ACR-audience Entra tokens",
-         frozenset({REGISTRY}), registry_arm_tokens_off, checkov="CKV_AMLP_20"),
+         frozenset({REGISTRY}), registry_arm_tokens_off, checkov="CKV_AMLP_28"),
     Rule("private-ingestion", "With a monitor private link scope, Log Analytics and App Insights ingest privately only",
-         frozenset(), stack_check=private_ingestion, checkov="CKV_AMLP_22"),
+         frozenset(), stack_check=private_ingestion, checkov="CKV_AMLP_30"),
 )

@@ -209,7 +209,7 @@ RULES = (
     Rule("private-endpoint-coverage", "Each data-plane service has a private endpoint or a managed-network rule",
          frozenset(), stack_check=endpoint_coverage, checkov="CKV2_AMLP_1-4"),
     Rule("nsg-lateral-traversal", "NSGs deny outbound SSH and RDP towards the VNet", frozenset({NSG}),
-         nsg_lateral_traversal, checkov="CKV_AMLP_21"),
+         nsg_lateral_traversal, checkov="CKV_AMLP_29"),
     Rule("vnet-flow-logs", "Each VNet has a flow log with traffic analytics, unless the landing zone records them",
-         frozenset(), stack_check=vnet_flow_logs, checkov="CKV2_AMLP_5, CKV_AMLP_24"),
+         frozenset(), stack_check=vnet_flow_logs, checkov="CKV2_AMLP_5, CKV_AMLP_32"),
 )
