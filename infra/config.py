@@ -62,7 +62,8 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
         "workspace": {"hbi": False},
         "protection": {"locks": True, "protect": True},
         "compute": {"defaultPriority": "Dedicated", "defaultMaxNodes": 4, "instances": {"enabled": False}},
-        "aks": {"enabled": True, "zones": ["1"], "clusterPurpose": "DevTest"},
+        # Staging's maintenance the day before prod's: it meets new node images and versions first.
+        "aks": {"enabled": True, "zones": ["1"], "clusterPurpose": "DevTest", "maintenance": {"day": "Saturday"}},
         "assets": {"enabled": True, "schedulesEnabled": False},
     },
     "prod": {
@@ -80,10 +81,17 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
             "clusterPurpose": "FastProd",
             "systemPool": {"vmSize": "Standard_D4ds_v5", "count": 3},
             "inferencePool": {"vmSize": "Standard_D8ds_v5", "minCount": 2, "maxCount": 6},
+            "maintenance": {"day": "Sunday"},
         },
         "assets": {"enabled": True, "schedulesEnabled": True},
     },
 }
+
+# Log Analytics and App Insights ingestion only through an Azure Monitor private link scope, by default,
+# in these environments wherever the stack creates its own private DNS zones (network.dns create): the
+# scope's endpoint then writes Azure Monitor's names into zones nobody else uses. With central zones
+# (existing, or none: policy-made) Microsoft allows one scope per DNS, which the landing zone decides.
+PRIVATE_INGESTION_BY_DEFAULT = ("staging", "prod")
 
 # Secrets the program reads with pulumi.Config.require_secret; set them with
 # `pulumi config set --secret amlplatform:<key>` (never in plain text).
@@ -311,6 +319,10 @@ class StackConfig(_Section):
                 current = {}
             if isinstance(current, dict):
                 filled[section] = _merge(values, current)
+        net = filled.get("network")
+        if env in PRIVATE_INGESTION_BY_DEFAULT and isinstance(net, dict) and "monitorPrivateLink" not in net \
+                and net.get("mode") in ("private", "managed") and net.get("dns", "create") == "create":
+            filled["network"] = {**net, "monitorPrivateLink": True}
         return filled
 
     @model_validator(mode="after")

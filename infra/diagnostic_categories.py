@@ -72,6 +72,11 @@ SUPPORTED: dict[str, Categories] = {
         frozenset({ALL_LOGS})),
     "Microsoft.Network/virtualNetworks": Categories(
         frozenset({"VMProtectionAlerts"}), frozenset({ALL_LOGS}), frozenset({ALL_METRICS})),
+    # The DDoS Protection categories exist on every public IP; the metrics (bytes, packets, SYN, VIP
+    # availability) are AllMetrics.
+    "Microsoft.Network/publicIPAddresses": Categories(
+        frozenset({"DDoSMitigationFlowLogs", "DDoSMitigationReports", "DDoSProtectionNotifications"}),
+        frozenset({ALL_LOGS}), frozenset({ALL_METRICS})),
     "Microsoft.ContainerService/managedClusters": Categories(
         frozenset({
             "cloud-controller-manager", "cluster-autoscaler", "csi-azuredisk-controller", "csi-azurefile-controller",

@@ -21,7 +21,8 @@ from .components.access import AccessComponent, AccessProps, Grantee, Team
 from .components.assets import AssetsComponent, AssetsProps, TeamDatastore, Uploader
 from .components.common import Common, DiagnosticSettings, PrivateEndpoints, PropsError, RoleAssignment
 from .components.compute import Attach, Cluster, ComputeComponent, ComputeProps, Instance
-from .components.inference import InferenceComponent, InferenceProps, InstanceType
+from .components.flow_logs import FlowLogsComponent, FlowLogsProps
+from .components.inference import InferenceComponent, InferenceProps, InstanceType, MaintenanceWindow
 from .components.identity import IdentityComponent, IdentityProps
 from .components.keyvault import KeyVaultComponent, KeyVaultProps
 from .components.monitor_private_link import MonitorPrivateLinkComponent, MonitorPrivateLinkProps
@@ -233,11 +234,14 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
         ),
     )
 
+    wait_seconds = cfg.rbac.role_propagation_seconds if cfg.rbac else 60
+    if net is not None and cfg.network.flow_logs.mode == "stack":
+        flow_logs_for(cfg, names, net, monitoring, stores(), wait_seconds)
+
     # Azure checks the workspace identity's access when the workspace is created, and new
     # grants take a while to reach the resource providers: wait after them, then create it.
     grants = [*monitoring.role_assignments, *store.role_assignments, *lake.role_assignments,
               *vault.role_assignments, *registry.role_assignments]
-    wait_seconds = cfg.rbac.role_propagation_seconds if cfg.rbac else 60
     propagation = time.Sleep(
         "role-propagation",
         create_duration=f"{wait_seconds}s",
@@ -345,6 +349,8 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
                 role_propagation_seconds=wait_seconds,
                 encryption_at_host=k.encryption_at_host,
                 private_link_scope_name=monitor_link.scope.name if monitor_link else None,
+                workspace_id=workspace.id,
+                maintenance=MaintenanceWindow(k.maintenance.day, k.maintenance.start_time, k.maintenance.utc_offset),
             ),
         )
 
@@ -478,6 +484,29 @@ def network_for(cfg: config_mod.StackConfig, names: Names, common: Common) -> Ne
             hub_vnet_id=n.hub.vnet_id if n.hub else None,
             deny_internet_outbound=n.internet_outbound == "deny",
             monitor_private_link=n.monitor_private_link,
+        ),
+    )
+
+
+def flow_logs_for(cfg: config_mod.StackConfig, names: Names, net: NetworkComponent, monitoring: MonitoringComponent,
+                  common: Common, wait_seconds: int) -> FlowLogsComponent:
+    """A VNet flow log with traffic analytics, unless the landing zone records flow logs centrally."""
+    fl = cfg.network.flow_logs
+    return FlowLogsComponent(
+        "flow-logs",
+        FlowLogsProps(
+            common,
+            flow_log_name=f"fl-{names.vnet}",
+            storage_name=names.flow_logs,
+            identity_name=names.identity("flowlogs"),
+            replication=cfg.storage.replication,
+            vnet_id=net.id,
+            log_analytics_id=monitoring.log_analytics_id,
+            log_analytics_customer_id=monitoring.log_analytics_customer_id,
+            network_watcher_resource_group=fl.network_watcher_resource_group,
+            network_watcher_name=fl.network_watcher_name or "",
+            retention_days=fl.retention_days,
+            role_propagation_seconds=wait_seconds,
         ),
     )
 

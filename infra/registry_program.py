@@ -68,7 +68,10 @@ def build_registry(cfg: RegistryStackConfig) -> dict[str, pulumi.Output]:
         retention_in_days=cfg.monitoring.retention_days,
         features=operationalinsights.WorkspaceFeaturesArgs(enable_log_access_using_only_resource_permissions=True,
                                                            disable_local_auth=True),
-        public_network_access_for_ingestion="Enabled",
+        # Only the registry's diagnostic settings write here, and "logs and metrics uploaded to a workspace via
+        # diagnostic settings go over a secure private Microsoft channel and aren't controlled by these settings"
+        # (Azure Monitor, private-link-configure, "Exceptions"): public ingestion can stay off without a scope.
+        public_network_access_for_ingestion="Disabled",
         public_network_access_for_query="Enabled",
         tags=tags,
         opts=pulumi.ResourceOptions(protect=protect),

@@ -127,10 +127,11 @@ def test_inline_skips_name_config_key_and_stack_file():
     ids = sorted(s[1] for s in skips)
     # Dev's compute is in the AML managed VNet and its stores are reached by its outbound rules: no
     # CKV_AMLP_12 (compute in a network) or CKV2_AMLP_1-3 (private reach) relaxation left; both storage
-    # accounts carry the storage relaxations.
+    # accounts carry the storage relaxations; Log Analytics and App Insights take public ingestion (no VNet
+    # for a private link scope's endpoint).
     assert ids == sorted(["CKV_AZURE_59", "CKV_AZURE_206", "CKV_AZURE_59", "CKV_AZURE_206", "CKV_AZURE_139",
                           "CKV_AZURE_163", "CKV_AZURE_233", "CKV_AZURE_166", "CKV2_AZURE_49", "CKV_AZURE_243",
-                          "CKV2_AMLP_4"])
+                          "CKV2_AMLP_4", "CKV_AMLP_30", "CKV_AMLP_30"])
     assert all("stacks/Pulumi.dev.yaml" in reason and "amlplatform:" in reason for _, _, reason in skips)
     prod = sorted(s[1] for s in arm.skipped_ids(template_for("prod")))
     assert prod == ["CKV_AZURE_166", "CKV_AZURE_172", "CKV_AZURE_243", "CKV_AZURE_6"]

@@ -15,6 +15,8 @@ import pytest
 from pulumi_azure_native import (
     applicationinsights,
     authorization,
+    containerregistry as acr,
+    containerservice as aks,
     keyvault,
     kubernetesconfiguration as k8sconfig,
     machinelearningservices as ml,
@@ -187,6 +189,57 @@ def public_ml_registry():
                 public_network_access="Enabled")
 
 
+def aks_with_command_invoke_ssh_and_no_image_cleaner():
+    aks.ManagedCluster(
+        "aks", resource_name_="aks-open", resource_group_name=RG, location="westeurope", dns_prefix="aks-open",
+        api_server_access_profile=aks.ManagedClusterAPIServerAccessProfileArgs(enable_private_cluster=True),
+        agent_pool_profiles=[aks.ManagedClusterAgentPoolProfileArgs(
+            name="system", mode="System", vm_size="Standard_D4ds_v5", count=3,
+            security_profile=aks.AgentPoolSecurityProfileArgs(ssh_access="LocalUser"))],
+    )
+
+
+def registry_taking_arm_audience_tokens():
+    # Without a status the SDK sends `enabled`: ARM tokens open the registry.
+    acr.Registry(
+        "cr", registry_name="crarmtokens", resource_group_name=RG, location="westeurope",
+        sku=acr.SkuArgs(name="Premium"), admin_user_enabled=False, public_network_access="Disabled",
+        policies=acr.PoliciesArgs(azure_ad_authentication_as_arm_policy=acr.AzureADAuthenticationAsArmPolicyArgs()),
+    )
+
+
+def nsg_open_to_lateral_ssh():
+    # Denies a port range, which PSRule's Azure.NSG.LateralTraversal does not read as SSH or RDP.
+    network.NetworkSecurityGroup(
+        "nsg", resource_group_name=RG, network_security_group_name="nsg-lateral", location="westeurope",
+        security_rules=[network.SecurityRuleArgs(
+            name="deny-low-ports", priority=4000, direction="Outbound", access="Deny", protocol="Tcp",
+            source_address_prefix="VirtualNetwork", source_port_range="*", destination_address_prefix="VirtualNetwork",
+            destination_port_range="0-4000")],
+    )
+
+
+def log_analytics_public_ingestion():
+    operationalinsights.Workspace(
+        "log", workspace_name="log-public", resource_group_name=RG, location="westeurope", retention_in_days=90,
+        sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"), public_network_access_for_ingestion="Enabled",
+    )
+
+
+def storage_without_sas_policy():
+    _storage("stnosaspolicy")
+
+
+def flow_log_without_traffic_analytics():
+    network.FlowLog(
+        "fl", flow_log_name="fl-bare", network_watcher_name="NetworkWatcher_westeurope",
+        resource_group_name="NetworkWatcherRG", location="westeurope",
+        target_resource_id=f"{SUB}/resourceGroups/{RG}/providers/Microsoft.Network/virtualNetworks/vnet-x",
+        storage_id=f"{SUB}/resourceGroups/{RG}/providers/Microsoft.Storage/storageAccounts/stfl",
+        enabled=True, retention_policy=network.RetentionPolicyParametersArgs(enabled=True, days=30),
+    )
+
+
 # fixture -> the check that must fail on it
 BAD = {
     storage_https_off: "CKV_AZURE_3",
@@ -207,6 +260,12 @@ BAD = {
     public_online_endpoint_with_key: "CKV_AMLP_17",
     managed_deployment_public_egress: "CKV_AMLP_19",
     public_ml_registry: "CKV_AMLP_20",
+    aks_with_command_invoke_ssh_and_no_image_cleaner: "CKV_AMLP_25",
+    registry_taking_arm_audience_tokens: "CKV_AMLP_28",
+    nsg_open_to_lateral_ssh: "CKV_AMLP_29",
+    log_analytics_public_ingestion: "CKV_AMLP_30",
+    storage_without_sas_policy: "CKV_AMLP_31",
+    flow_log_without_traffic_analytics: "CKV_AMLP_32",
 }
 EDIT = {role_assignment_without_principal_type: lambda t: t["resources"][0]["properties"].pop("principalType")}
 # Other custom checks proven by the same fixtures.
@@ -215,6 +274,9 @@ ALSO = {
     vault_without_purge_protection: ["CKV_AMLP_6"],
     cluster_with_keys_public_ip_and_ssh: ["CKV_AMLP_12", "CKV_AMLP_14", "CKV_AMLP_15"],
     public_online_endpoint_with_key: ["CKV_AMLP_18"],
+    aks_with_command_invoke_ssh_and_no_image_cleaner: ["CKV_AMLP_26", "CKV_AMLP_27"],
+    # checkov's own retention check fails the same flow log (30 days).
+    flow_log_without_traffic_analytics: ["CKV_AZURE_12"],
 }
 
 
@@ -269,6 +331,8 @@ def test_custom_checks_run_and_pass_on_stacks(stack_scan):
             "CKV_AMLP_8", "CKV_AMLP_9"} <= passed
     # CKV_AMLP_12 in every stack: private mode's compute sits in the training subnet, dev's in the managed VNet.
     assert {"CKV_AMLP_11", "CKV_AMLP_12", "CKV_AMLP_14", "CKV_AMLP_15"} <= passed
+    # Issue 13: ARM-audience tokens off on every registry, the SAS cap on every storage account.
+    assert {"CKV_AMLP_28", "CKV_AMLP_31"} <= passed
     if stack != "dev":
         assert {"CKV_AMLP_10", "CKV2_AMLP_1", "CKV2_AMLP_2", "CKV2_AMLP_3", "CKV2_AMLP_4", "CKV_AZURE_10",
                 "CKV_AZURE_9", "CKV_AMLP_12", "CKV_AMLP_16"} <= passed
@@ -277,12 +341,18 @@ def test_custom_checks_run_and_pass_on_stacks(stack_scan):
                 "CKV_AZURE_169", "CKV_AZURE_171", "CKV_AZURE_226", "CKV_AZURE_227"} <= passed
         assert {f.check_id for f in result.skips if "managedClusters" in f.resource} == {"CKV_AZURE_6",
                                                                                          "CKV_AZURE_172"}
+        # Issue 13: Command Invoke, node SSH and Image Cleaner; NSGs against lateral SSH/RDP; private ingestion;
+        # the VNet's flow log with traffic analytics (and checkov's own retention check on it).
+        assert {"CKV_AMLP_25", "CKV_AMLP_26", "CKV_AMLP_27", "CKV_AMLP_29", "CKV_AMLP_30", "CKV_AMLP_32",
+                "CKV2_AMLP_5", "CKV_AZURE_12"} <= passed
     assert {"CKV_AZURE_3", "CKV_AZURE_110", "CKV_AZURE_44", "CKV_AZURE_35"} <= passed
 
 
 def test_every_skip_has_a_reason_from_the_stack_file(stack_scan):
     stack, result, _ = stack_scan
-    expected = {"dev": 11, "staging": 7, "prod": 4}[stack]
+    # Dev adds CKV_AMLP_30 (public ingestion) on Log Analytics and App Insights; staging its flow-log account's
+    # CKV_AZURE_206 (zone-redundant storage by design).
+    expected = {"dev": 13, "staging": 8, "prod": 4}[stack]
     assert result.skipped == expected == len(result.skips)
     assert all(f"stacks/Pulumi.{stack}.yaml" in f.reason for f in result.skips)
 
@@ -429,3 +499,32 @@ def test_a_checkov_that_dies_is_a_tool_error_with_its_message(tmp_path, monkeypa
     with pytest.raises(checkov_gate.CheckovUnavailable, match="exit 1.*No module named checkov"):
         checkov_gate.run(tmp_path / "t.json", tmp_path / "out")
     checkov_gate.close()
+
+
+def _vnet_with_flow_log(name: str, flow_log: bool) -> None:
+    vnet = network.VirtualNetwork(
+        name, resource_group_name=RG, virtual_network_name=name, location="westeurope",
+        address_space=network.AddressSpaceArgs(address_prefixes=["10.9.0.0/24"]),
+    )
+    if flow_log:
+        network.FlowLog(
+            f"{name}-fl", flow_log_name=f"fl-{name}", network_watcher_name="NetworkWatcher_westeurope",
+            resource_group_name="NetworkWatcherRG", location="westeurope", target_resource_id=vnet.id,
+            storage_id=f"{SUB}/resourceGroups/{RG}/providers/Microsoft.Storage/storageAccounts/stfl", enabled=True,
+            retention_policy=network.RetentionPolicyParametersArgs(enabled=True, days=90),
+        )
+
+
+def test_every_vnet_needs_a_flow_log_unless_skipped_for_central_flow_logs(tmp_path, checkov_tool):
+    """CKV2_AMLP_5 follows the flow log's dependency on its VNet; a stack with flowLogs.mode central carries
+    it as an inline skip naming the key (infra/offline/relaxations.py)."""
+    cases = {"with_flow_log": (lambda: _vnet_with_flow_log("vnet-logged", True), "PASSED"),
+             "without_flow_log": (lambda: _vnet_with_flow_log("vnet-silent", False), "FAILED")}
+    for name, (fn, _) in cases.items():
+        (tmp_path / f"{name}.json").write_text(arm.to_json(arm.render(engine.run(fn, "fixture"))))
+    result = checkov_gate.run(tmp_path, tmp_path / "out")
+    for name, (_, want) in cases.items():
+        one = result.for_file(f"{name}.json")
+        verdicts = {("FAILED" if f in one.failures else "PASSED") for f in one.failures + one.passes
+                    if f.check_id == "CKV2_AMLP_5"}
+        assert verdicts == {want}, name

@@ -244,7 +244,8 @@ def test_diagnostics_reach_log_analytics_for_every_data_service(stack):
     targets = {d.inputs["resourceUri"].split("/providers/", 1)[1] for d in diags}
     assert all(d.inputs["workspaceId"] == log_id for d in diags)
     network = {"Microsoft.Network/networkSecurityGroups", "Microsoft.Network/virtualNetworks",
-               "Microsoft.ContainerService/managedClusters"} if stack != "dev" else set()
+               "Microsoft.Network/publicIPAddresses", "Microsoft.ContainerService/managedClusters"} \
+        if stack != "dev" else set()
     assert {t.split("/")[0] + "/" + t.split("/")[1] for t in targets} == {
         "Microsoft.Storage/storageAccounts", "Microsoft.KeyVault/vaults",
         "Microsoft.ContainerRegistry/registries", "Microsoft.MachineLearningServices/workspaces", *network,

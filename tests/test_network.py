@@ -71,12 +71,22 @@ def test_training_nsg_allows_only_what_aml_needs():
         ("allow-frontdoor-outbound", 180, "Outbound", "Allow", "Tcp", "AzureFrontDoor.FirstParty", "443"),
         ("allow-monitor-outbound", 190, "Outbound", "Allow", "Tcp", "AzureMonitor", "443"),
         ("allow-aml-udp-outbound", 210, "Outbound", "Allow", "Udp", "AzureMachineLearning", "5831"),
+        # Multi-node jobs may start their ranks over SSH inside the subnet; nowhere else (lateral movement).
+        ("allow-ssh-within-training-outbound", 3990, "Outbound", "Allow", "Tcp", "10.70.1.0/24", "22"),
+        ("deny-ssh-rdp-vnet-outbound", 4000, "Outbound", "Deny", "Tcp", "VirtualNetwork", "22,3389"),
     ]
     assert all(r["description"] for r in nsg.inputs["securityRules"])
     assert nsg.inputs["securityRules"][0]["sourceAddressPrefix"] == "Internet"
+    intra = nsg.inputs["securityRules"][-2]
+    assert intra["sourceAddressPrefix"] == intra["destinationAddressPrefix"] == "10.70.1.0/24"
     for other in ("-pe", "-scoring"):
         n = next(r for r in plan.of_type(NET + "NetworkSecurityGroup") if r.physical_name.endswith(other))
-        assert [r["name"] for r in n.inputs["securityRules"]] == ["deny-internet-inbound"]
+        assert [r["name"] for r in n.inputs["securityRules"]] == ["deny-internet-inbound", "deny-ssh-rdp-vnet-outbound"]
+        deny = n.inputs["securityRules"][1]
+        # PSRule's Azure.NSG.LateralTraversal reads the literal ports and the VirtualNetwork tag.
+        assert (deny["access"], deny["direction"], deny["sourceAddressPrefix"], deny["destinationAddressPrefix"],
+                deny["destinationPortRanges"], deny["priority"]) == (
+            "Deny", "Outbound", "VirtualNetwork", "VirtualNetwork", ["22", "3389"], 4000)
 
 
 def test_private_endpoints_group_subnet_and_target(stack):
@@ -91,9 +101,11 @@ def test_private_endpoints_group_subnet_and_target(stack):
         (st, "storage-account", "blob"), (st, "storage-account", "file"),
         (st, "datalake-account", "blob"), (st, "datalake-account", "dfs"),
         ("azure-native:keyvault:Vault", None, "vault"), ("azure-native:containerregistry:Registry", None, "registry"),
+        # The flow logs' own account (Network Watcher writes it as a trusted service; people read it here).
+        (st, "flow-logs-storage-account", "blob"),
+        # Staging and prod both ingest telemetry through an Azure Monitor private link scope.
+        ("azure-native:monitor:PrivateLinkScope", None, "azuremonitor"),
     ]
-    if stack == "prod":
-        targets.append(("azure-native:monitor:PrivateLinkScope", None, "azuremonitor"))
     pes = plan.of_type(NET + "PrivateEndpoint")
     assert len(pes) == len(targets) + len(ML_REGISTRY_TARGETS)
     got = set()
@@ -112,7 +124,7 @@ def json_groups(pes):
 
 
 def test_dns_zones_links_and_zone_groups():
-    plan = stack_plan("staging")
+    plan = _with_network("staging", monitorPrivateLink=False)
     zones = {z.physical_name: z.id for z in plan.of_type("azure-native:privatedns:PrivateZone")}
     assert sorted(ALL_ZONES) == sorted([*required_zones(True)])
     assert sorted(zones) == sorted(required_zones(False)) == sorted([
@@ -141,14 +153,14 @@ def _with_network(stack, **over):
 def test_existing_central_zones_are_used_by_id_and_none_adds_no_groups():
     ids = {z: f"{SUB}/resourceGroups/rg-dns/providers/Microsoft.Network/privateDnsZones/{z}"
            for z in required_zones(False)}
-    plan = _with_network("staging", dns="existing", dnsZoneIds=ids)
+    plan = _with_network("staging", dns="existing", dnsZoneIds=ids, monitorPrivateLink=False)
     assert not plan.of_type("azure-native:privatedns:PrivateZone")
     used = {c["privateDnsZoneId"] for g in plan.of_type(NET + "PrivateDnsZoneGroup")
             for c in g.inputs["privateDnsZoneConfigs"]}
     assert used == set(ids.values())
-    plan = _with_network("staging", dns="none")
-    # Seven to the stack's own resources, three to the organisation's registry.
-    assert not plan.of_type(NET + "PrivateDnsZoneGroup") and len(plan.of_type(NET + "PrivateEndpoint")) == 10
+    plan = _with_network("staging", dns="none", monitorPrivateLink=False)
+    # Eight to the stack's own resources (the flow-log account's blob among them), three to the organisation's registry.
+    assert not plan.of_type(NET + "PrivateDnsZoneGroup") and len(plan.of_type(NET + "PrivateEndpoint")) == 11
 
 
 def test_firewall_egress_routes_compute_subnets_and_hub_peering():
@@ -206,7 +218,8 @@ def test_managed_mode_rules_and_inbound_endpoints():
                                                "action": "Allow"}
     assert list(subnets(plan)) == ["snet-pe"]
     assert not plan.of_type(NET + "NatGateway")
-    assert len(plan.of_type(NET + "PrivateEndpoint")) == 7
+    # The seven of private mode, the flow logs' account and the monitor private link scope.
+    assert len(plan.of_type(NET + "PrivateEndpoint")) == 9
 
 
 def test_public_flags_per_mode(stack):
@@ -240,8 +253,18 @@ def test_monitor_private_link_scope_in_prod():
     assert plan.one("azure-native:applicationinsights:Component").inputs["publicNetworkAccessForIngestion"] == "Disabled"
 
 
-def test_without_monitor_private_link_ingestion_stays_public():
+def test_staging_ingests_privately_like_prod():
     plan = stack_plan("staging")
+    scope = plan.one("azure-native:monitor:PrivateLinkScope")
+    assert scope.physical_name == "ampls-contoso-stg"
+    assert scope.inputs["accessModeSettings"] == {"ingestionAccessMode": "PrivateOnly", "queryAccessMode": "Open"}
+    for token in ("azure-native:operationalinsights:Workspace", "azure-native:applicationinsights:Component"):
+        assert plan.one(token).inputs["publicNetworkAccessForIngestion"] == "Disabled"
+    assert len(plan.of_type("azure-native:privatedns:PrivateZone")) == 11
+
+
+def test_without_monitor_private_link_ingestion_stays_public():
+    plan = _with_network("staging", monitorPrivateLink=False)
     assert not plan.of_type("azure-native:monitor:PrivateLinkScope")
     assert plan.one("azure-native:operationalinsights:Workspace").inputs["publicNetworkAccessForIngestion"] == "Enabled"
     assert len(plan.of_type("azure-native:privatedns:PrivateZone")) == 7

@@ -113,8 +113,8 @@ def test_check_exit_codes_follow_enforcement(repo, capsys):
     assert out.startswith("amlplatform check dev: PASS with 6 advisory finding(s)")
     assert "advisory  public-network-access workspace-mlw" in out
     assert cli.main(["--root", str(repo), "check", "prod"]) == 0
-    # 27 rules, and issue 16's endpoint-not-public, deployment-private-egress, ml-registry-not-public.
-    assert "PASS  (30 rules" in capsys.readouterr().out
+    # 36 rules, and issue 16's endpoint-not-public, deployment-private-egress, ml-registry-not-public.
+    assert "PASS  (39 rules" in capsys.readouterr().out
     # Prod with unprotected state: mandatory, so the check fails.
     path = repo / "stacks" / "Pulumi.prod.yaml"
     text = path.read_text()
@@ -135,7 +135,8 @@ def test_diff_pairs_resources_and_hides_names():
     result = stack_diff.diff(stack_plan("staging"), stack_plan("prod"))
     assert result.only_a == []
     assert ("Compute", "compute-cluster-gpu-cluster") in result.only_b
-    assert ("PrivateLinkScope", "monitor-link-ampls") in result.only_b
+    # Staging ingests through a monitor private link scope as prod does.
+    assert ("PrivateLinkScope", "monitor-link-ampls") not in result.only_b
     changed = {(t, n, p): (a, b) for t, n, p, a, b in result.changed}
     assert changed[("Compute", "compute-cluster-cpu-cluster", "properties.properties.scaleSettings.maxNodeCount")] \
         == (4, 10)

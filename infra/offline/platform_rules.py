@@ -39,8 +39,10 @@ def facts_for(cfg: StackConfig | RegistryStackConfig, plan: Plan | None = None) 
         # Governance, not the stack's choice: staging and prod state is protected.
         protect_stateful=cfg.platform.environment != "dev",
         secrets_visible=True,
-        # The registry stack has no AKS section.
+        # The registry stack has no AKS or network section.
         inference_http=isinstance(cfg, StackConfig) and cfg.aks.enabled and cfg.aks.tls.mode == "internalHttp",
+        flow_logs_central=isinstance(cfg, StackConfig) and cfg.network.flow_logs.mode == "central",
+        private_ingestion=isinstance(cfg, StackConfig) and cfg.network.monitor_private_link,
     )
 
 
@@ -90,6 +92,8 @@ def policy_config(cfg: StackConfig | RegistryStackConfig) -> dict[str, object]:
         "allowed-skus": policy(environment=facts.environment),
         "protect-stateful": policy(protectStateful=facts.protect_stateful),
         "aml-inference-tls": policy(inferenceHttp=facts.inference_http),
+        "vnet-flow-logs": policy(flowLogsCentral=facts.flow_logs_central),
+        "private-ingestion": policy(privateIngestion=facts.private_ingestion),
     }
 
 

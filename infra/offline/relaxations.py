@@ -112,6 +112,28 @@ def _aks(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
     ]
 
 
+def _vnet(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
+    if cfg.network.flow_logs.mode != "central":
+        return []
+    return [("CKV2_AMLP_5", f"{cfg.source} sets amlplatform:network.flowLogs.mode=central: the landing zone records "
+                            "this VNet's flow logs with traffic analytics (Azure Policy 6d7c9ba4 / 052c180e or its "
+                            "own), so the stack adds none")]
+
+
+def _ingestion(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
+    if cfg.network.monitor_private_link:
+        return []
+    why = {
+        "public": "dev's telemetry is sent over the public endpoints, Entra-only (it has no VNet for a scope's endpoint)",
+        "create": "telemetry stays on the public endpoint (Entra-authorised) until the stack turns the scope on",
+        "existing": "with central DNS zones Microsoft allows one private link scope per DNS, which the landing zone "
+                    "owns; this stack's telemetry uses the public endpoint (Entra-authorised)",
+        "none": "with policy-made DNS zones Microsoft allows one private link scope per DNS, which the landing zone "
+                "owns; this stack's telemetry uses the public endpoint (Entra-authorised)",
+    }["public" if cfg.network.mode == "public" else cfg.network.dns]
+    return [("CKV_AMLP_30", f"{cfg.source} sets amlplatform:network.monitorPrivateLink=false: {why}")]
+
+
 def _extension(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
     if cfg.aks.tls.mode == "internalHttp":
         return [("CKV_AMLP_16", f"{cfg.source} sets amlplatform:aks.tls.mode=internalHttp: scoring is plain HTTP "
@@ -162,6 +184,9 @@ RULES: dict[str, Rule] = {
     WORKSPACE: _workspace,
     "Microsoft.ContainerService/managedClusters": _aks,
     "Microsoft.KubernetesConfiguration/extensions": _extension,
+    "Microsoft.Network/virtualNetworks": _vnet,
+    "Microsoft.OperationalInsights/workspaces": _ingestion,
+    "Microsoft.Insights/components": _ingestion,
 }
 
 

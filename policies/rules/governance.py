@@ -24,6 +24,7 @@ TAGGABLE = frozenset({
     "azure-native:network:NatGateway",
     "azure-native:network:PublicIPAddress",
     "azure-native:network:RouteTable",
+    "azure-native:network:FlowLog",
     "azure-native:keyvault:Key",
     "azure-native:privatedns:PrivateZone",
     "azure-native:privatedns:VirtualNetworkLink",
