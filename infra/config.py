@@ -24,6 +24,7 @@ from .config_compute import AksConfig, ClusterConfig, ComputeConfig
 from .config_encryption import EncryptionConfig, check_encryption
 from .config_network import NetworkConfig
 from .config_rbac import Principal, RbacConfig, TeamConfig, check_teams  # noqa: F401 (Principal re-exported)
+from .config_registry import REGISTRY_SECTION, MlRegistryRefConfig
 from .paths import REPO_ROOT
 
 NAMESPACE = "amlplatform"
@@ -62,7 +63,8 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
         "workspace": {"hbi": False},
         "protection": {"locks": True, "protect": True},
         "compute": {"defaultPriority": "Dedicated", "defaultMaxNodes": 4, "instances": {"enabled": False}},
-        "aks": {"enabled": True, "zones": ["1"], "clusterPurpose": "DevTest"},
+        # Staging's maintenance the day before prod's: it meets new node images and versions first.
+        "aks": {"enabled": True, "zones": ["1"], "clusterPurpose": "DevTest", "maintenance": {"day": "Saturday"}},
         "assets": {"enabled": True, "schedulesEnabled": False},
     },
     "prod": {
@@ -82,10 +84,17 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
             "clusterPurpose": "FastProd",
             "systemPool": {"vmSize": "Standard_D4ds_v5", "count": 3},
             "inferencePool": {"vmSize": "Standard_D8ds_v5", "minCount": 2, "maxCount": 6},
+            "maintenance": {"day": "Sunday"},
         },
         "assets": {"enabled": True, "schedulesEnabled": True},
     },
 }
+
+# Log Analytics and App Insights ingestion only through an Azure Monitor private link scope, by default,
+# in these environments wherever the stack creates its own private DNS zones (network.dns create): the
+# scope's endpoint then writes Azure Monitor's names into zones nobody else uses. With central zones
+# (existing, or none: policy-made) Microsoft allows one scope per DNS, which the landing zone decides.
+PRIVATE_INGESTION_BY_DEFAULT = ("staging", "prod")
 
 # Secrets the program reads with pulumi.Config.require_secret; set them with
 # `pulumi config set --secret amlplatform:<key>` (never in plain text).
@@ -259,6 +268,9 @@ class AssetsConfig(_Section):
     schedules_enabled: bool = False
     # Expose each team container (teams.<name>.containers) as an identity-based ADLS Gen2 datastore.
     team_datastores: bool = True
+    # The endpoints (online and batch, by name) this stack deploys from the folder; unset: all of them.
+    # A stack without the AKS compute leaves out the Kubernetes endpoints here.
+    endpoints: list[str] | None = None
 
     @field_validator("folder")
     @classmethod
@@ -288,6 +300,8 @@ class StackConfig(_Section):
     compute: ComputeConfig = Field(default_factory=ComputeConfig)
     aks: AksConfig = Field(default_factory=AksConfig)
     assets: AssetsConfig = Field(default_factory=AssetsConfig)
+    # The organisation's AML registry this stack consumes (infra/config_registry.py).
+    ml_registry_ref: MlRegistryRefConfig | None = None
 
     _source: str = PrivateAttr(default="<config>")
     _stack: str = PrivateAttr(default="")
@@ -309,6 +323,10 @@ class StackConfig(_Section):
                 current = {}
             if isinstance(current, dict):
                 filled[section] = _merge(values, current)
+        net = filled.get("network")
+        if env in PRIVATE_INGESTION_BY_DEFAULT and isinstance(net, dict) and "monitorPrivateLink" not in net \
+                and net.get("mode") in ("private", "managed") and net.get("dns", "create") == "create":
+            filled["network"] = {**net, "monitorPrivateLink": True}
         return filled
 
     @model_validator(mode="after")
@@ -587,6 +605,10 @@ def parse(raw: Mapping[str, Any], source: str, stack: str = "", from_file: bool 
                 f"{source}: {prefix}{key}: must not be a secret: platform settings are plain values "
                 "(keep secrets out of stack config)"
             )
+    if REGISTRY_SECTION in data:
+        raise ConfigError(f"{source}: {prefix}{REGISTRY_SECTION}: this is the registry stack, not an environment "
+                          "stack (its file is planned with `amlplatform plan`; environment stacks name it in "
+                          f"{prefix}mlRegistryRef)")
     if "platform" not in data:
         raise ConfigError(f"{source}: {prefix}platform: required key is missing")
     try:

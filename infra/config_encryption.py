@@ -1,7 +1,7 @@
 """The `amlplatform:encryption` section: customer-managed keys, and its preflight.
 
 One switch turns customer-managed keys (CMK) on for everything that holds the stack's data at
-rest: the workspace's metadata, both storage accounts, the container registry and, with AKS,
+rest: the workspace's metadata, the storage accounts (the flow logs' too), the container registry and, with AKS,
 the node disks (a disk encryption set) and Kubernetes secrets in etcd (KMS). Each consumer gets
 its own key in the stack's key vault (README: Customer-managed keys).
 
@@ -39,7 +39,7 @@ def duration_days(value: str) -> int:
 
 
 class CustomerManagedKeyConfig(_Section):
-    # On: the workspace, both storage accounts, the registry and AKS (disks, and etcd with `aksKms`)
+    # On: the workspace, the storage accounts, the registry and AKS (disks, and etcd with `aksKms`)
     # are encrypted with the stack's own keys. Unset: on in prod and wherever workspace.hbi is on.
     # Creation-only on the workspace, the registry, the storage accounts' queue/table keys and AKS's
     # disks: switching it for a deployed stack means new resources (README: Customer-managed keys).

@@ -10,13 +10,17 @@ from .components.keyvault import KeyVaultComponent
 from .naming import Names
 
 # Consumers that take a user-assigned identity of their own, and its name's purpose (id-<base>-<purpose>).
-OWN_IDENTITIES = {"storage": "cmk-storage", "datalake": "cmk-datalake", "registry": "cmk-registry"}
+OWN_IDENTITIES = {"storage": "cmk-storage", "datalake": "cmk-datalake", "registry": "cmk-registry",
+                  "flowlogs": "cmk-flowlogs"}
 
 
 def consumers(cfg: config_mod.StackConfig) -> list[str]:
-    """Everything that holds the stack's data at rest: the workspace's metadata, both storage accounts and
-    the registry; with AKS its node disks and, with `aksKms`, its etcd secrets."""
+    """Everything that holds the stack's data at rest: the workspace's metadata, the workspace storage, the
+    data lake and the registry; the flow logs' account where the stack records its VNet's flow logs; with AKS its node
+    disks and, with `aksKms`, its etcd secrets."""
     out = ["workspace", "storage", "datalake", "registry"]
+    if cfg.network.stack_flow_logs:
+        out.append("flowlogs")
     if cfg.aks.enabled:
         out.append("disks")
         if cfg.encryption.customer_managed_key.aks_kms:

@@ -13,6 +13,8 @@ hardened alike by the same component.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import pulumi
 import pulumiverse_time as time
 from pulumi_azure_native import authorization, resources
@@ -23,13 +25,18 @@ from .components.access import AccessComponent, AccessProps, Grantee, Team
 from .components.assets import AssetsComponent, AssetsProps, TeamDatastore, Uploader
 from .components.common import Common, DiagnosticSettings, PrivateEndpoints, PropsError, RoleAssignment
 from .components.compute import Attach, Cluster, ComputeComponent, ComputeProps, Instance
-from .components.inference import InferenceComponent, InferenceProps, InstanceType
+from .components.flow_logs import FlowLogsComponent, FlowLogsProps
+from .components.inference import InferenceComponent, InferenceProps, InstanceType, MaintenanceWindow
 from .components.identity import IdentityComponent, IdentityProps
 from .components.keyvault import KeyVaultComponent, KeyVaultProps
 from .components.monitor_private_link import MonitorPrivateLinkComponent, MonitorPrivateLinkProps
 from .components.monitoring import MonitoringComponent, MonitoringProps
 from .components.network import NetworkComponent, NetworkProps
+from .components.encryption import StorageKey
+from .components.endpoints import EndpointGrant, EndpointsComponent, EndpointsProps
 from .components.registry import RegistryComponent, RegistryProps
+from .components.registry_link import RULES as REGISTRY_LINK_RULES
+from .components.registry_link import RegistryLinkComponent, RegistryLinkProps
 from .components.storage import StorageComponent, StorageProps
 from .components.workspace import OutboundRule, WorkspaceComponent, WorkspaceProps
 from .encryption import customer_managed_keys
@@ -244,6 +251,10 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
         ),
     )
 
+    if net is not None and cfg.network.stack_flow_logs:
+        flow_logs_for(cfg, names, net, monitoring, stores(), wait_seconds,
+                      cmk.storage_key("flowlogs") if cmk else None, keys_ready)
+
     # Azure checks the workspace identity's access when the workspace is created, and new
     # grants take a while to reach the resource providers: wait after them, then create it.
     grants = [*monitoring.role_assignments, *store.role_assignments, *lake.role_assignments,
@@ -277,7 +288,8 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             friendly_name=cfg.workspace.friendly_name,
             description=cfg.workspace.description,
             managed_network=isolation,
-            outbound_rules=outbound_rules(cfg, lake.id, store.id, vault.id) if isolation else [],
+            outbound_rules=(outbound_rules(cfg, lake.id, store.id, vault.id) + registry_rules(cfg, client.subscription_id)
+                            if isolation else []),
             serverless_subnet_id=training_subnet if cfg.compute.serverless else None,
             image_build_compute=cfg.compute.clusters[0].name if training_subnet is not None and cfg.compute.clusters
             else None,
@@ -309,10 +321,11 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
         ),
     )
 
+    inference = None
     if cfg.aks.enabled and net is not None:
         k = cfg.aks
         certificate = k.tls.mode == "certificate"
-        InferenceComponent(
+        inference = InferenceComponent(
             "inference",
             InferenceProps(
                 common(diagnostic_settings=diagnostics),
@@ -357,6 +370,8 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
                 api_server_subnet_id=net.subnet_ids.get("apiServer"),
                 kms=cmk.kms_key() if cmk and "kms" in cmk.keys else None,
                 disk_encryption=cmk.disk_encryption() if cmk and cmk.disk_encryption_set else None,
+                workspace_id=workspace.id,
+                maintenance=MaintenanceWindow(k.maintenance.day, k.maintenance.start_time, k.maintenance.utc_offset),
             ),
         )
 
@@ -377,6 +392,10 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             ],
         ),
     )
+
+    link = registry_link(cfg, common, client.subscription_id, endpoints if isolation is None else None,
+                         [_grant(ws_id, "workspace", "mlregistry-reader", "Reader"),
+                          _grant(job_id, "compute", "mlregistry-reader", "Reader")])
 
     outputs: dict[str, pulumi.Output] = {
         "resourceGroupName": rg.name,
@@ -426,6 +445,13 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             ),
         )
         outputs["seededAssets"] = pulumi.Output.from_input(sorted(assets.seeded))
+        served = serving(cfg, names, common, seeded, workspace, registry.id, store.id, wait_seconds,
+                         [assets, compute, *([inference] if inference is not None else [])],
+                         link, client.subscription_id, isolation is not None)
+        if served is not None:
+            outputs["endpoints"] = pulumi.Output.from_input(served.names)
+    if link is not None:
+        outputs["mlRegistryId"] = pulumi.Output.from_input(link[1])
     for key, value in outputs.items():
         pulumi.export(key, value)
     return outputs
@@ -483,6 +509,33 @@ def network_for(cfg: config_mod.StackConfig, names: Names, common: Common) -> Ne
     )
 
 
+def flow_logs_for(cfg: config_mod.StackConfig, names: Names, net: NetworkComponent, monitoring: MonitoringComponent,
+                  common: Common, wait_seconds: int, key: StorageKey | None,
+                  keys_ready: Sequence[pulumi.Resource]) -> FlowLogsComponent:
+    """A VNet flow log with traffic analytics, unless the landing zone records flow logs centrally. With
+    customer-managed keys its account is encrypted like the others, with a key of its own."""
+    fl = cfg.network.flow_logs
+    return FlowLogsComponent(
+        "flow-logs",
+        FlowLogsProps(
+            common,
+            flow_log_name=f"fl-{names.vnet}",
+            storage_name=names.flow_logs,
+            identity_name=names.identity("flowlogs"),
+            replication=cfg.storage.replication,
+            vnet_id=net.id,
+            log_analytics_id=monitoring.log_analytics_id,
+            log_analytics_customer_id=monitoring.log_analytics_customer_id,
+            network_watcher_resource_group=fl.network_watcher_resource_group,
+            network_watcher_name=fl.network_watcher_name or "",
+            retention_days=fl.retention_days,
+            role_propagation_seconds=wait_seconds,
+            customer_managed_key=key,
+            depends_on=keys_ready,
+        ),
+    )
+
+
 def outbound_rules(cfg: config_mod.StackConfig, lake_id: pulumi.Input[str], storage_id: pulumi.Input[str],
                    vault_id: pulumi.Input[str]) -> list[OutboundRule]:
     """Managed-VNet rules the platform needs, then the stack's own.
@@ -516,10 +569,98 @@ def outbound_rules(cfg: config_mod.StackConfig, lake_id: pulumi.Input[str], stor
     return rules
 
 
+def registry_rules(cfg: config_mod.StackConfig, subscription_id: str) -> list[OutboundRule]:
+    """Managed-network rules to the organisation's registry, its storage and its container registry."""
+    ref = cfg.ml_registry_ref
+    if ref is None:
+        return []
+    targets = {"registry": ref.registry_id(subscription_id), "storage": ref.managed_resources.storage_account_id,
+               "acr": ref.managed_resources.container_registry_id}
+    return [OutboundRule(rule, "PrivateEndpoint", destination=targets[what], subresource=group)
+            for rule, (what, group) in REGISTRY_LINK_RULES.items()]
+
+
+def registry_link(cfg: config_mod.StackConfig, common, subscription_id: str, endpoints: PrivateEndpoints | None,
+                  readers: list[RoleAssignment]) -> tuple[RegistryLinkComponent, str] | None:
+    """The stack's private endpoints to the registry (private mode) and its identities' Reader on it."""
+    ref = cfg.ml_registry_ref
+    if ref is None:
+        return None
+    registry_id = ref.registry_id(subscription_id)
+    link = RegistryLinkComponent("mlregistry-link", RegistryLinkProps(
+        common(private_endpoints=endpoints, role_assignments=readers),
+        name=ref.name, registry_id=registry_id, storage_account_id=ref.managed_resources.storage_account_id,
+        container_registry_id=ref.managed_resources.container_registry_id))
+    return link, registry_id
+
+
+def serving(cfg: config_mod.StackConfig, names: Names, common, seeded, workspace: WorkspaceComponent,
+            acr_id: pulumi.Input[str], storage_id: pulumi.Input[str], wait_seconds: int,
+            depends_on: list[pulumi.Resource], link: tuple[RegistryLinkComponent, str] | None, subscription_id: str,
+            managed_network: bool) -> EndpointsComponent | None:
+    """The stack's endpoints and deployments, and the identity online endpoints run as."""
+    if not any(seeded.of_kind(k) for k in ("online_endpoint", "batch_endpoint")):
+        return None
+    identity = None
+    grants = [EndpointGrant("acr-pull", "AcrPull", acr_id),
+              EndpointGrant("storage-blob-reader", "Storage Blob Data Reader", storage_id)]
+    if link is not None:
+        grants.append(EndpointGrant("mlregistry-reader", "Reader", link[1]))
+        depends_on = [*depends_on, link[0]]
+    if seeded.of_kind("online_endpoint"):
+        identity = IdentityComponent("endpoints-identity", IdentityProps(common(), names.identity("endpoints")))
+    return EndpointsComponent("endpoints", EndpointsProps(
+        common(),
+        assets=seeded,
+        workspace_name=workspace.name,
+        workspace_id=workspace.id,
+        resource_group=names.resource_group,
+        env_code=names.env,
+        public=cfg.network.mode == "public",
+        managed_network=managed_network,
+        identity_id=identity.id if identity else None,
+        identity_principal_id=identity.principal_id if identity else None,
+        grants=grants if identity else (),
+        role_propagation_seconds=wait_seconds,
+        depends_on=depends_on,
+    ))
+
+
 def main() -> None:
     """Entry point under the pulumi CLI: user mistakes end the run without a traceback."""
     try:
+        if _is_registry_stack():
+            from . import config_registry_stack, registry_program
+
+            reg_cfg = config_registry_stack.parse(_pulumi_raw(), f"{config_mod.STACKS_DIR}/Pulumi.{pulumi.get_stack()}"
+                                                  ".yaml", pulumi.get_stack())
+            reg_cfg._root = str(REPO_ROOT)
+            registry_program.build_registry(reg_cfg)
+            return
         cfg = config_mod.from_pulumi()
         build(cfg)
     except (config_mod.ConfigError, PropsError) as exc:
         raise pulumi.RunError(str(exc)) from None
+
+
+def _pulumi_raw() -> dict:
+    """The running stack's config as the engine hands it over (objects JSON-decoded)."""
+    import json
+
+    from pulumi.runtime.config import CONFIG, get_config_env
+
+    raw: dict = {}
+    for key, value in {**get_config_env(), **CONFIG.get()}.items():
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                pass
+        raw[key] = value
+    return raw
+
+
+def _is_registry_stack() -> bool:
+    from .config_registry_stack import is_registry_stack
+
+    return is_registry_stack(_pulumi_raw())

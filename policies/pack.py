@@ -36,6 +36,8 @@ FACT_SCHEMA: dict[str, dict[str, Any]] = {
     "allowedLocations": {"type": "array", "items": {"type": "string"}, "default": []},
     "protectStateful": {"type": "boolean", "default": True},
     "inferenceHttp": {"type": "boolean", "default": False},
+    "flowLogsCentral": {"type": "boolean", "default": False},
+    "privateIngestion": {"type": "boolean", "default": False},
     # A stack this repository does not define gets the strictest facts: its keys are required.
     "customerManagedKey": {"type": "boolean", "default": True},
     "aksKms": {"type": "boolean", "default": True},
@@ -47,6 +49,8 @@ POLICY_FACTS: dict[str, tuple[str, ...]] = {
     "allowed-skus": ("environment",),
     "protect-stateful": ("protectStateful",),
     "aml-inference-tls": ("inferenceHttp",),
+    "vnet-flow-logs": ("flowLogsCentral",),
+    "private-ingestion": ("privateIngestion",),
     "cmk-workspace": ("customerManagedKey",),
     "cmk-storage": ("customerManagedKey",),
     "cmk-registry": ("customerManagedKey",),
@@ -68,6 +72,8 @@ def facts_from_config(config: Mapping[str, Any] | None) -> StackFacts:
         protect_stateful=bool(c["protectStateful"]),
         secrets_visible=False,
         inference_http=bool(c["inferenceHttp"]),
+        flow_logs_central=bool(c["flowLogsCentral"]),
+        private_ingestion=bool(c["privateIngestion"]),
         customer_managed_key=bool(c["customerManagedKey"]),
         aks_kms=bool(c["aksKms"]),
     )

@@ -147,8 +147,9 @@ def test_the_shipped_locks_cover_only_static_children():
     # Below the vault's lock also the customer-managed keys (retained on delete: the stack never deletes a
     # key) and the grants on them and the vault, all to the stack's own identities (the disk encryption set's
     # system-assigned one included); below the disk encryption set's, the AKS identity's Reader.
-    assert below == ["cmk-datalake-key", "cmk-disks-key", "cmk-kms-key", "cmk-ra-datalake-key", "cmk-ra-disks-key",
-                     "cmk-ra-registry-key", "cmk-ra-storage-key", "cmk-ra-workspace-key", "cmk-registry-key",
+    assert below == ["cmk-datalake-key", "cmk-disks-key", "cmk-flowlogs-key", "cmk-kms-key", "cmk-ra-datalake-key",
+                     "cmk-ra-disks-key", "cmk-ra-flowlogs-key", "cmk-ra-registry-key", "cmk-ra-storage-key",
+                     "cmk-ra-workspace-key", "cmk-registry-key",
                      "cmk-storage-key", "cmk-workspace-key", "inference-ra-acr-pull",
                      "inference-ra-disk-encryption-set", "inference-ra-kms-key", "inference-ra-kms-vault",
                      "keyvault-diag", "keyvault-ra-compute-secrets-user", "keyvault-ra-workspace-contributor",
@@ -201,6 +202,9 @@ def test_every_module_registers_its_rules():
                    "azure-lock-over-managed-children", "azure-no-public-ip-compute-network",
                    "azure-aks-udr-public-network-access", "azure-aks-attach-roles", "azure-aks-attach-namespace",
                    "azure-aks-container-insights-dcr", "azure-aks-container-insights-private-link",
-                   "azure-required-feature-registrations", "azure-cmk-key-access", "azure-cmk-vault-protection",
-                   "azure-cmk-vault-reachable", "azure-cmk-key-fits", "azure-aks-kms-private-vnet-integration",
-                   "azure-aks-api-server-subnet", "azure-registry-cmk-premium", "azure-cmk-creation-only"}
+                   "azure-aks-trusted-access", "azure-aks-image-cleaner-interval", "azure-flow-log-storage",
+                   "azure-required-feature-registrations", "azure-kubernetes-endpoint-auth",
+                   "azure-kubernetes-instance-type", "azure-managed-deployment-egress", "azure-endpoint-routing",
+                   "azure-cmk-key-access", "azure-cmk-vault-protection", "azure-cmk-vault-reachable",
+                   "azure-cmk-key-fits", "azure-aks-kms-private-vnet-integration", "azure-aks-api-server-subnet",
+                   "azure-registry-cmk-premium", "azure-cmk-creation-only"}

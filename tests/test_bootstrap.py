@@ -312,7 +312,7 @@ def test_private_mode_disables_public_access_and_adds_both_endpoints():
     # Only the two decisions that do not depend on the network mode remain: Microsoft-managed keys for the
     # state account, and no automatic rotation of the secrets key.
     assert sorted(line.split(":")[1] for r in template["resources"] for line in r.get("metadata", {}).get("checkov", [])
-                  ) == ["skip=CKV_AMLP_31", "skip=CKV_AMLP_35"]
+                  ) == ["skip=CKV_AMLP_34", "skip=CKV_AMLP_38"]
 
 
 def test_diagnostics_send_blob_and_vault_logs_to_log_analytics():
@@ -356,8 +356,8 @@ def test_checkov_passes_with_only_the_public_mode_relaxations(tmp_path):
     assert sorted((f.check_id, f.resource) for f in result.skips) == [
         ("CKV2_AMLP_2", "Microsoft.Storage/storageAccounts.stcontosopulumistate"),
         ("CKV2_AMLP_3", "Microsoft.KeyVault/vaults.kv-contoso-pulumi-state"),
-        ("CKV_AMLP_31", "Microsoft.Storage/storageAccounts.stcontosopulumistate"),
-        ("CKV_AMLP_35", "Microsoft.KeyVault/vaults/keys.kv-contoso-pulumi-state/pulumi-state"),
+        ("CKV_AMLP_34", "Microsoft.Storage/storageAccounts.stcontosopulumistate"),
+        ("CKV_AMLP_38", "Microsoft.KeyVault/vaults/keys.kv-contoso-pulumi-state/pulumi-state"),
         ("CKV_AZURE_59", "Microsoft.Storage/storageAccounts.stcontosopulumistate"),
     ]
     passed = {f.check_id for f in result.passes}
@@ -371,7 +371,7 @@ def test_checkov_without_the_skips_fails_on_the_public_endpoint(tmp_path):
     path = tmp_path / "template.json"
     path.write_text(arm.to_json(arm.render(plan)))
     result = checkov_gate.run(path, tmp_path)
-    assert sorted(f.check_id for f in result.failures) == ["CKV2_AMLP_2", "CKV2_AMLP_3", "CKV_AMLP_31", "CKV_AMLP_35",
+    assert sorted(f.check_id for f in result.failures) == ["CKV2_AMLP_2", "CKV2_AMLP_3", "CKV_AMLP_34", "CKV_AMLP_38",
                                                            "CKV_AZURE_59"]
 
 
@@ -417,7 +417,7 @@ def test_cli_plans_writes_reports_and_prints_the_commands(repo, capsys):
     code = cli.main(["--root", str(repo), "bootstrap", "plan"])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "12 Azure resources" in out and "checkov: PASS (21 passed, 0 failed, 5 skipped)" in out
+    assert "12 Azure resources" in out and "checkov: PASS (22 passed, 0 failed, 5 skipped)" in out
     assert sorted(p.name for p in (repo / "out" / "bootstrap").iterdir()) == [
         "checkov.json", "checkov.sarif", "checkov.xml", "plan.json", "template.json"]
     assert not [p for p in (repo / "out").iterdir() if p.name.startswith(".")]

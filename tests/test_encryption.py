@@ -82,8 +82,8 @@ def test_other_durations_are_refused(value):
 
 # ---- the keys ------------------------------------------------------------------------------------------
 
-KEYS = {"cmk-workspace": WRAP, "cmk-storage": WRAP, "cmk-datalake": WRAP, "cmk-registry": WRAP, "cmk-disks": WRAP,
-        "cmk-kms": ENCRYPT}
+KEYS = {"cmk-workspace": WRAP, "cmk-storage": WRAP, "cmk-datalake": WRAP, "cmk-flowlogs": WRAP, "cmk-registry": WRAP,
+        "cmk-disks": WRAP, "cmk-kms": ENCRYPT}
 
 
 def test_prod_has_one_key_per_consumer_with_the_documented_properties():
@@ -124,19 +124,23 @@ def test_each_key_is_granted_to_exactly_its_consumer_with_the_documented_role():
         ("cmk-workspace", ROLE + SERVICE_ENCRYPTION_USER, principal(plan, "workspace-identity-uai")),
         ("cmk-storage", ROLE + SERVICE_ENCRYPTION_USER, principal(plan, "cmk-storage-identity-uai")),
         ("cmk-datalake", ROLE + SERVICE_ENCRYPTION_USER, principal(plan, "cmk-datalake-identity-uai")),
+        ("cmk-flowlogs", ROLE + SERVICE_ENCRYPTION_USER, principal(plan, "cmk-flowlogs-identity-uai")),
         ("cmk-registry", ROLE + SERVICE_ENCRYPTION_USER, principal(plan, "cmk-registry-identity-uai")),
         ("cmk-disks", ROLE + SERVICE_ENCRYPTION_USER, des_grant.inputs["principalId"]),
         # AKS KMS calls encrypt and decrypt (use-kms-etcd-encryption: Key Vault Crypto User).
         ("cmk-kms", ROLE + CRYPTO_USER, principal(plan, "inference-identity-uai")),
     ])
     assert {r.physical_name for r in plan.of_type(IDENTITY) if "-cmk-" in r.physical_name} == {
-        "id-contoso-prd-cmk-storage", "id-contoso-prd-cmk-datalake", "id-contoso-prd-cmk-registry"}
+        "id-contoso-prd-cmk-storage", "id-contoso-prd-cmk-datalake", "id-contoso-prd-cmk-flowlogs",
+        "id-contoso-prd-cmk-registry"}
 
 
 def test_storage_accounts_use_their_keys_without_a_version_and_account_keys_for_every_service():
     plan = stack_plan("prod")
     pause = one(plan, "time:index/sleep:Sleep", "cmk-role-propagation")
-    for account, key in (("storage-account", "cmk-storage"), ("datalake-account", "cmk-datalake")):
+    # The flow logs' account too: every account of the stack takes a key of its own (README: Customer-managed keys).
+    for account, key in (("storage-account", "cmk-storage"), ("datalake-account", "cmk-datalake"),
+                         ("flow-logs-storage-account", "cmk-flowlogs")):
         st = one(plan, STORAGE, account)
         uai = f"{UAI}id-contoso-prd-{key}"
         assert st.inputs["identity"] == {"type": "UserAssigned", "userAssignedIdentities": [uai]}
@@ -206,7 +210,7 @@ def test_aks_disks_use_the_disk_encryption_set_and_etcd_uses_kms_over_vnet_integ
         "keyVaultResourceId": VAULT}
     assert a["apiServerAccessProfile"] == {
         "enablePrivateCluster": True, "enablePrivateClusterPublicFQDN": False, "privateDNSZone": "system",
-        "enableVnetIntegration": True,
+        "enableVnetIntegration": True, "disableRunCommand": True,
         "subnetId": f"{RG}/providers/Microsoft.Network/virtualNetworks/vnet-contoso-prd/subnets/snet-apiserver"}
     assert cluster.ignore_changes == ["securityProfile.azureKeyVaultKms.keyId"]
     # The cluster waits for every grant it needs at creation, then a pause.
@@ -232,7 +236,17 @@ def test_the_api_server_subnet_nsg_lets_nodes_and_the_load_balancer_in():
         ("allow-nodes-apiserver-inbound", 100, "Inbound", "Allow", "Tcp", "10.70.2.0/23", "443,4443"),
         ("allow-lb-apiserver-inbound", 110, "Inbound", "Allow", "Tcp", "AzureLoadBalancer", "9988"),
         ("deny-internet-inbound", 4096, "Inbound", "Deny", "*", "Internet", "*"),
+        # Like every subnet's NSG: no SSH or RDP from here to the rest of the VNet (PSRule Azure.NSG.LateralTraversal).
+        ("deny-ssh-rdp-vnet-outbound", 4000, "Outbound", "Deny", "Tcp", "VirtualNetwork", "22,3389"),
     ]
+
+
+# The customer-managed key checks (policies/checkov/encryption.py).
+CMK_CHECKS = {f"CKV_AMLP_{n}" for n in range(33, 40)}
+
+
+def _cmk_skip(line: str) -> bool:
+    return any(f"skip={check}:" in line for check in CMK_CHECKS)
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging"])
@@ -243,12 +257,12 @@ def test_stacks_without_customer_managed_keys_have_no_keys_and_say_so(stack):
     skips = relaxations.for_stack(stack_config(stack))
     template = arm.render(plan, skips)
     reasons = {(r["type"], line.split(":")[1].removeprefix("skip=")): line for r in template["resources"]
-               for line in r.get("metadata", {}).get("checkov", []) if "CKV_AMLP_3" in line}
-    expected = {("Microsoft.MachineLearningServices/workspaces", "CKV_AMLP_30"),
-                ("Microsoft.Storage/storageAccounts", "CKV_AMLP_31"), ("Microsoft.ContainerRegistry/registries", "CKV_AMLP_32")}
+               for line in r.get("metadata", {}).get("checkov", []) if _cmk_skip(line)}
+    expected = {("Microsoft.MachineLearningServices/workspaces", "CKV_AMLP_33"),
+                ("Microsoft.Storage/storageAccounts", "CKV_AMLP_34"), ("Microsoft.ContainerRegistry/registries", "CKV_AMLP_35")}
     if stack == "staging":
-        expected |= {("Microsoft.ContainerService/managedClusters", "CKV_AMLP_33"),
-                     ("Microsoft.ContainerService/managedClusters", "CKV_AMLP_34")}
+        expected |= {("Microsoft.ContainerService/managedClusters", "CKV_AMLP_36"),
+                     ("Microsoft.ContainerService/managedClusters", "CKV_AMLP_37")}
     assert set(reasons) == expected
     assert all(f"stacks/Pulumi.{stack}.yaml has amlplatform:encryption.customerManagedKey.enabled=false" in line
                for line in reasons.values())
@@ -263,7 +277,7 @@ def test_aks_kms_off_is_a_visible_relaxation():
     cluster = one(plan, CLUSTER)
     assert "azureKeyVaultKms" not in cluster.inputs["securityProfile"] and cluster.inputs["diskEncryptionSetID"]
     skips = relaxations.for_stack(cfg)({"type": "Microsoft.ContainerService/managedClusters"})
-    assert [s[0] for s in skips if s[0].startswith("CKV_AMLP")] == ["CKV_AMLP_34"]
+    assert [s[0] for s in skips if s[0] in CMK_CHECKS] == ["CKV_AMLP_37"]
     assert "stacks/Pulumi.prod.yaml sets amlplatform:encryption.customerManagedKey.aksKms=false" in skips[-1][1]
     assert not platform_rules.facts_for(cfg, plan).aks_kms
     assert azure_rules.evaluate(plan).ok
@@ -277,19 +291,19 @@ def test_staging_with_customer_managed_keys_passes_every_gate(tmp_path):
         {"amlplatform:encryption": {"customerManagedKey": {"enabled": True}}}))
     keys = plan.of_type(KEY)
     # Staging's standard vault holds software keys: RSA, the HSM check skipped with the vault's key.
-    assert len(keys) == 6 and {k.inputs["properties"]["kty"] for k in keys} == {"RSA"}
+    assert len(keys) == 7 and {k.inputs["properties"]["kty"] for k in keys} == {"RSA"}
     template = arm.render(plan, relaxations.for_stack(cfg))
     path = tmp_path / "template.json"
     path.write_text(arm.to_json(template))
     result = checkov_gate.run(path, tmp_path / "out")
     assert result.failed == 0 and result.ok, [(f.check_id, f.resource) for f in result.failures]
     passed = {f.check_id for f in result.passes}
-    assert {"CKV_AMLP_30", "CKV_AMLP_31", "CKV_AMLP_32", "CKV_AMLP_33", "CKV_AMLP_34", "CKV_AMLP_35",
-            "CKV_AMLP_36", "CKV_AZURE_40"} <= passed
+    assert {"CKV_AMLP_33", "CKV_AMLP_34", "CKV_AMLP_35", "CKV_AMLP_36", "CKV_AMLP_37", "CKV_AMLP_38",
+            "CKV_AMLP_39", "CKV_AZURE_40"} <= passed
     hsm = [f for f in result.skips if f.check_id == "CKV_AZURE_112"]
-    assert len(hsm) == 6 and all("stacks/Pulumi.staging.yaml sets amlplatform:keyVault.sku=standard" in f.reason
+    assert len(hsm) == 7 and all("stacks/Pulumi.staging.yaml sets amlplatform:keyVault.sku=standard" in f.reason
                                  for f in hsm)
-    assert not [f for f in result.skips if f.check_id.startswith("CKV_AMLP_3")]
+    assert not [f for f in result.skips if f.check_id in CMK_CHECKS]
     assert platform_rules.check(plan, platform_rules.facts_for(cfg, plan)).violations == []
     report = azure_rules.evaluate(plan)
     assert report.ok, [(f.rule, f.resource, f.message) for f in report.findings]
@@ -321,6 +335,8 @@ CMK_RULES = [
      "services.queue.keyType Account"),
     ("cmk-storage", STORAGE, "datalake-account", {"encryption.keySource": "Microsoft.Storage"},
      "keySource Microsoft.Keyvault"),
+    # The flow logs' account is held like the others (README: Customer-managed keys).
+    ("cmk-storage", STORAGE, "flow-logs-storage-account", {"encryption": None}, "keySource Microsoft.Keyvault"),
     ("cmk-registry", REGISTRY, None, {"encryption": None}, "status enabled"),
     ("cmk-aks-disks", CLUSTER, None, {"diskEncryptionSetID": None}, "diskEncryptionSetID"),
     ("cmk-aks-kms", CLUSTER, None, {"securityProfile.azureKeyVaultKms.keyVaultNetworkAccess": "Public"},
@@ -423,7 +439,8 @@ def test_a_vault_without_purge_protection_is_refused_for_every_consumer():
     plan = stack_plan("prod")
     bad = _edit(plan, "keyvault-vault", **{"properties.enablePurgeProtection": False})
     assert sorted(f[0] for f in findings(bad, "azure-cmk-vault-protection")) == sorted([
-        "workspace-mlw", "storage-account", "datalake-account", "registry-registry", "cmk-des", "inference-aks"])
+        "workspace-mlw", "storage-account", "datalake-account", "flow-logs-storage-account", "registry-registry",
+        "cmk-des", "inference-aks"])
 
 
 def test_a_firewalled_vault_without_the_trusted_services_bypass_is_refused():
@@ -431,7 +448,8 @@ def test_a_firewalled_vault_without_the_trusted_services_bypass_is_refused():
     bad = _edit(plan, "keyvault-vault", **{"properties.networkAcls.bypass": "None"})
     # KMS reaches the private vault over its own private link, not as a trusted service.
     assert sorted(f[0] for f in findings(bad, "azure-cmk-vault-reachable")) == sorted([
-        "workspace-mlw", "storage-account", "datalake-account", "registry-registry", "cmk-des"])
+        "workspace-mlw", "storage-account", "datalake-account", "flow-logs-storage-account", "registry-registry",
+        "cmk-des"])
     public = _edit(plan, "inference-aks", **{"securityProfile.azureKeyVaultKms.keyVaultNetworkAccess": "Public"})
     (found,) = findings(public, "azure-cmk-vault-reachable")
     assert found[0] == "inference-aks" and "use Private access" in found[1]
@@ -440,7 +458,7 @@ def test_a_firewalled_vault_without_the_trusted_services_bypass_is_refused():
 def test_a_key_that_does_not_fit_its_vault_or_consumer_is_refused():
     plan = stack_plan("prod")
     standard = _edit(plan, "keyvault-vault", **{"properties.sku": {"family": "A", "name": "standard"}})
-    assert len([f for f in findings(standard, "azure-cmk-key-fits") if "HSM-protected keys need premium" in f[1]]) == 6
+    assert len([f for f in findings(standard, "azure-cmk-key-fits") if "HSM-protected keys need premium" in f[1]]) == 7
     no_wrap = _edit(plan, "cmk-storage-key", KEY, **{"properties.keyOps": ["encrypt", "decrypt"]})
     (found,) = findings(no_wrap, "azure-cmk-key-fits")
     assert found[0] == "cmk-storage-key" and "calls wrapKey and unwrapKey" in found[1]

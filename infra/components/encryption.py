@@ -54,6 +54,7 @@ CONSUMERS: dict[str, Consumer] = {
     "storage": Consumer("cmk-storage", WRAP_OPS, "the workspace storage account", own_identity=True),
     "datalake": Consumer("cmk-datalake", WRAP_OPS, "the data lake", own_identity=True),
     "registry": Consumer("cmk-registry", WRAP_OPS, "the container registry", own_identity=True),
+    "flowlogs": Consumer("cmk-flowlogs", WRAP_OPS, "the VNet flow logs' storage account", own_identity=True),
     "disks": Consumer("cmk-disks", WRAP_OPS, "the AKS nodes' OS and data disks (disk encryption set)"),
     "kms": Consumer("cmk-kms", ENCRYPT_OPS, "the AKS cluster's Kubernetes secrets in etcd (KMS)"),
 }
@@ -120,7 +121,7 @@ class CustomerManagedKeysProps:
     vault_uri: pulumi.Input[str]
     policy: KeyPolicy
     consumers: Sequence[str]
-    # Names of the user-assigned identities of the consumers that take their own (storage, data lake, registry).
+    # Names of the user-assigned identities of the consumers that take their own (the storage accounts, registry).
     identity_names: Mapping[str, str] = field(default_factory=dict)
     workspace_identity_id: pulumi.Input[str] | None = None
     workspace_principal_id: pulumi.Input[str] | None = None

@@ -1,4 +1,9 @@
-"""Render a plan, run checkov, the platform rules and Azure's rules, write one output folder whole or not at all."""
+"""Render a plan, run checkov, the platform rules and Azure's rules, write one output folder whole or not at all.
+
+Two steps, so several stacks can share one checkov process and keep it busy: `stage` writes
+the files into a hidden staging folder and queues the checkov scan; `finish` waits for the
+scan, writes the report and moves the folder into place. `run` does both.
+"""
 
 from __future__ import annotations
 
@@ -26,11 +31,28 @@ class GateResult:
     folder: Path
 
 
-def run(plan: Plan, template: dict[str, Any], rules: RuleReport, azure: AzureReport, source: str, out_root: Path,
-        folder: str, verb: str = "plan", extra: dict[str, str] | None = None) -> GateResult:
+@dataclass
+class Staged:
+    """A plan's folder, written but for checkov's reports and report.md, with its scan under way."""
+
+    plan: Plan
+    rules: RuleReport
+    azure: AzureReport
+    source: str
+    staging: Path
+    final: Path
+    verb: str
+    scan: checkov_gate.Scan
+
+    def abort(self) -> None:
+        self.scan.cancel()
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def stage(plan: Plan, template: dict[str, Any], rules: RuleReport, azure: AzureReport, source: str, out_root: Path,
+          folder: str, verb: str = "plan", extra: dict[str, str] | None = None) -> Staged:
     out_root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder}-", dir=out_root))
-    final = out_root / folder
     try:
         (staging / "plan.json").write_text(plan.to_json(), encoding="utf-8")
         (staging / "template.json").write_text(arm.to_json(template), encoding="utf-8")
@@ -38,13 +60,29 @@ def run(plan: Plan, template: dict[str, Any], rules: RuleReport, azure: AzureRep
         (staging / "azure.json").write_text(azure_rules.to_json(azure), encoding="utf-8")
         for name, text in (extra or {}).items():
             (staging / name).write_text(text, encoding="utf-8")
-        result = checkov_gate.run(staging / "template.json", staging)
-        (staging / "report.md").write_text(report.markdown(plan, source, result, rules, azure), encoding="utf-8")
-        if final.exists():
-            shutil.rmtree(final)
-        staging.rename(final)
+        scan = checkov_gate.submit(staging / "template.json", staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    text = report.summary(plan, source, result, rules, azure, str(final), verb=verb)
+    return Staged(plan, rules, azure, source, staging, out_root / folder, verb, scan)
+
+
+def finish(staged: Staged) -> GateResult:
+    plan, rules, azure, final = staged.plan, staged.rules, staged.azure, staged.final
+    try:
+        result = staged.scan.result()
+        (staged.staging / "report.md").write_text(report.markdown(plan, staged.source, result, rules, azure),
+                                                  encoding="utf-8")
+        if final.exists():
+            shutil.rmtree(final)
+        staged.staging.rename(final)
+    except BaseException:
+        staged.abort()
+        raise
+    text = report.summary(plan, staged.source, result, rules, azure, str(final), verb=staged.verb)
     return GateResult(result.ok and rules.ok and azure.ok, text, result, rules, azure, final)
+
+
+def run(plan: Plan, template: dict[str, Any], rules: RuleReport, azure: AzureReport, source: str, out_root: Path,
+        folder: str, verb: str = "plan", extra: dict[str, str] | None = None) -> GateResult:
+    return finish(stage(plan, template, rules, azure, source, out_root, folder, verb, extra))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from policies.rules import Resource, RuleReport, StackFacts, evaluate
 
@@ -11,14 +12,20 @@ from ..config import StackConfig
 from ..program import platform_tags
 from .engine import Plan, PlannedResource
 
+if TYPE_CHECKING:
+    from ..config_registry_stack import RegistryStackConfig
+
 WORKSPACE_IDENTITY = "workspace-identity-uai"
 INSTANCE_IDENTITY = "instance-identity-uai"
 
 
-def facts_for(cfg: StackConfig, plan: Plan | None = None) -> StackFacts:
+def facts_for(cfg: StackConfig | RegistryStackConfig, plan: Plan | None = None) -> StackFacts:
     """The facts the CrossGuard pack gets from policies/config/<stack>.json, here from the stack itself."""
     owners = {cfg.rbac.platform_owners.object_id.lower()} if cfg.rbac else set()
-    cmk = cfg.encryption.customer_managed_key
+    # The registry stack has no AKS, network or encryption section.
+    env_stack = cfg if isinstance(cfg, StackConfig) else None
+    cmk = env_stack.encryption.customer_managed_key if env_stack else None
+
     def principals(name: str) -> frozenset[str]:
         return frozenset(str(r.outputs.get("principalId", "")).lower()
                          for r in (plan.of_type("azure-native:managedidentity:UserAssignedIdentity") if plan else [])
@@ -31,15 +38,23 @@ def facts_for(cfg: StackConfig, plan: Plan | None = None) -> StackFacts:
         workspace_identity_name=WORKSPACE_IDENTITY,
         instance_identities=principals(INSTANCE_IDENTITY),
         instance_identity_name=INSTANCE_IDENTITY,
-        required_tags=tuple(sorted(platform_tags(cfg))),
+        required_tags=tuple(sorted(platform_tags(cfg) if isinstance(cfg, StackConfig) else _registry_tags(cfg))),
         allowed_locations=tuple(cfg.platform.allowed_locations),
         # Governance, not the stack's choice: staging and prod state is protected.
         protect_stateful=cfg.platform.environment != "dev",
         secrets_visible=True,
-        inference_http=cfg.aks.enabled and cfg.aks.tls.mode == "internalHttp",
-        customer_managed_key=bool(cmk.enabled),
-        aks_kms=bool(cmk.enabled and cmk.aks_kms and cfg.aks.enabled),
+        inference_http=bool(env_stack and env_stack.aks.enabled and env_stack.aks.tls.mode == "internalHttp"),
+        flow_logs_central=bool(env_stack and env_stack.network.flow_logs.mode == "central"),
+        private_ingestion=bool(env_stack and env_stack.network.monitor_private_link),
+        customer_managed_key=bool(cmk and cmk.enabled),
+        aks_kms=bool(env_stack and cmk and cmk.enabled and cmk.aks_kms and env_stack.aks.enabled),
     )
+
+
+def _registry_tags(cfg: RegistryStackConfig) -> dict[str, str]:
+    from ..registry_program import tags_for
+
+    return tags_for(cfg)
 
 
 def to_resource(r: PlannedResource) -> Resource:
@@ -63,7 +78,7 @@ def to_json(report: RuleReport) -> str:
                       indent=2, sort_keys=True) + "\n"
 
 
-def policy_config(cfg: StackConfig) -> dict[str, object]:
+def policy_config(cfg: StackConfig | RegistryStackConfig) -> dict[str, object]:
     """The CrossGuard config for this stack (`--policy-pack-config policies/config/<stack>.json`):
     the same facts `facts_for` gives the offline check, and the stack's enforcement level."""
     facts = facts_for(cfg)
@@ -82,11 +97,13 @@ def policy_config(cfg: StackConfig) -> dict[str, object]:
         "allowed-skus": policy(environment=facts.environment),
         "protect-stateful": policy(protectStateful=facts.protect_stateful),
         "aml-inference-tls": policy(inferenceHttp=facts.inference_http),
+        "vnet-flow-logs": policy(flowLogsCentral=facts.flow_logs_central),
+        "private-ingestion": policy(privateIngestion=facts.private_ingestion),
         **{name: policy(customerManagedKey=facts.customer_managed_key)
            for name in ("cmk-workspace", "cmk-storage", "cmk-registry", "cmk-aks-disks")},
         "cmk-aks-kms": policy(aksKms=facts.aks_kms),
     }
 
 
-def policy_config_json(cfg: StackConfig) -> str:
+def policy_config_json(cfg: StackConfig | RegistryStackConfig) -> str:
     return json.dumps(policy_config(cfg), indent=2, sort_keys=True) + "\n"

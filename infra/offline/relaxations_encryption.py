@@ -15,11 +15,11 @@ Skip = tuple[str, str]
 KEY = "amlplatform:encryption.customerManagedKey"
 # Check -> what it covers, per ARM type.
 OFF: dict[str, list[tuple[str, str]]] = {
-    "Microsoft.MachineLearningServices/workspaces": [("CKV_AMLP_30", "the workspace's metadata")],
-    "Microsoft.Storage/storageAccounts": [("CKV_AMLP_31", "the storage account")],
-    "Microsoft.ContainerRegistry/registries": [("CKV_AMLP_32", "the registry's images")],
-    "Microsoft.ContainerService/managedClusters": [("CKV_AMLP_33", "the AKS node disks"),
-                                                   ("CKV_AMLP_34", "the AKS secrets in etcd")],
+    "Microsoft.MachineLearningServices/workspaces": [("CKV_AMLP_33", "the workspace's metadata")],
+    "Microsoft.Storage/storageAccounts": [("CKV_AMLP_34", "the storage account")],
+    "Microsoft.ContainerRegistry/registries": [("CKV_AMLP_35", "the registry's images")],
+    "Microsoft.ContainerService/managedClusters": [("CKV_AMLP_36", "the AKS node disks"),
+                                                   ("CKV_AMLP_37", "the AKS secrets in etcd")],
 }
 
 
@@ -33,7 +33,7 @@ def encryption_skips(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
                 for check, what in OFF.get(kind, [])]
     out: list[Skip] = []
     if kind == "Microsoft.ContainerService/managedClusters" and not cmk.aks_kms:
-        out.append(("CKV_AMLP_34", f"{cfg.source} sets {KEY}.aksKms=false: Kubernetes secrets in etcd stay on "
+        out.append(("CKV_AMLP_37", f"{cfg.source} sets {KEY}.aksKms=false: Kubernetes secrets in etcd stay on "
                                    "platform-managed encryption (the node disks use the stack's key)"))
     if kind == "Microsoft.KeyVault/vaults/keys" and cmk.key_type != "RSA-HSM":
         out.append(("CKV_AZURE_112", f"{cfg.source} sets amlplatform:keyVault.sku={cfg.key_vault.sku}: the "

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import StackConfig
 from .emulator import OFFLINE_SUBSCRIPTION
 from .engine import Plan, run, with_secret_placeholders
 
 
-def plan_stack(cfg: StackConfig, raw: dict[str, Any]) -> tuple[Plan, list[str]]:
+if TYPE_CHECKING:
+    from ..config_registry_stack import RegistryStackConfig
+
+
+def plan_stack(cfg: StackConfig | RegistryStackConfig, raw: dict[str, Any]) -> tuple[Plan, list[str]]:
     """The stack's plan, and the secret keys it still needs before `pulumi up`."""
     from .. import program
+    from ..config_registry_stack import RegistryStackConfig
+
+    if isinstance(cfg, RegistryStackConfig):
+        from .. import registry_program
+
+        return run(lambda: registry_program.build_registry(cfg), cfg.stack, raw,
+                   subscription_id=cfg.platform.subscription_id or OFFLINE_SUBSCRIPTION), []
 
     raw, missing = with_secret_placeholders(cfg.required_secrets(), raw)
     plan = run(lambda: program.build(cfg), cfg.stack, raw,

@@ -115,16 +115,16 @@ class DiskEncryptionSetCmk(_EncryptionCheck):
                 and props.get("rotationToLatestKeyVersionEnabled") is True)
 
 
-WorkspaceCmk("CKV_AMLP_30", "Ensure the AML workspace is encrypted with a customer-managed key (service-side)",
+WorkspaceCmk("CKV_AMLP_33", "Ensure the AML workspace is encrypted with a customer-managed key (service-side)",
              "Microsoft.MachineLearningServices/workspaces")
-StorageCmk("CKV_AMLP_31", "Ensure storage accounts use a customer-managed key, queues and tables included",
+StorageCmk("CKV_AMLP_34", "Ensure storage accounts use a customer-managed key, queues and tables included",
            "Microsoft.Storage/storageAccounts")
-RegistryCmk("CKV_AMLP_32", "Ensure container registries are encrypted with a customer-managed key",
+RegistryCmk("CKV_AMLP_35", "Ensure container registries are encrypted with a customer-managed key",
             "Microsoft.ContainerRegistry/registries")
-AksDiskEncryptionSet("CKV_AMLP_33", "Ensure AKS OS and data disks use a customer-managed key (disk encryption set)",
+AksDiskEncryptionSet("CKV_AMLP_36", "Ensure AKS OS and data disks use a customer-managed key (disk encryption set)",
                      "Microsoft.ContainerService/managedClusters")
-AksKms("CKV_AMLP_34", "Ensure AKS encrypts etcd secrets with KMS and a private key vault over API Server VNet "
+AksKms("CKV_AMLP_37", "Ensure AKS encrypts etcd secrets with KMS and a private key vault over API Server VNet "
        "Integration", "Microsoft.ContainerService/managedClusters")
-KeyRotation("CKV_AMLP_35", "Ensure Key Vault keys rotate automatically", "Microsoft.KeyVault/vaults/keys")
-DiskEncryptionSetCmk("CKV_AMLP_36", "Ensure disk encryption sets use a customer key and follow its latest version",
+KeyRotation("CKV_AMLP_38", "Ensure Key Vault keys rotate automatically", "Microsoft.KeyVault/vaults/keys")
+DiskEncryptionSetCmk("CKV_AMLP_39", "Ensure disk encryption sets use a customer key and follow its latest version",
                      "Microsoft.Compute/diskEncryptionSets")

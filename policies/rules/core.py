@@ -77,6 +77,12 @@ class StackFacts:
     # The stack sets amlplatform:aks.tls.mode internalHttp: plain HTTP scoring inside the private
     # VNet, a deliberate exception (the plan's report shows it as checkov's CKV_AMLP_16 inline skip).
     inference_http: bool = False
+    # The stack sets amlplatform:network.flowLogs.mode central: the landing zone records VNet flow logs, so
+    # the stack's VNets carry none (the report shows it as checkov's CKV2_AMLP_5 inline skip).
+    flow_logs_central: bool = False
+    # The stack sets amlplatform:network.monitorPrivateLink: Log Analytics and App Insights take ingestion
+    # only through an Azure Monitor private link scope.
+    private_ingestion: bool = False
     # The stack has amlplatform:encryption.customerManagedKey.enabled (and its aksKms with AKS): the
     # workspace, storage, registry and AKS must carry their customer-managed keys (policies/rules/encryption.py).
     customer_managed_key: bool = False

@@ -1,4 +1,4 @@
-"""Customer-managed keys where the stack has them on (mirrors CKV_AMLP_30-35).
+"""Customer-managed keys where the stack has them on (mirrors CKV_AMLP_33-35).
 
 The fact `customer_managed_key` is the stack's amlplatform:encryption.customerManagedKey.enabled
 (`aks_kms` its aksKms with it): where it is on, nothing may drop a key silently, in the offline plan,
@@ -98,15 +98,15 @@ def key_rotation(res: Resource, facts: StackFacts) -> str | None:
 
 RULES = (
     Rule("cmk-workspace", "The workspace is encrypted with the stack's key, service-side", frozenset({WORKSPACE}),
-         workspace_cmk, checkov="CKV_AMLP_30"),
+         workspace_cmk, checkov="CKV_AMLP_33"),
     Rule("cmk-storage", "Storage accounts use the stack's key, queues and tables included", frozenset({STORAGE}),
-         storage_cmk, checkov="CKV_AMLP_31"),
+         storage_cmk, checkov="CKV_AMLP_34"),
     Rule("cmk-registry", "The registry is encrypted with the stack's key", frozenset({REGISTRY}), registry_cmk,
-         checkov="CKV_AMLP_32"),
-    Rule("cmk-aks-disks", "AKS node disks use the stack's disk encryption set", frozenset({AKS}), aks_disks_cmk,
-         checkov="CKV_AMLP_33"),
-    Rule("cmk-aks-kms", "AKS encrypts etcd secrets with KMS and the private vault", frozenset({AKS}), aks_kms,
-         checkov="CKV_AMLP_34"),
-    Rule("keyvault-key-rotation", "Key Vault keys rotate automatically", frozenset({KEY}), key_rotation,
          checkov="CKV_AMLP_35"),
+    Rule("cmk-aks-disks", "AKS node disks use the stack's disk encryption set", frozenset({AKS}), aks_disks_cmk,
+         checkov="CKV_AMLP_36"),
+    Rule("cmk-aks-kms", "AKS encrypts etcd secrets with KMS and the private vault", frozenset({AKS}), aks_kms,
+         checkov="CKV_AMLP_37"),
+    Rule("keyvault-key-rotation", "Key Vault keys rotate automatically", frozenset({KEY}), key_rotation,
+         checkov="CKV_AMLP_38"),
 )
