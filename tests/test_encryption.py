@@ -135,6 +135,21 @@ def test_each_key_is_granted_to_exactly_its_consumer_with_the_documented_role():
         "id-contoso-prd-cmk-registry"}
 
 
+def test_the_key_vault_holds_the_prerequisites_of_its_keys():
+    """Issue 13's vault prerequisites in prod: purge protection and soft delete (every consumer requires both),
+    RBAC authorization (the grants above are role assignments), private access only (a VNet mode), with the
+    trusted-services bypass the consumers other than KMS reach it through, and its private endpoint."""
+    plan = stack_plan("prod")
+    vault = one(plan, "azure-native:keyvault:Vault").inputs["properties"]
+    assert (vault["enablePurgeProtection"], vault["enableSoftDelete"], vault["enableRbacAuthorization"]) == (
+        True, True, True)
+    assert vault["publicNetworkAccess"] == "Disabled"
+    assert vault["networkAcls"] == {"bypass": "AzureServices", "defaultAction": "Deny", "ipRules": []}
+    pe = one(plan, "azure-native:network:PrivateEndpoint", "keyvault-pe-vault")
+    assert [(c["privateLinkServiceId"], c["groupIds"]) for c in pe.inputs["privateLinkServiceConnections"]] == [
+        (VAULT, ["vault"])]
+
+
 def test_storage_accounts_use_their_keys_without_a_version_and_account_keys_for_every_service():
     plan = stack_plan("prod")
     pause = one(plan, "time:index/sleep:Sleep", "cmk-role-propagation")
@@ -418,6 +433,12 @@ def test_a_consumer_without_its_key_grant_is_refused():
     assert [f[0] for f in findings(_without(plan, "cmk-ra-disks-key"), "azure-cmk-key-access")] == ["cmk-des"]
     # A grant at the vault scope covers the key.
     assert findings(_edit(plan, "cmk-ra-storage-key", scope=VAULT), "azure-cmk-key-access") == []
+    # Role assignments grant nothing on a vault that authorizes with access policies (false is ARM's default).
+    policies = _edit(plan, "keyvault-vault", **{"properties.enableRbacAuthorization": None})
+    assert sorted(f[0] for f in findings(policies, "azure-cmk-key-access")) == sorted([
+        "workspace-mlw", "storage-account", "datalake-account", "flow-logs-storage-account", "registry-registry",
+        "cmk-des", "inference-aks"])
+    assert all("access policies" in f[1] for f in findings(policies, "azure-cmk-key-access"))
 
 
 def test_a_consumer_created_before_its_grant_is_refused():

@@ -174,6 +174,15 @@ def key_access(view: PlanView) -> Iterable[tuple[str, str]]:
         key = _key(view, use.vault, use.key)
         if key is None or key.id is None or (use.principal is None and use.principal_source is None):
             continue
+        vault = _vault(view, use.vault)
+        if vault is not None and (vault.inputs.get("properties") or {}).get("enableRbacAuthorization") is not True:
+            # Microsoft.KeyVault 2024-11-01 VaultProperties.enableRbacAuthorization: "When false, the key vault
+            # will use the access policies ... and any policy stored on Azure Resource Manager will be ignored",
+            # and false is the default.
+            yield use.consumer.urn, (f"{use.named} encrypts with {use.vault}/{use.key}, but the vault authorizes data "
+                                     "actions with access policies (enableRbacAuthorization not true): the role "
+                                     "assignments that grant key access take no effect there")
+            continue
         grants = [a for a in _grants_to(view, use.principal, use.principal_source)
                   if _covers(a.inputs.get("scope"), key.id) and _role(a) in use.roles]
         if not grants:
