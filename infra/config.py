@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_valid
 
 from .config_base import NO_VALUE, _At, _Rule, _Section
 from .config_compute import AksConfig, ClusterConfig, ComputeConfig
+from .config_encryption import EncryptionConfig, check_encryption
 from .config_network import NetworkConfig
 from .config_rbac import Principal, RbacConfig, TeamConfig, check_teams  # noqa: F401 (Principal re-exported)
 from .config_registry import REGISTRY_SECTION, MlRegistryRefConfig
@@ -73,6 +74,8 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
         "keyVault": {"sku": "premium"},
         "monitoring": {"retentionDays": 365},
         "workspace": {"hbi": True},
+        # Customer-managed keys also follow workspace.hbi in every environment (config_encryption.py).
+        "encryption": {"customerManagedKey": {"enabled": True}},
         "protection": {"locks": True, "protect": True},
         "compute": {"defaultPriority": "Dedicated", "defaultMaxNodes": 10, "instances": {"enabled": False}},
         "aks": {
@@ -290,6 +293,7 @@ class StackConfig(_Section):
     registry: RegistryConfig = Field(default_factory=RegistryConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     workspace: WorkspaceConfig = Field(default_factory=WorkspaceConfig)
+    encryption: EncryptionConfig = Field(default_factory=EncryptionConfig)
     protection: ProtectionConfig = Field(default_factory=ProtectionConfig)
     rbac: RbacConfig | None = None
     teams: dict[str, TeamConfig] = Field(default_factory=dict)
@@ -352,6 +356,7 @@ class StackConfig(_Section):
             raise _Rule("registry.zoneRedundancy", "zone redundancy needs the Premium SKU", True)
         self._check_compute()
         self._check_dns_tags()
+        check_encryption(self)
         return self
 
     def _check_dns_tags(self) -> None:

@@ -38,6 +38,10 @@ SUBNET_MINIMUMS: dict[str, tuple[int, str]] = {
     # maxPods + 1 per node, which the cluster-fit check (config.py) counts against this subnet.
     "scoring": (24, "a /24 holds AKS nodes and load balancers with Azure CNI overlay (flat Azure CNI needs "
                 "maxPods + 1 addresses per node: /23 for 7 nodes at 50 pods)"),
+    # API Server VNet Integration: "The minimum supported API server subnet size is /28" and the cluster
+    # "reserves at least nine IPs" there (learn.microsoft.com/azure/aks/api-server-vnet-integration).
+    "apiServer": (28, "AKS's API Server VNet Integration needs a delegated /28 or larger (the cluster reserves at "
+                  "least nine addresses)"),
 }
 
 _ZONE_ID = re.compile(
@@ -98,8 +102,12 @@ class SubnetsConfig(_Section):
     private_endpoints: str | None = None
     training: str | None = None
     scoring: str | None = None
+    # Private mode with AKS, optional: the AKS API server's own subnet (API Server VNet Integration,
+    # delegated to Microsoft.ContainerService/managedClusters). Required for AKS KMS with the
+    # stack's private key vault (encryption.customerManagedKey.aksKms).
+    api_server: str | None = None
 
-    @field_validator("private_endpoints", "training", "scoring")
+    @field_validator("private_endpoints", "training", "scoring", "api_server")
     @classmethod
     def _valid(cls, v: str | None) -> str | None:
         return None if v is None else _cidr(v)
@@ -223,6 +231,11 @@ class NetworkConfig(_Section):
     isolation_mode: Literal["AllowInternetOutbound", "AllowOnlyApprovedOutbound"] = "AllowOnlyApprovedOutbound"
     outbound_rules: list[OutboundRuleConfig] = Field(default_factory=list)
 
+    @property
+    def stack_flow_logs(self) -> bool:
+        """The stack records its VNet's flow logs in an account of its own (a VNet, and flowLogs.mode stack)."""
+        return self.mode != "public" and self.flow_logs.mode == "stack"
+
     @field_validator("allowed_ip_ranges")
     @classmethod
     def _ranges(cls, v: list[str]) -> list[str]:
@@ -303,6 +316,7 @@ class NetworkConfig(_Section):
                 if a.overlaps(h):
                     raise _Rule(f"network.addressSpace[{i}]", f"overlaps the hub's {h}: peering would fail", str(a))
         needed = ["privateEndpoints"] + (["training", "scoring"] if self.mode == "private" else [])
+        optional = ["apiServer"] if self.mode == "private" else []
         present: list[tuple[str, ipaddress.IPv4Network]] = []
         for field, info in SubnetsConfig.model_fields.items():
             key = info.alias or field
@@ -311,7 +325,7 @@ class NetworkConfig(_Section):
                 if key in needed:
                     raise _Rule(f"network.subnets.{key}", f"{self.mode} mode needs this subnet")
                 continue
-            if key not in needed:
+            if key not in needed + optional:
                 raise _Rule(f"network.subnets.{key}", f"not used in {self.mode} mode (compute runs in the "
                             "AML managed VNet); remove it", value)
             net = ipaddress.IPv4Network(value)

@@ -17,6 +17,12 @@ from .config_rbac import RbacConfig
 from .config_registry import REGISTRY_SECTION, MlRegistryConfig
 
 ALLOWED = ("platform", REGISTRY_SECTION, "monitoring", "protection", "rbac")
+# Environment keys someone may reasonably look for here, with why the registry stack has none.
+NOT_HERE = {
+    "encryption": "the AML registry takes no customer-managed key: Microsoft.MachineLearningServices/registries "
+                  "has no encryption property and its storage and container registry are system-created "
+                  "(README: Customer-managed keys)",
+}
 
 
 class RegistryStackConfig(_Section):
@@ -68,6 +74,8 @@ def parse(raw: Mapping[str, Any], source: str, stack: str = "") -> RegistryStack
     prefix = c.NAMESPACE + ":"
     data = {k[len(prefix):]: v for k, v in raw.items() if k.startswith(prefix)}
     for key, value in data.items():
+        if key in NOT_HERE:
+            raise c.ConfigError(f"{source}: {prefix}{key}: not a key of the registry stack: {NOT_HERE[key]}")
         if key not in ALLOWED:
             raise c.ConfigError(f"{source}: {prefix}{key}: not a key of the registry stack (allowed: "
                                 f"{', '.join(ALLOWED)})")

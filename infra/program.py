@@ -1,8 +1,10 @@
 """The platform, wired from the stack's config: one call builds a whole environment.
 
 Order follows Azure's: resource group, identities, monitoring, the network,
-the stores (each granting the identities their roles and getting its private
-endpoints), a pause for role propagation, the workspace, then people's access.
+the key vault and, with customer-managed keys, its keys, their grants and a
+pause (the other stores are created with them), the stores (each granting the
+identities their roles and getting its private endpoints), a pause for role
+propagation, the workspace, then people's access.
 
 Two storage accounts: the workspace's own (flat: Azure ML refuses a default
 storage with a hierarchical namespace) and the teams' data lake (ADLS Gen2),
@@ -10,6 +12,8 @@ hardened alike by the same component.
 """
 
 from __future__ import annotations
+
+from typing import Sequence
 
 import pulumi
 import pulumiverse_time as time
@@ -28,12 +32,14 @@ from .components.keyvault import KeyVaultComponent, KeyVaultProps
 from .components.monitor_private_link import MonitorPrivateLinkComponent, MonitorPrivateLinkProps
 from .components.monitoring import MonitoringComponent, MonitoringProps
 from .components.network import NetworkComponent, NetworkProps
+from .components.encryption import StorageKey
 from .components.endpoints import EndpointGrant, EndpointsComponent, EndpointsProps
 from .components.registry import RegistryComponent, RegistryProps
 from .components.registry_link import RULES as REGISTRY_LINK_RULES
 from .components.registry_link import RegistryLinkComponent, RegistryLinkProps
 from .components.storage import StorageComponent, StorageProps
 from .components.workspace import OutboundRule, WorkspaceComponent, WorkspaceProps
+from .encryption import customer_managed_keys
 from .naming import Names
 from .paths import REPO_ROOT
 
@@ -164,6 +170,28 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
     def instance(key: str, role: str) -> list[RoleAssignment]:
         return [_grant(ci_id, "instance", key, role)] if ci_id else []
 
+    wait_seconds = cfg.rbac.role_propagation_seconds if cfg.rbac else 60
+    # The vault first: with customer-managed keys the stores below are created with its keys.
+    vault = KeyVaultComponent(
+        "keyvault",
+        KeyVaultProps(
+            stores(
+                _grant(ws_id, "workspace", "contributor", "Contributor"),
+                _grant(ws_id, "workspace", "kv-admin", "Key Vault Administrator"),
+                _grant(job_id, "compute", "secrets-user", "Key Vault Secrets User"),
+                *instance("secrets-user", "Key Vault Secrets User"),
+            ),
+            name=names.key_vault,
+            tenant_id=client.tenant_id,
+            sku=cfg.key_vault.sku,
+            public_network_access=public,
+            allowed_ip_ranges=allowed,
+            soft_delete_retention_days=cfg.key_vault.soft_delete_retention_days,
+        ),
+    )
+    cmk = customer_managed_keys(cfg, names, common(), vault, ws_id, wait_seconds)
+    keys_ready = [cmk.ready] if cmk else []
+
     store = StorageComponent(
         "storage",
         StorageProps(
@@ -178,6 +206,8 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             replication=cfg.storage.replication,
             public_network_access=public,
             allowed_ip_ranges=allowed,
+            customer_managed_key=cmk.storage_key("storage") if cmk else None,
+            depends_on=keys_ready,
         ),
     )
     lake = StorageComponent(
@@ -198,23 +228,8 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             allowed_ip_ranges=allowed,
             data_lake=True,
             containers=[c for team in cfg.teams.values() for c in team.containers],
-        ),
-    )
-    vault = KeyVaultComponent(
-        "keyvault",
-        KeyVaultProps(
-            stores(
-                _grant(ws_id, "workspace", "contributor", "Contributor"),
-                _grant(ws_id, "workspace", "kv-admin", "Key Vault Administrator"),
-                _grant(job_id, "compute", "secrets-user", "Key Vault Secrets User"),
-                *instance("secrets-user", "Key Vault Secrets User"),
-            ),
-            name=names.key_vault,
-            tenant_id=client.tenant_id,
-            sku=cfg.key_vault.sku,
-            public_network_access=public,
-            allowed_ip_ranges=allowed,
-            soft_delete_retention_days=cfg.key_vault.soft_delete_retention_days,
+            customer_managed_key=cmk.storage_key("datalake") if cmk else None,
+            depends_on=keys_ready,
         ),
     )
     registry = RegistryComponent(
@@ -231,12 +246,14 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             zone_redundancy=cfg.registry.zone_redundancy,
             quarantine=cfg.registry.quarantine,
             allowed_ip_ranges=allowed,
+            customer_managed_key=cmk.registry_key() if cmk else None,
+            depends_on=keys_ready,
         ),
     )
 
-    wait_seconds = cfg.rbac.role_propagation_seconds if cfg.rbac else 60
-    if net is not None and cfg.network.flow_logs.mode == "stack":
-        flow_logs_for(cfg, names, net, monitoring, stores(), wait_seconds)
+    if net is not None and cfg.network.stack_flow_logs:
+        flow_logs_for(cfg, names, net, monitoring, stores(), wait_seconds,
+                      cmk.storage_key("flowlogs") if cmk else None, keys_ready)
 
     # Azure checks the workspace identity's access when the workspace is created, and new
     # grants take a while to reach the resource providers: wait after them, then create it.
@@ -276,7 +293,8 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             serverless_subnet_id=training_subnet if cfg.compute.serverless else None,
             image_build_compute=cfg.compute.clusters[0].name if training_subnet is not None and cfg.compute.clusters
             else None,
-            depends_on=[propagation],
+            depends_on=[propagation, *keys_ready],
+            customer_managed_key=cmk.workspace_key() if cmk else None,
         ),
     )
 
@@ -349,6 +367,9 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
                 role_propagation_seconds=wait_seconds,
                 encryption_at_host=k.encryption_at_host,
                 private_link_scope_name=monitor_link.scope.name if monitor_link else None,
+                api_server_subnet_id=net.subnet_ids.get("apiServer"),
+                kms=cmk.kms_key() if cmk and "kms" in cmk.keys else None,
+                disk_encryption=cmk.disk_encryption() if cmk and cmk.disk_encryption_set else None,
                 workspace_id=workspace.id,
                 maintenance=MaintenanceWindow(k.maintenance.day, k.maintenance.start_time, k.maintenance.utc_offset),
             ),
@@ -489,8 +510,10 @@ def network_for(cfg: config_mod.StackConfig, names: Names, common: Common) -> Ne
 
 
 def flow_logs_for(cfg: config_mod.StackConfig, names: Names, net: NetworkComponent, monitoring: MonitoringComponent,
-                  common: Common, wait_seconds: int) -> FlowLogsComponent:
-    """A VNet flow log with traffic analytics, unless the landing zone records flow logs centrally."""
+                  common: Common, wait_seconds: int, key: StorageKey | None,
+                  keys_ready: Sequence[pulumi.Resource]) -> FlowLogsComponent:
+    """A VNet flow log with traffic analytics, unless the landing zone records flow logs centrally. With
+    customer-managed keys its account is encrypted like the others, with a key of its own."""
     fl = cfg.network.flow_logs
     return FlowLogsComponent(
         "flow-logs",
@@ -507,6 +530,8 @@ def flow_logs_for(cfg: config_mod.StackConfig, names: Names, net: NetworkCompone
             network_watcher_name=fl.network_watcher_name or "",
             retention_days=fl.retention_days,
             role_propagation_seconds=wait_seconds,
+            customer_managed_key=key,
+            depends_on=keys_ready,
         ),
     )
 

@@ -15,7 +15,15 @@ BUILTIN_ROLES: dict[str, str] = {
     "Storage File Data Privileged Reader": "b8eda974-7b85-4f76-af95-65846b26df6d",
     "Azure AI Enterprise Network Connection Approver": "b556d68e-0be0-4f35-a333-ad7ee1ce17ea",
     "Key Vault Administrator": "00482a5a-887f-4fb3-b363-3b7fe8e74483",
+    "Key Vault Crypto Officer": "14b46e9e-c2b7-41b4-b07b-48a6ebf60603",
     "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
+    # Customer-managed keys (learn.microsoft.com/azure/role-based-access-control/built-in-roles/security):
+    # get, wrapKey and unwrapKey for storage, the registry, disk encryption sets and the workspace;
+    # encrypt and decrypt for AKS KMS; and, with a private vault, Key Vault Contributor for the private
+    # link AKS creates to it (use-kms-etcd-encryption).
+    "Key Vault Crypto Service Encryption User": "e147488a-f6f5-4113-8e2d-b22465e65bf6",
+    "Key Vault Crypto User": "12338af0-0e69-4776-bea7-57ae8d297424",
+    "Key Vault Contributor": "f25e0fa2-a7c8-4377-a976-54943a77a395",
     "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
     "AcrPush": "8311e382-0749-4cb8-b61a-304f252e45ec",
     "Network Contributor": "4d97b98b-1d4f-4787-a291-c67834d212e7",
@@ -30,6 +38,13 @@ BUILTIN_ROLES: dict[str, str] = {
 # What a user-assigned workspace identity needs on an AKS cluster before attaching it
 # (learn.microsoft.com/azure/machine-learning/how-to-attach-kubernetes-to-workspace).
 AKS_ATTACH_ROLES = ("Reader", "Kubernetes Extension Contributor", "Azure Kubernetes Service Cluster Admin Role")
+
+
+# The roles whose data actions include a key operation a customer-managed key consumer calls: a
+# grant of any of them on the key, its vault or above lets the consumer use the key.
+KEY_WRAP_ROLES = ("Key Vault Crypto Service Encryption User", "Key Vault Crypto User", "Key Vault Crypto Officer",
+                  "Key Vault Administrator")
+KEY_ENCRYPT_ROLES = ("Key Vault Crypto User", "Key Vault Crypto Officer", "Key Vault Administrator")
 
 
 def role_definition_id(subscription_id: str, role: str) -> str:

@@ -38,6 +38,9 @@ FACT_SCHEMA: dict[str, dict[str, Any]] = {
     "inferenceHttp": {"type": "boolean", "default": False},
     "flowLogsCentral": {"type": "boolean", "default": False},
     "privateIngestion": {"type": "boolean", "default": False},
+    # A stack this repository does not define gets the strictest facts: its keys are required.
+    "customerManagedKey": {"type": "boolean", "default": True},
+    "aksKms": {"type": "boolean", "default": True},
 }
 POLICY_FACTS: dict[str, tuple[str, ...]] = {
     "rbac-privileged-roles": ("platformOwners", "workspaceIdentityName", "instanceIdentityName"),
@@ -48,6 +51,11 @@ POLICY_FACTS: dict[str, tuple[str, ...]] = {
     "aml-inference-tls": ("inferenceHttp",),
     "vnet-flow-logs": ("flowLogsCentral",),
     "private-ingestion": ("privateIngestion",),
+    "cmk-workspace": ("customerManagedKey",),
+    "cmk-storage": ("customerManagedKey",),
+    "cmk-registry": ("customerManagedKey",),
+    "cmk-aks-disks": ("customerManagedKey",),
+    "cmk-aks-kms": ("aksKms",),
 }
 
 
@@ -66,6 +74,8 @@ def facts_from_config(config: Mapping[str, Any] | None) -> StackFacts:
         inference_http=bool(c["inferenceHttp"]),
         flow_logs_central=bool(c["flowLogsCentral"]),
         private_ingestion=bool(c["privateIngestion"]),
+        customer_managed_key=bool(c["customerManagedKey"]),
+        aks_kms=bool(c["aksKms"]),
     )
 
 

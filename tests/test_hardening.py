@@ -36,12 +36,20 @@ def _network(**over: Any):
 @pytest.mark.parametrize("stack", ["staging", "prod"])
 def test_aks_without_command_invoke_ssh_and_with_image_cleaner(stack):
     cluster = stack_plan(stack).one(AKS).inputs
-    assert cluster["apiServerAccessProfile"] == {"enablePrivateCluster": True, "enablePrivateClusterPublicFQDN": False,
-                                                 "privateDNSZone": "system", "disableRunCommand": True}
+    env = {"staging": "stg", "prod": "prd"}[stack]
+    # Both run the API server in their own subnet (API Server VNet Integration, tests/test_encryption.py).
+    assert cluster["apiServerAccessProfile"] == {
+        "enablePrivateCluster": True, "enablePrivateClusterPublicFQDN": False, "privateDNSZone": "system",
+        "disableRunCommand": True, "enableVnetIntegration": True,
+        "subnetId": f"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-contoso-{env}/providers/"
+                    f"Microsoft.Network/virtualNetworks/vnet-contoso-{env}/subnets/snet-apiserver"}
     assert [(p["name"], p["securityProfile"]) for p in cluster["agentPoolProfiles"]] == [
         ("system", {"sshAccess": "Disabled"}), ("inference", {"sshAccess": "Disabled"})]
-    assert cluster["securityProfile"] == {"workloadIdentity": {"enabled": True},
-                                          "imageCleaner": {"enabled": True, "intervalHours": 168}}
+    security = dict(cluster["securityProfile"])
+    # Prod's KMS etcd encryption (customer-managed keys) sits beside them.
+    assert ("azureKeyVaultKms" in security) == (stack == "prod")
+    security.pop("azureKeyVaultKms", None)
+    assert security == {"workloadIdentity": {"enabled": True}, "imageCleaner": {"enabled": True, "intervalHours": 168}}
 
 
 def test_aks_logs_by_the_categories_psrule_reads():

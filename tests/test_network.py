@@ -37,13 +37,19 @@ def test_subnets_ranges_nsgs_and_egress(stack):
     assert v.inputs["addressSpace"]["addressPrefixes"] == [f"{base}.0.0/22"]
     s = subnets(plan)
     assert {k: x["addressPrefix"] for k, x in s.items()} == {
-        "snet-pe": f"{base}.0.0/26", "snet-training": f"{base}.1.0/24", "snet-scoring": f"{base}.2.0/23"}
+        "snet-pe": f"{base}.0.0/26", "snet-training": f"{base}.1.0/24", "snet-scoring": f"{base}.2.0/23",
+        "snet-apiserver": f"{base}.0.64/28"}
     nsgs = {r.id: r.physical_name for r in plan.of_type(NET + "NetworkSecurityGroup")}
     assert {k: nsgs[x["networkSecurityGroup"]["id"]] for k, x in s.items()} == {
         "snet-pe": f"nsg-contoso-{v.physical_name[-3:]}-pe",
         "snet-training": f"nsg-contoso-{v.physical_name[-3:]}-training",
         "snet-scoring": f"nsg-contoso-{v.physical_name[-3:]}-scoring",
+        "snet-apiserver": f"nsg-contoso-{v.physical_name[-3:]}-apiserver",
     }
+    # Only the API server subnet is delegated, to AKS (API Server VNet Integration), and it has no egress.
+    assert {k: x.get("delegations") for k, x in s.items() if x.get("delegations")} == {
+        "snet-apiserver": [{"name": "aks-apiserver", "serviceName": "Microsoft.ContainerService/managedClusters"}]}
+    assert "natGateway" not in s["snet-apiserver"]
     nat = plan.one(NET + "NatGateway")
     assert all(x["privateEndpointNetworkPolicies"] == "Enabled" and x["defaultOutboundAccess"] is False
                for x in s.values())

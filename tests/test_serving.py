@@ -296,6 +296,8 @@ def _registry_raw() -> dict:
      "amlplatform:mlRegistry.regions: must start with the stack's own location westeurope"),
     (lambda r: r.update({"amlplatform:network": {"mode": "private"}}),
      "amlplatform:network: not a key of the registry stack"),
+    (lambda r: r.update({"amlplatform:encryption": {"customerManagedKey": {"enabled": True}}}),
+     "amlplatform:encryption: not a key of the registry stack: the AML registry takes no customer-managed key"),
 ])
 def test_registry_stack_mistakes_are_one_line(edit, line):
     from infra.config_registry_stack import parse

@@ -48,11 +48,19 @@ def skips(cfg: config_mod.BootstrapConfig) -> Callable[[dict[str, Any]], list[Sk
             if cfg.storage.replication not in GEO_REPLICATION:
                 out.append(("CKV_AZURE_206", f"{src} sets bootstrap:storage.replication={cfg.storage.replication}: "
                             "state is kept in one region by choice"))
+            out.append(("CKV_AMLP_34", f"{src}: the state account keeps Microsoft-managed keys: the secrets in "
+                        "Pulumi state are encrypted with the bootstrap's own key already (its secrets provider), and "
+                        "the platform's customer-managed keys live in each stack's vault "
+                        "(amlplatform:encryption.customerManagedKey)"))
         elif kind == KEY_VAULT:
             out += no_endpoint("CKV2_AMLP_3", "state key vault")
-        elif kind == KEY and cfg.key_vault.key_type != "RSA-HSM":
-            out.append(("CKV_AZURE_112", f"{src} sets bootstrap:keyVault.keyType={cfg.key_vault.key_type}: a software-"
-                        "protected key by choice (RSA-HSM needs the premium SKU)"))
+        elif kind == KEY:
+            if cfg.key_vault.key_type != "RSA-HSM":
+                out.append(("CKV_AZURE_112", f"{src} sets bootstrap:keyVault.keyType={cfg.key_vault.key_type}: a "
+                            "software-protected key by choice (RSA-HSM needs the premium SKU)"))
+            out.append(("CKV_AMLP_38", f"{src}: the secrets key has no automatic rotation: each stack names a key "
+                        "version, and a new version is adopted per stack with `pulumi stack change-secrets-provider` "
+                        "(docs/state-backend.md); its rotation policy notifies before expiry"))
         return out
 
     return rule

@@ -60,6 +60,15 @@ class UnmappedError(Exception):
 
 
 _STORAGE_IP = {"iPAddressOrRange": "value"}
+# Storage's customer-managed key settings: azure-native's names and ARM's (Microsoft.Storage 2024-01-01
+# Encryption: `keyvaultproperties {keyname, keyversion, keyvaulturi}` and `identity {userAssignedIdentity,
+# federatedIdentityClientId}`). Only the storage account has these names, so renaming at any depth is safe.
+_STORAGE_ENCRYPTION = {
+    "keyVaultProperties": "keyvaultproperties", "keyName": "keyname", "keyVersion": "keyversion",
+    "keyVaultUri": "keyvaulturi", "encryptionIdentity": "identity",
+    "encryptionUserAssignedIdentity": "userAssignedIdentity",
+    "encryptionFederatedIdentityClientId": "federatedIdentityClientId",
+}
 
 TYPES: dict[str, ArmType] = {
     t.token: t
@@ -81,7 +90,7 @@ TYPES: dict[str, ArmType] = {
         ArmType("azure-native:storage:StorageAccount", "Microsoft.Storage/storageAccounts", "2024-01-01",
                 ("accountName",),
                 renames={"enableHttpsTrafficOnly": "supportsHttpsTrafficOnly", "networkRuleSet": "networkAcls",
-                         **_STORAGE_IP}),
+                         **_STORAGE_IP, **_STORAGE_ENCRYPTION}),
         ArmType("azure-native:storage:BlobServiceProperties", "Microsoft.Storage/storageAccounts/blobServices",
                 "2024-01-01", ("accountName", "blobServicesName")),
         ArmType("azure-native:storage:FileServiceProperties", "Microsoft.Storage/storageAccounts/fileServices",
@@ -143,6 +152,9 @@ TYPES: dict[str, ArmType] = {
                 ("workspaceName", "computeName"), has_properties_input=True),
         ArmType("azure-native:containerservice:ManagedCluster", "Microsoft.ContainerService/managedClusters",
                 "2025-09-01", ("resourceName",)),
+        # The AKS node disks' customer-managed key (infra/components/encryption.py).
+        ArmType("azure-native:compute:DiskEncryptionSet", "Microsoft.Compute/diskEncryptionSets", "2024-03-02",
+                ("diskEncryptionSetName",)),
         ArmType("azure-native:containerservice:MaintenanceConfiguration",
                 "Microsoft.ContainerService/managedClusters/maintenanceConfigurations", "2025-09-01",
                 ("resourceName", "configName")),

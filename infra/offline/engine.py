@@ -49,6 +49,9 @@ class PlannedResource:
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     # Input paths the engine keeps from the state on update (the `ignore_changes` resource option).
     ignore_changes: list[str] = field(default_factory=list)
+    # A real preview's inputs of the deployed resource (its step's oldState), None where nothing is deployed
+    # yet (the offline plan, a create): the Azure rules compare them for create-time properties.
+    prior_inputs: dict[str, Any] | None = None
 
 
 @dataclass

@@ -22,6 +22,10 @@ INSTANCE_IDENTITY = "instance-identity-uai"
 def facts_for(cfg: StackConfig | RegistryStackConfig, plan: Plan | None = None) -> StackFacts:
     """The facts the CrossGuard pack gets from policies/config/<stack>.json, here from the stack itself."""
     owners = {cfg.rbac.platform_owners.object_id.lower()} if cfg.rbac else set()
+    # The registry stack has no AKS, network or encryption section.
+    env_stack = cfg if isinstance(cfg, StackConfig) else None
+    cmk = env_stack.encryption.customer_managed_key if env_stack else None
+
     def principals(name: str) -> frozenset[str]:
         return frozenset(str(r.outputs.get("principalId", "")).lower()
                          for r in (plan.of_type("azure-native:managedidentity:UserAssignedIdentity") if plan else [])
@@ -39,10 +43,11 @@ def facts_for(cfg: StackConfig | RegistryStackConfig, plan: Plan | None = None) 
         # Governance, not the stack's choice: staging and prod state is protected.
         protect_stateful=cfg.platform.environment != "dev",
         secrets_visible=True,
-        # The registry stack has no AKS or network section.
-        inference_http=isinstance(cfg, StackConfig) and cfg.aks.enabled and cfg.aks.tls.mode == "internalHttp",
-        flow_logs_central=isinstance(cfg, StackConfig) and cfg.network.flow_logs.mode == "central",
-        private_ingestion=isinstance(cfg, StackConfig) and cfg.network.monitor_private_link,
+        inference_http=bool(env_stack and env_stack.aks.enabled and env_stack.aks.tls.mode == "internalHttp"),
+        flow_logs_central=bool(env_stack and env_stack.network.flow_logs.mode == "central"),
+        private_ingestion=bool(env_stack and env_stack.network.monitor_private_link),
+        customer_managed_key=bool(cmk and cmk.enabled),
+        aks_kms=bool(env_stack and cmk and cmk.enabled and cmk.aks_kms and env_stack.aks.enabled),
     )
 
 
@@ -94,6 +99,9 @@ def policy_config(cfg: StackConfig | RegistryStackConfig) -> dict[str, object]:
         "aml-inference-tls": policy(inferenceHttp=facts.inference_http),
         "vnet-flow-logs": policy(flowLogsCentral=facts.flow_logs_central),
         "private-ingestion": policy(privateIngestion=facts.private_ingestion),
+        **{name: policy(customerManagedKey=facts.customer_managed_key)
+           for name in ("cmk-workspace", "cmk-storage", "cmk-registry", "cmk-aks-disks")},
+        "cmk-aks-kms": policy(aksKms=facts.aks_kms),
     }
 
 

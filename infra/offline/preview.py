@@ -2,7 +2,8 @@
 
 The document (pulumi's display/json.go `previewDigest`) holds `steps`, each with an `op`, a
 `urn` and, for what will exist afterwards, `newState` (type, inputs, parent, dependencies,
-propertyDependencies, protect, id once known). Values not known until `pulumi up` are the
+propertyDependencies, protect, id once known); a step on a deployed resource also has its
+`oldState`, whose inputs the plan keeps as `prior_inputs`. Values not known until `pulumi up` are the
 engine's sentinel strings; secrets are masked. Deleted resources are left out; resources of
 types the renderer does not map are reported, never dropped silently.
 """
@@ -89,6 +90,7 @@ def load(path: Path) -> Preview:
         if kind == "pulumi:pulumi:Stack":
             continue
         inputs = normalise(state.get("inputs") or {})
+        old = step.get("oldState")
         res = PlannedResource(
             urn=urn, type=kind, name=parts[-1], custom=bool(state.get("custom", True)),
             parent=str(state.get("parent") or ""), id=state.get("id") or None,
@@ -96,6 +98,7 @@ def load(path: Path) -> Preview:
             dependencies=sorted(state.get("dependencies") or []), protect=bool(state.get("protect")),
             retain_on_delete=bool(state.get("retainOnDelete")),
             property_dependencies={k: sorted(v) for k, v in (state.get("propertyDependencies") or {}).items() if v},
+            prior_inputs=normalise(old.get("inputs") or {}) if isinstance(old, dict) else None,
         )
         if res.id is None or unknown(res.id):
             res.id = _pending_id(res, subscription)

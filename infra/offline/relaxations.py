@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..config import StackConfig
+from .relaxations_encryption import encryption_skips
 
 Skip = tuple[str, str]
 Rule = Callable[[dict[str, Any], StackConfig], list[Skip]]
@@ -195,6 +196,6 @@ def for_stack(cfg: StackConfig) -> Callable[[dict[str, Any]], list[Skip]]:
 
     def skips(res: dict[str, Any]) -> list[Skip]:
         rule = RULES.get(res["type"])
-        return rule(res, cfg) if rule else []
+        return (rule(res, cfg) if rule else []) + encryption_skips(res, cfg)
 
     return skips

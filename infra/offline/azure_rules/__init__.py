@@ -16,10 +16,11 @@ import json
 from dataclasses import asdict, dataclass, field
 
 from .base import AzureRule, Finding, PlanView
-from . import aks, compute, diagnostics, locks, network, rbac, serving, storage, subscription
+from . import aks, compute, diagnostics, encryption, locks, network, rbac, serving, storage, subscription
 
 RULES: tuple[AzureRule, ...] = (rbac.RULES + storage.RULES + diagnostics.RULES + locks.RULES + compute.RULES
-                                + aks.RULES + network.RULES + subscription.RULES + serving.RULES)
+                                + aks.RULES + network.RULES + encryption.RULES + subscription.RULES
+                                + serving.RULES)
 
 
 @dataclass
