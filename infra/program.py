@@ -19,29 +19,29 @@ import pulumi
 import pulumiverse_time as time
 from pulumi_azure_native import authorization, resources
 
-from . import config as config_mod
-from .assets import stack as assets_stack
-from .components.access import AccessComponent, AccessProps, Grantee, Team
-from .components.assets import AssetsComponent, AssetsProps, TeamDatastore, Uploader
-from .components.common import Common, DiagnosticSettings, PrivateEndpoints, PropsError, RoleAssignment
-from .components.compute import Attach, Cluster, ComputeComponent, ComputeProps, Instance
-from .components.flow_logs import FlowLogsComponent, FlowLogsProps
-from .components.inference import InferenceComponent, InferenceProps, InstanceType, MaintenanceWindow
-from .components.identity import IdentityComponent, IdentityProps
-from .components.keyvault import KeyVaultComponent, KeyVaultProps
-from .components.monitor_private_link import MonitorPrivateLinkComponent, MonitorPrivateLinkProps
-from .components.monitoring import MonitoringComponent, MonitoringProps
-from .components.network import NetworkComponent, NetworkProps
-from .components.encryption import StorageKey
-from .components.endpoints import EndpointGrant, EndpointsComponent, EndpointsProps
-from .components.registry import RegistryComponent, RegistryProps
-from .components.registry_link import RULES as REGISTRY_LINK_RULES
-from .components.registry_link import RegistryLinkComponent, RegistryLinkProps
-from .components.storage import StorageComponent, StorageProps
-from .components.workspace import OutboundRule, WorkspaceComponent, WorkspaceProps
-from .encryption import customer_managed_keys
-from .naming import Names
-from .paths import REPO_ROOT
+from infra.config import stack as config_mod
+from infra.seeding import stack as assets_stack
+from infra.components.access import AccessComponent, AccessProps, Grantee, Team
+from infra.seeding.components import AssetsComponent, AssetsProps, TeamDatastore, Uploader
+from infra.components.common import Common, DiagnosticSettings, PrivateEndpoints, PropsError, RoleAssignment
+from infra.components.compute import Attach, Cluster, ComputeComponent, ComputeProps, Instance
+from infra.components.flow_logs import FlowLogsComponent, FlowLogsProps
+from infra.components.inference import InferenceComponent, InferenceProps, InstanceType, MaintenanceWindow
+from infra.components.identity import IdentityComponent, IdentityProps
+from infra.components.keyvault import KeyVaultComponent, KeyVaultProps
+from infra.components.monitor_private_link import MonitorPrivateLinkComponent, MonitorPrivateLinkProps
+from infra.components.monitoring import MonitoringComponent, MonitoringProps
+from infra.components.network import NetworkComponent, NetworkProps
+from infra.components.encryption import StorageKey
+from infra.components.endpoints import EndpointGrant, EndpointsComponent, EndpointsProps
+from infra.components.registry import RegistryComponent, RegistryProps
+from infra.components.registry_link import RULES as REGISTRY_LINK_RULES
+from infra.components.registry_link import RegistryLinkComponent, RegistryLinkProps
+from infra.components.storage import StorageComponent, StorageProps
+from infra.components.workspace import OutboundRule, WorkspaceComponent, WorkspaceProps
+from infra.encryption import customer_managed_keys
+from infra.naming import Names
+from infra.paths import REPO_ROOT
 
 
 def platform_tags(cfg: config_mod.StackConfig) -> dict[str, str]:
@@ -630,7 +630,8 @@ def main() -> None:
     """Entry point under the pulumi CLI: user mistakes end the run without a traceback."""
     try:
         if _is_registry_stack():
-            from . import config_registry_stack, registry_program
+            from infra import registry_program
+            from infra.config import registry_stack as config_registry_stack
 
             reg_cfg = config_registry_stack.parse(_pulumi_raw(), f"{config_mod.STACKS_DIR}/Pulumi.{pulumi.get_stack()}"
                                                   ".yaml", pulumi.get_stack())
@@ -661,6 +662,6 @@ def _pulumi_raw() -> dict:
 
 
 def _is_registry_stack() -> bool:
-    from .config_registry_stack import is_registry_stack
+    from infra.config.registry_stack import is_registry_stack
 
     return is_registry_stack(_pulumi_raw())

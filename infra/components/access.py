@@ -20,8 +20,8 @@ from typing import Mapping, Sequence
 import pulumi
 from pulumi_azure_native import authorization
 
-from ..naming import stable_guid
-from .common import Common, PrincipalType, PropsError, assign_role, builtin_role_id
+from infra.naming import stable_guid
+from infra.components.common import Common, PrincipalType, PropsError, assign_role, builtin_role_id
 
 # What the job submitter may do: run and watch jobs and read every asset, but not
 # create or delete compute nor change the workspace. NotActions spell out the

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 from policies.rules import Resource, RuleReport, StackFacts, evaluate
 
-from ..config import StackConfig
-from ..program import platform_tags
-from .engine import Plan, PlannedResource
+from infra.config.stack import StackConfig
+from infra.program import platform_tags
+from infra.offline.engine import Plan, PlannedResource
 
 if TYPE_CHECKING:
-    from ..config_registry_stack import RegistryStackConfig
+    from infra.config.registry_stack import RegistryStackConfig
 
 WORKSPACE_IDENTITY = "workspace-identity-uai"
 INSTANCE_IDENTITY = "instance-identity-uai"
@@ -52,7 +52,7 @@ def facts_for(cfg: StackConfig | RegistryStackConfig, plan: Plan | None = None) 
 
 
 def _registry_tags(cfg: RegistryStackConfig) -> dict[str, str]:
-    from ..registry_program import tags_for
+    from infra.registry_program import tags_for
 
     return tags_for(cfg)
 

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..config import StackConfig
-from .emulator import OFFLINE_SUBSCRIPTION
-from .engine import Plan, run, with_secret_placeholders
+from infra.config.stack import StackConfig
+from infra.offline.emulator import OFFLINE_SUBSCRIPTION
+from infra.offline.engine import Plan, run, with_secret_placeholders
 
 
 if TYPE_CHECKING:
-    from ..config_registry_stack import RegistryStackConfig
+    from infra.config.registry_stack import RegistryStackConfig
 
 
 def plan_stack(cfg: StackConfig | RegistryStackConfig, raw: dict[str, Any]) -> tuple[Plan, list[str]]:
     """The stack's plan, and the secret keys it still needs before `pulumi up`."""
-    from .. import program
-    from ..config_registry_stack import RegistryStackConfig
+    from infra import program
+    from infra.config.registry_stack import RegistryStackConfig
 
     if isinstance(cfg, RegistryStackConfig):
-        from .. import registry_program
+        from infra import registry_program
 
         return run(lambda: registry_program.build_registry(cfg), cfg.stack, raw,
                    subscription_id=cfg.platform.subscription_id or OFFLINE_SUBSCRIPTION), []

@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
-from .base import AzureRule, Finding, PlanView
-from . import aks, compute, diagnostics, encryption, locks, network, rbac, serving, storage, subscription
+from infra.offline.azure_rules.base import AzureRule, Finding, PlanView
+from infra.offline.azure_rules import aks, compute, diagnostics, encryption, locks, network, rbac, serving, storage, subscription
 
 RULES: tuple[AzureRule, ...] = (rbac.RULES + storage.RULES + diagnostics.RULES + locks.RULES + compute.RULES
                                 + aks.RULES + network.RULES + encryption.RULES + subscription.RULES
