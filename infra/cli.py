@@ -18,9 +18,10 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from . import cli_assets, cli_bootstrap, onboarding
+from . import cli_assets, cli_bootstrap, onboarding, onboarding_team
 from .components.common import PropsError
 from .config import STACKS_DIR, ConfigError, load_stack
+from .config_team import TeamStackConfig
 from .offline import arm, azure_rules, checkov_gate, engine, gate, platform_rules, preview, relaxations
 from .offline import diff as stack_diff
 from .offline import stack as offline_stack
@@ -39,7 +40,8 @@ def plan_stack(stack: str, root: Path, out_root: Path) -> tuple[bool, str]:
     plan, missing = offline_stack.plan_stack(cfg, raw)
     template = arm.render(plan, relaxations.for_stack(cfg))
     rules = platform_rules.check(plan, platform_rules.facts_for(cfg, plan))
-    result = gate.run(plan, template, rules, azure_rules.evaluate(plan), cfg.source, out_root, stack)
+    azure = azure_rules.evaluate(plan, referenced=offline_stack.referenced_plans(cfg))
+    result = gate.run(plan, template, rules, azure, cfg.source, out_root, stack)
     text = result.text
     if missing:
         text += "\n  before `pulumi up`: " + "; ".join(f"pulumi config set --secret {k} -s {stack}" for k in missing)
@@ -77,8 +79,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     cfg, raw = load_stack(_known_stack(root, args.stack), root)
     plan, _ = offline_stack.plan_stack(cfg, raw)
     report = platform_rules.check(plan, platform_rules.facts_for(cfg, plan))
+    environment = offline_stack.governing(cfg).platform.environment
     print(f"amlplatform check {args.stack}: {report.verdict()}  ({len(report.rules)} rules, {report.checked} "
-          f"evaluations, {report.level} in {cfg.platform.environment})")
+          f"evaluations, {report.level} in {environment})")
     for v in report.violations:
         print(f"  {v.level:<9} {v.rule} {v.urn.rsplit('::', 1)[-1]}: {v.message}")
     if args.write_policy_config:
@@ -96,9 +99,12 @@ def cmd_scan(args: argparse.Namespace) -> int:
     root = Path(args.root)
     result = preview.load(Path(args.preview))
     stack = _known_stack(root, args.stack) if args.stack else result.plan.stack
+    referenced: list[engine.Plan] = []
     if stack in all_stacks(root):
         cfg = load_stack(stack, root)[0]
         facts, skips, source = platform_rules.facts_for(cfg), relaxations.for_stack(cfg), cfg.source
+        # A team stack's platform, as context (its IDs match the live ones where the stack file sets subscriptionId).
+        referenced = offline_stack.referenced_plans(cfg)
     else:
         # A stack this repository does not define: the strictest facts, no relaxations.
         from policies.pack import facts_from_config
@@ -108,7 +114,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     template = arm.render(mapped, skips)
     rules = platform_rules.evaluate_plan(result.plan, facts)
     unmapped = json.dumps(result.unmapped, indent=2, sort_keys=True) + "\n"
-    outcome = gate.run(mapped, template, rules, azure_rules.evaluate(mapped), source, Path(args.out),
+    outcome = gate.run(mapped, template, rules, azure_rules.evaluate(mapped, referenced=referenced), source, Path(args.out),
                        f"scan-{stack}", verb="scan", extra={"unmapped.json": unmapped})
     ops = ", ".join(f"{n} {op}" for op, n in result.ops.items())
     print(f"preview {args.preview}: {ops}")
@@ -130,8 +136,13 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def platform_stacks(root: Path) -> list[str]:
+    """The platform stacks in stacks/ (not the team stacks on them)."""
+    return [s for s in all_stacks(root) if onboarding_team.platform_of_file(root, s) is None]
+
+
 def _envs(root: Path, text: str | None) -> list[str]:
-    known = all_stacks(root)
+    known = platform_stacks(root)
     if text is None:
         return known
     chosen = [e.strip() for e in text.split(",") if e.strip()]
@@ -153,18 +164,41 @@ def _describe(res: engine.PlannedResource) -> str:
     return f"{kind}: {res.physical_name}"
 
 
-def _gains(edit: onboarding.Edit, root: Path) -> tuple[list[str], list[str]]:
-    """Resources the edit adds to and removes from the stack's offline plan."""
+def _raw(text: str) -> dict:
     import yaml
 
+    return (yaml.safe_load(text) or {}).get("config") or {}
+
+
+def _gains(edit: onboarding.Edit, root: Path) -> tuple[list[str], list[str]]:
+    """Resources the edit adds to and removes from the stack's offline plan."""
     before_cfg = load_stack(edit.stack, root)[0]
-    before_raw = (yaml.safe_load(edit.before) or {}).get("config") or {}
-    after_raw = (yaml.safe_load(edit.after) or {}).get("config") or {}
-    before = {r.urn: r for r in offline_stack.plan_stack(before_cfg, before_raw)[0].custom()}
-    after = {r.urn: r for r in offline_stack.plan_stack(edit.config, after_raw)[0].custom()}
+    before = {r.urn: r for r in offline_stack.plan_stack(before_cfg, _raw(edit.before))[0].custom()}
+    after = {r.urn: r for r in offline_stack.plan_stack(edit.config, _raw(edit.after))[0].custom()}
     added = sorted(_describe(r) for u, r in after.items() if u not in before)
     removed = sorted(_describe(r) for u, r in before.items() if u not in after)
     return added, removed
+
+
+def _team_stack_lines(edit: onboarding.Edit, what: str) -> list[str]:
+    """A new team stack's plan (only that stack is planned: its platform stack's plan answers the reference, once
+    per platform), or what `pulumi destroy` of a removed one deletes and keeps."""
+    cfg = edit.config
+    assert isinstance(cfg, TeamStackConfig)
+    shown = f"stacks/{edit.path.name}"
+    plan = offline_stack.plan_stack(cfg, _raw(edit.after or edit.before))[0].custom()
+    if edit.after:
+        return ([f"{what}: {shown}: new team stack on {cfg.platform_stack}: plan gains {len(plan)}"]
+                + sorted(f"  + {_describe(r)}" for r in plan))
+    kept = [r for r in plan if r.retain_on_delete]
+    deleted = [r for r in plan if not r.retain_on_delete]
+    return ([f"{what}: {shown}: team stack on {cfg.platform_stack} removed: `pulumi destroy -s {edit.stack}` deletes "
+             f"{len(deleted)}, retains {len(kept)}"]
+            + sorted(f"  - {_describe(r)}" for r in deleted)
+            + sorted(f"  = {_describe(r)} (retained on delete: it stays in Azure)" for r in kept)
+            + [f"  destroy it from a checkout that still has this file (its stack settings live there), before this "
+               f"removal reaches the branch you deploy from: pulumi destroy -s {edit.stack} && pulumi stack rm "
+               f"{edit.stack}"])
 
 
 def cmd_onboard(args: argparse.Namespace) -> int:
@@ -177,21 +211,38 @@ def cmd_onboard(args: argparse.Namespace) -> int:
         p = onboarding.parse_principal(m, "members")
         members.append(p["objectId"])
     spec = onboarding.TeamSpec(args.team, roles, members, _split(args.containers))
-    edits = onboarding.plan_onboard(root, stacks, spec)
+    if args.stack_kind == "team":
+        edits = onboarding_team.plan_onboard(root, stacks, spec)
+    else:
+        held = _team_stacks(root, args.team)
+        edits = onboarding.plan_onboard(root, stacks, spec, {p: s for s, p in held.items() if p in stacks})
     return _apply(edits, root, f"onboard {args.team}", args.dry_run)
+
+
+def _team_stacks(root: Path, team: str) -> dict[str, str]:
+    """Team stack -> its platform stack, for every team stack holding `team`."""
+    return {s: onboarding_team.platform_of_file(root, s) or "" for s in onboarding_team.team_stacks_of(
+        root, all_stacks(root), team)}
 
 
 def cmd_offboard(args: argparse.Namespace) -> int:
     root = Path(args.root)
-    stacks = _envs(root, args.env) if args.env else onboarding.stacks_with_team(root, all_stacks(root), args.team)
-    if not stacks:
+    platforms = _envs(root, args.env)
+    held = {s: p for s, p in _team_stacks(root, args.team).items() if p in platforms}
+    # With --env every named stack must have the team (in its file, or as a team stack on it).
+    in_stack = [p for p in platforms if p not in held.values()] if args.env else \
+        onboarding.stacks_with_team(root, platforms, args.team)
+    if not in_stack and not held:
         raise ConfigError(f"offboard: team {args.team!r} is in no stack file")
-    edits = onboarding.plan_offboard(root, stacks, args.team)
+    edits = onboarding.plan_offboard(root, in_stack, args.team) + onboarding_team.plan_offboard(root, sorted(held))
     return _apply(edits, root, f"offboard {args.team}", args.dry_run)
 
 
 def _apply(edits: list[onboarding.Edit], root: Path, what: str, dry_run: bool) -> int:
     for edit in edits:
+        if isinstance(edit.config, TeamStackConfig):
+            print("\n".join(_team_stack_lines(edit, what)))
+            continue
         added, removed = _gains(edit, root)
         print(f"{what}: stacks/{edit.path.name}: plan gains {len(added)}, loses {len(removed)}")
         print("\n".join([f"  + {a}" for a in added] + [f"  - {r}" for r in removed]))
@@ -199,7 +250,10 @@ def _apply(edits: list[onboarding.Edit], root: Path, what: str, dry_run: bool) -
         print("dry run: no file written")
         return EXIT_OK
     onboarding.write(edits)
-    print(f"wrote {', '.join(f'stacks/{e.path.name}' for e in edits)}")
+    written = [f"stacks/{e.path.name}" for e in edits if e.after]
+    removed = [f"stacks/{e.path.name}" for e in edits if not e.after]
+    print("; ".join(([f"wrote {', '.join(written)}"] if written else [])
+                    + ([f"removed {', '.join(removed)}"] if removed else [])))
     return EXIT_OK
 
 
@@ -225,12 +279,15 @@ def build_parser() -> argparse.ArgumentParser:
                         help="object IDs, comma-separated: GUID (a group) or group:/user:/sp:GUID")
     on.add_argument("--members", action="append", metavar="ID", help="user object IDs for compute instances")
     on.add_argument("--containers", action="append", metavar="NAME", help="the team's blob containers")
+    on.add_argument("--stack-kind", choices=("platform", "team"), default="platform",
+                    help="platform: add the team to each platform stack file (default); team: write a team stack "
+                         "stacks/Pulumi.<env>-<team>.yaml per environment instead")
     on.add_argument("--dry-run", action="store_true", help="validate and show the plan's gains; write nothing")
     on.set_defaults(func=cmd_onboard)
 
-    off = sub.add_parser("offboard", help="remove a team from stack files")
+    off = sub.add_parser("offboard", help="remove a team from stack files, or its team stack files")
     off.add_argument("--team", required=True)
-    off.add_argument("--env", help="comma-separated stacks (default: every stack that has the team)")
+    off.add_argument("--env", help="comma-separated platform stacks (default: every stack that has the team)")
     off.add_argument("--dry-run", action="store_true")
     off.set_defaults(func=cmd_offboard)
 

@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .config import ConfigError, load_stack
+from .config import ConfigError, load_platform_stack
 
 if TYPE_CHECKING:
     from .assets.model import StackContext
@@ -38,7 +38,7 @@ def _stack_context(args: argparse.Namespace) -> StackContext | None:
 
     if not getattr(args, "stack", None):
         return None
-    cfg, _ = load_stack(args.stack, args.root)
+    cfg, _ = load_platform_stack(args.stack, args.root, "assets validate --stack")
     names = Names.for_stack(cfg.platform.prefix, cfg.platform.environment, cfg.platform.subscription_id)
     return assets_stack.context_for(cfg, names)
 
@@ -85,7 +85,7 @@ def cmd_verify(args: argparse.Namespace, client_factory: Callable[[Any, Any], An
     from .assets import verify
     from .naming import Names
 
-    cfg, _ = load_stack(args.stack, args.root)
+    cfg, _ = load_platform_stack(args.stack, args.root, "assets verify")
     if not cfg.platform.subscription_id:
         raise ConfigError(f"{cfg.source}: amlplatform:platform.subscriptionId: verify needs the stack's "
                           "subscription to find the workspace, got null")

@@ -14,7 +14,7 @@ import json
 import re
 import types
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Literal, Mapping, TypeAlias
 
 import yaml
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
@@ -430,6 +430,13 @@ class StackConfig(_Section):
         return self.storage.replication in GEO_REPLICATION
 
 
+if TYPE_CHECKING:
+    from .config_team import TeamStackConfig
+
+# What a stack file holds: a platform stack, or a team stack on one (config_team.py).
+AnyStackConfig: TypeAlias = "StackConfig | TeamStackConfig"
+
+
 def _merge(defaults: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
     out = dict(defaults)
     for key, value in given.items():
@@ -461,7 +468,7 @@ def _allowed_keys(model: type[BaseModel]) -> str:
     return ", ".join(f.alias or name for name, f in model.model_fields.items())
 
 
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+def _model_at(loc: tuple[Any, ...], root: type[BaseModel] | None = None) -> type[BaseModel] | None:
     """The model a key path points into (through optional, list and name-keyed sections)."""
     import typing
 
@@ -469,7 +476,7 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         return args[0] if typing.get_origin(tp) in (typing.Union, types.UnionType) and len(args) == 1 else tp
 
-    current: Any = StackConfig
+    current: Any = root or StackConfig
     parts = list(loc)
     while parts:
         part = parts.pop(0)
@@ -542,7 +549,7 @@ def _message(err: Mapping[str, Any]) -> str:
     return _TYPE_MESSAGES.get(kind, str(err["msg"]))
 
 
-def _format_error(err: Mapping[str, Any], source: str, data: Any = None) -> str:
+def _format_error(err: Mapping[str, Any], source: str, data: Any = None, root: type[BaseModel] | None = None) -> str:
     loc = tuple(err["loc"])
     kind = err["type"]
     path = _path(loc, data)
@@ -552,7 +559,7 @@ def _format_error(err: Mapping[str, Any], source: str, data: Any = None) -> str:
     if isinstance(cause, _At):
         return _line(source, _join(path, cause.key), cause.message, cause.value)
     if kind == "extra_forbidden":
-        parent = _model_at(loc[:-1])
+        parent = _model_at(loc[:-1], root)
         allowed = f" (allowed: {_allowed_keys(parent)})" if parent else ""
         return _line(source, path, f"unknown key{allowed}")
     if kind == "missing":
@@ -651,20 +658,34 @@ def _refuse_repeated_keys(node: yaml.Node | None, shown: str, path: str = "") ->
             _refuse_repeated_keys(item, shown, f"{path}[{name if name else i}]")
 
 
-def load_stack(stack: str, root: Path | str = ".") -> tuple[StackConfig, dict[str, Any]]:
-    """Read and validate `stacks/Pulumi.<stack>.yaml`; returns the model and the raw config."""
+def load_stack(stack: str, root: Path | str = ".") -> tuple[AnyStackConfig, dict[str, Any]]:
+    """Read and validate `stacks/Pulumi.<stack>.yaml`, a platform stack or a team stack (config_team.py,
+    with its platform stack's file and the preflight across stacks); returns the model and the raw config."""
     if not re.match(r"^[A-Za-z0-9_.-]{1,100}$", stack):
         raise ConfigError(f"stack name {stack!r} must be 1-100 letters, digits, '-', '_' or '.'")
     path = stack_file(stack, root)
     raw = read_stack_file(path)
+    from . import config_team
+
+    if config_team.is_team_stack(raw):
+        return config_team.load(stack, root, raw), raw
     cfg = parse(raw, _display(path), stack)
     cfg._root = str(Path(root))
     return cfg, raw
 
 
-def from_pulumi() -> StackConfig:
-    """The running stack's config, as the pulumi engine hands it to the program."""
-    import pulumi
+def load_platform_stack(stack: str, root: Path | str = ".", what: str = "this command"
+                        ) -> tuple[StackConfig, dict[str, Any]]:
+    """A platform stack's config; a team stack is refused in one line naming what needs a platform stack."""
+    cfg, raw = load_stack(stack, root)
+    if not isinstance(cfg, StackConfig):
+        raise ConfigError(f"{cfg.source}: amlplatform:team: {stack} is a team stack; {what} takes a platform stack "
+                          f"(such as {cfg.platform_stack})")
+    return cfg, raw
+
+
+def raw_from_pulumi() -> dict[str, Any]:
+    """The running stack's config as the pulumi engine hands it over, structured values decoded."""
     from pulumi.runtime.config import CONFIG, get_config_env
 
     merged: dict[str, Any] = {**get_config_env(), **CONFIG.get()}
@@ -676,15 +697,27 @@ def from_pulumi() -> StackConfig:
             except ValueError:
                 pass
         raw[key] = value
+    return raw
+
+
+def from_pulumi(raw: dict[str, Any] | None = None) -> StackConfig:
+    """The running stack's config, as the pulumi engine hands it to the program."""
+    import pulumi
+
+    raw = raw_from_pulumi() if raw is None else raw
     stack = pulumi.get_stack()
     # The engine hands secrets over decrypted; only stack files show whether they are secure.
     cfg = parse(raw, f"{STACKS_DIR}/Pulumi.{stack}.yaml", stack, from_file=False)
-    # The stack file and assets/ are in the checkout this code runs from, whatever the working directory.
+    check_checkout()
+    cfg._root = str(REPO_ROOT)
+    return cfg
+
+
+def check_checkout() -> None:
+    """The stack files and assets/ are in the checkout this code runs from, whatever the working directory."""
     if not (REPO_ROOT / "Pulumi.yaml").is_file():
         raise ConfigError(f"{REPO_ROOT}: no Pulumi.yaml beside the running infra package: install the repository "
                           "editable (requirements.txt: -e .), as `pulumi install` and `make setup` do")
-    cfg._root = str(REPO_ROOT)
-    return cfg
 
 
 def _display(path: Path) -> str:

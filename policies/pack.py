@@ -36,6 +36,7 @@ FACT_SCHEMA: dict[str, dict[str, Any]] = {
     "allowedLocations": {"type": "array", "items": {"type": "string"}, "default": []},
     "protectStateful": {"type": "boolean", "default": True},
     "inferenceHttp": {"type": "boolean", "default": False},
+    "managedNetworkWorkspaces": {"type": "array", "items": {"type": "string"}, "default": []},
 }
 POLICY_FACTS: dict[str, tuple[str, ...]] = {
     "rbac-privileged-roles": ("platformOwners", "workspaceIdentityName", "instanceIdentityName"),
@@ -44,6 +45,7 @@ POLICY_FACTS: dict[str, tuple[str, ...]] = {
     "allowed-skus": ("environment",),
     "protect-stateful": ("protectStateful",),
     "aml-inference-tls": ("inferenceHttp",),
+    "aml-compute-in-vnet": ("managedNetworkWorkspaces",),
 }
 
 
@@ -60,6 +62,7 @@ def facts_from_config(config: Mapping[str, Any] | None) -> StackFacts:
         protect_stateful=bool(c["protectStateful"]),
         secrets_visible=False,
         inference_http=bool(c["inferenceHttp"]),
+        managed_network_workspaces=tuple(c["managedNetworkWorkspaces"]),
     )
 
 

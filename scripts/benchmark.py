@@ -1,10 +1,11 @@
 """Print, per stack, the resource count and the seconds each offline step takes.
 
-    make bench     (or: .venv/bin/python scripts/benchmark.py [STACK ...])
+    make bench     (or: .venv/bin/python scripts/benchmark.py [STACK ...] | --teams [PLATFORM])
 
 Columns: plan (the program under the emulator, assets included), render (ARM template),
 rules (the 27 platform rules), checkov, scan (reading a `pulumi preview --json` of the
-same size back into a plan), and one `diff` of the first two stacks at the end.
+same size back into a plan), and one `diff` of the first two stacks at the end. Then `teams`: the
+platform stack's plan with 0/10/50/100 teams in it and with as many team stacks beside it.
 """
 
 from __future__ import annotations
@@ -66,5 +67,118 @@ def main(stacks: list[str]) -> None:
               f"{len(found.changed)} differing properties")
 
 
+# ---- teams: what each team costs a plan, in the platform stack and in team stacks ---------------------
+
+TEAM_COUNTS = (0, 10, 50, 100)
+# Measured in a fresh process each (peak RSS is per process); CPU seconds, steadier than wall on a shared machine.
+CHILD = """
+import json, resource, sys
+sys.path.insert(0, sys.argv[1])
+from infra import config
+from infra.offline import stack as offline_stack
+import infra.program, infra.team_program  # imported before the clock starts
+root, stack, warm = sys.argv[2], sys.argv[3], sys.argv[4]
+cfg, raw = config.load_stack(stack, root)
+if warm != "-":  # a team stack: its platform stack's plan is made first, as `plan --all` has it
+    offline_stack.referenced_plans(cfg)
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+t0 = cpu()
+plan, _ = offline_stack.plan_stack(cfg, raw)
+print(json.dumps({"cpu": cpu() - t0, "mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "resources": len(plan.custom())}))
+"""
+
+
+def _gid(team: str, i: int) -> str:
+    import uuid
+
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"amlplatform-bench/{team}/{i}"))
+
+
+def bench_team(i: int) -> tuple[str, dict]:
+    """A team as onboarding writes one: a data scientists group, a reader who has an instance, an operator SP,
+    two containers."""
+    name = f"team{i:03d}"
+    return name, {
+        "dataScientists": [{"objectId": _gid(name, 1), "type": "Group"}],
+        "readers": [{"objectId": _gid(name, 2), "type": "User"}],
+        "computeOperators": [{"objectId": _gid(name, 3), "type": "ServicePrincipal"}],
+        "members": [_gid(name, 2)],
+        "containers": [f"{name}-raw", f"{name}-curated"],
+    }
+
+
+def _repo(tmp: Path, platform: str, teams: int, kind: str) -> None:
+    """stacks/ and assets/ with `teams` teams in the platform stack file (kind "in-stack") or as team stacks."""
+    import shutil
+
+    import yaml
+
+    shutil.copytree(ROOT / "stacks", tmp / "stacks")
+    (tmp / "assets").symlink_to(ROOT / "assets")
+    generated = dict(bench_team(i) for i in range(teams))
+    if kind == "in-stack" and generated:
+        path = tmp / "stacks" / f"Pulumi.{platform}.yaml"
+        doc = yaml.safe_load(path.read_text())
+        doc["config"]["amlplatform:teams"] = generated
+        path.write_text(yaml.safe_dump(doc))
+    elif kind == "team-stacks":
+        for name, team in generated.items():
+            doc = {"config": {"amlplatform:platformStack": platform, "amlplatform:team": {"name": name, **team}}}
+            (tmp / "stacks" / f"Pulumi.{platform}-{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def _measure(root: Path, stack: str, warm: bool, repeat: int) -> dict:
+    import statistics
+    import subprocess
+
+    runs = []
+    for _ in range(repeat):
+        done = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), str(root), stack, "warm" if warm else "-"],
+                              capture_output=True, text=True, check=False)
+        if done.returncode:
+            raise SystemExit(f"{stack}: {done.stderr.strip().splitlines()[-1:]}")
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
+def teams(platform: str = "prod", counts: tuple[int, ...] = TEAM_COUNTS, repeat: int = 3) -> None:
+    """The platform stack's plan with 0/10/50/100 teams in it and with as many team stacks beside it."""
+    import os
+
+    print(f"\nteams on {platform}: the platform stack's plan, CPU s and peak MiB (medians of {repeat}, a fresh process "
+          f"each; {os.cpu_count()} cores)")
+    print(f"{'teams':>5} {'in-stack CPU s':>15} {'MiB':>7} {'resources':>9}   {'team stacks: CPU s':>18} {'MiB':>7} "
+          f"{'resources':>9}")
+    rows = {}
+    for n in counts:
+        got = {}
+        for kind in ("in-stack", "team-stacks"):
+            with tempfile.TemporaryDirectory() as tmp:
+                _repo(Path(tmp), platform, n, kind)
+                got[kind] = _measure(Path(tmp), platform, False, repeat)
+        rows[n] = got
+        a, b = got["in-stack"], got["team-stacks"]
+        print(f"{n:>5} {a['cpu']:>15.2f} {a['mib']:>7.0f} {a['resources']:>9}   {b['cpu']:>18.2f} {b['mib']:>7.0f} "
+              f"{b['resources']:>9}")
+    low, high = min(counts), max(counts)
+    if high > low:
+        for kind in ("in-stack", "team-stacks"):
+            d = {k: (rows[high][kind][k] - rows[low][kind][k]) / (high - low) for k in ("cpu", "mib")}
+            print(f"  per team, {kind}: {d['cpu']:+.3f} CPU s, {d['mib']:+.2f} MiB")
+    with tempfile.TemporaryDirectory() as tmp:
+        _repo(Path(tmp), platform, 1, "team-stacks")
+        one = _measure(Path(tmp), f"{platform}-team000", True, repeat)
+    print(f"  one team stack's own plan ({platform}-team000, its platform's plan made first): {one['cpu']:.2f} CPU s, "
+          f"{one['resources']} resources")
+
+
 if __name__ == "__main__":
-    main(sys.argv[1:] or ["dev", "staging", "prod"])
+    args = sys.argv[1:]
+    if args[:1] == ["--teams"]:
+        teams(*(args[1:2] or ["prod"]))
+    else:
+        main(args or ["dev", "staging", "prod"])
+        teams()

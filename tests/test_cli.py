@@ -28,7 +28,8 @@ def test_plan_dev_writes_every_report_and_passes(repo, capsys):
     assert files == ["azure.json", "checkov.json", "checkov.sarif", "checkov.xml", "plan.json", "report.md", "rules.json",
                      "template.json"]
     assert "platform rules: PASS" in out and "azure rules: PASS" in out
-    assert "checkov: PASS" in out and "42 Azure resources" in out
+    # 42, and the compute instance identity with its four grants (instances are on in dev).
+    assert "checkov: PASS" in out and "47 Azure resources" in out
     report = (repo / "out" / "dev" / "report.md").read_text()
     assert "```mermaid\nflowchart LR" in report and "CKV_AZURE_206" in report
     plan = json.loads((repo / "out" / "dev" / "plan.json").read_text())

@@ -7,16 +7,21 @@ from dataclasses import asdict
 
 from policies.rules import Resource, RuleReport, StackFacts, evaluate
 
-from ..config import StackConfig
-from ..program import platform_tags
+from ..config import AnyStackConfig, StackConfig
+from ..config_team import TeamStackConfig
+from ..naming import Names
+from ..program import managed_isolation, platform_tags
 from .engine import Plan, PlannedResource
 
 WORKSPACE_IDENTITY = "workspace-identity-uai"
 INSTANCE_IDENTITY = "instance-identity-uai"
 
 
-def facts_for(cfg: StackConfig, plan: Plan | None = None) -> StackFacts:
-    """The facts the CrossGuard pack gets from policies/config/<stack>.json, here from the stack itself."""
+def facts_for(cfg: AnyStackConfig, plan: Plan | None = None) -> StackFacts:
+    """The facts the CrossGuard pack gets from policies/config/<stack>.json, here from the stack itself
+    (a team stack's are its platform stack's: the same governance applies to both)."""
+    if isinstance(cfg, TeamStackConfig):
+        cfg = cfg.platform_config
     owners = {cfg.rbac.platform_owners.object_id.lower()} if cfg.rbac else set()
     def principals(name: str) -> frozenset[str]:
         return frozenset(str(r.outputs.get("principalId", "")).lower()
@@ -36,7 +41,16 @@ def facts_for(cfg: StackConfig, plan: Plan | None = None) -> StackFacts:
         protect_stateful=cfg.platform.environment != "dev",
         secrets_visible=True,
         inference_http=cfg.aks.enabled and cfg.aks.tls.mode == "internalHttp",
+        managed_network_workspaces=managed_network_workspaces(cfg),
     )
+
+
+def managed_network_workspaces(cfg: StackConfig) -> tuple[str, ...]:
+    """The stack's workspace when it has an AML managed network (its team stacks' instances sit there)."""
+    if managed_isolation(cfg) is None:
+        return ()
+    p = cfg.platform
+    return (Names.for_stack(p.prefix, p.environment, p.subscription_id, p.generation).workspace,)
 
 
 def to_resource(r: PlannedResource) -> Resource:
@@ -60,7 +74,7 @@ def to_json(report: RuleReport) -> str:
                       indent=2, sort_keys=True) + "\n"
 
 
-def policy_config(cfg: StackConfig) -> dict[str, object]:
+def policy_config(cfg: AnyStackConfig) -> dict[str, object]:
     """The CrossGuard config for this stack (`--policy-pack-config policies/config/<stack>.json`):
     the same facts `facts_for` gives the offline check, and the stack's enforcement level."""
     facts = facts_for(cfg)
@@ -79,8 +93,9 @@ def policy_config(cfg: StackConfig) -> dict[str, object]:
         "allowed-skus": policy(environment=facts.environment),
         "protect-stateful": policy(protectStateful=facts.protect_stateful),
         "aml-inference-tls": policy(inferenceHttp=facts.inference_http),
+        "aml-compute-in-vnet": policy(managedNetworkWorkspaces=list(facts.managed_network_workspaces)),
     }
 
 
-def policy_config_json(cfg: StackConfig) -> str:
+def policy_config_json(cfg: AnyStackConfig) -> str:
     return json.dumps(policy_config(cfg), indent=2, sort_keys=True) + "\n"
