@@ -388,3 +388,55 @@ def test_a_team_stacks_preview_reads_its_reference_as_no_resource(tmp_path):
     result = preview.load(path)
     assert result.plan.references == ["organization/amlplatform/prod"]
     assert result.plan.resources == [] and result.unmapped == {}
+
+
+# ---- rules that look across to the platform stack -----------------------------------------------------
+
+WS = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/mlw-contoso-dev"
+
+
+def planned(urn_name: str, kind: str, rid: str, inputs: dict[str, Any], **kw: Any) -> engine.PlannedResource:
+    return engine.PlannedResource(urn=f"urn:pulumi:s::amlplatform::{kind}::{urn_name}", type=kind, name=urn_name,
+                                  custom=True, parent="", id=rid, physical_name=rid.rsplit("/", 1)[-1], inputs=inputs,
+                                  outputs={}, dependencies=[], protect=False, retain_on_delete=kw.get("retain", False))
+
+
+def instance_plan() -> engine.Plan:
+    ci = planned("ci", "azure-native:machinelearningservices:Compute", f"{WS}/computes/ci-x", {
+        "computeName": "ci-x", "workspaceName": "mlw-contoso-dev", "properties": {
+            "computeType": "ComputeInstance", "properties": {"enableNodePublicIp": False}}})
+    return engine.Plan("dev-fraud", "amlplatform", "s", [ci])
+
+
+def test_a_team_stacks_instance_is_judged_with_its_platforms_workspace():
+    ws = planned("mlw", "azure-native:machinelearningservices:Workspace", WS,
+                 {"workspaceName": "mlw-contoso-dev", "managedNetwork": {"isolationMode": "AllowInternetOutbound"}})
+    platform = engine.Plan("dev", "amlplatform", "s", [ws])
+    # Azure's rule: the workspace is found in the referenced plan; without it the instance has no network.
+    alone = azure_rules.evaluate(instance_plan())
+    assert [f.rule for f in alone.findings] == ["azure-no-public-ip-compute-network"]
+    assert "its workspace is not in the plan" in alone.findings[0].message
+    assert azure_rules.evaluate(instance_plan(), referenced=[platform]).ok
+    # The platform rule: the platform's managed-network workspace is a fact (policies/config/dev.json).
+    from policies.rules import RULES, StackFacts, evaluate
+
+    rule = [r for r in RULES if r.name == "aml-compute-in-vnet"]
+    resources = [platform_rules.to_resource(r) for r in instance_plan().custom()]
+    facts = StackFacts(environment="prod")
+    assert [v.rule for v in evaluate(resources, facts, rule).violations] == ["aml-compute-in-vnet"]
+    assert evaluate(resources, StackFacts(environment="prod", managed_network_workspaces=("mlw-contoso-dev",)), rule).ok
+    assert platform_rules.facts_for(config.load_stack("dev", ROOT)[0]).managed_network_workspaces == ("mlw-contoso-dev",)
+    assert platform_rules.facts_for(config.load_stack("prod", ROOT)[0]).managed_network_workspaces == ()
+
+
+def test_a_team_stacks_resource_below_a_platform_lock_is_a_finding():
+    vault = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-x"
+    lock = planned("lock", "azure-native:authorization:ManagementLockByScope", f"{vault}/providers/Microsoft."
+                   "Authorization/locks/lock-kv", {"scope": vault, "level": "CanNotDelete", "lockName": "lock-kv"})
+    ra = planned("ra", RA, f"{vault}/providers/Microsoft.Authorization/roleAssignments/g1", {
+        "scope": vault, "principalId": DS, "principalType": "Group", "roleAssignmentName": "g1",
+        "roleDefinitionId": f"/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/{R['Reader']}"})
+    team = engine.Plan("prod-fraud", "amlplatform", "s", [ra])
+    assert azure_rules.evaluate(team).ok
+    found = azure_rules.evaluate(team, referenced=[engine.Plan("prod", "amlplatform", "s", [lock])]).findings
+    assert [(f.rule, f.resource) for f in found] == [("azure-lock-over-managed-children", "ra")]
