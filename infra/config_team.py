@@ -121,11 +121,12 @@ def parse_team_stack(raw: Mapping[str, Any], source: str, stack: str = "") -> Te
     if "platform" in data:
         raise ConfigError(f"{source}: {prefix}platform: a stack file is a platform stack ({prefix}platform) or a "
                           f"team stack ({TEAM_KEY}), not both: platform settings live in the platform stack")
-    unknown = [k for k in data if k not in ("platformStack", "team")]
+    allowed = [f.alias or name for name, f in TeamStackConfig.model_fields.items()]
+    unknown = [k for k in data if k not in allowed]
     if unknown:
-        raise ConfigError(f"{source}: {prefix}{unknown[0]}: unknown key in a team stack (allowed: platformStack, "
-                          "team); platform settings live in the platform stack it names")
-    if "platformStack" not in data:
+        raise ConfigError(f"{source}: {prefix}{unknown[0]}: unknown key in a team stack (allowed: "
+                          f"{', '.join(allowed)}); platform settings live in the platform stack it names")
+    if PLATFORM_STACK_KEY[len(prefix):] not in data:
         raise ConfigError(f"{source}: {PLATFORM_STACK_KEY}: required key is missing (the platform stack this "
                           "team runs on, such as prod)")
     try:

@@ -130,47 +130,53 @@ def _repo(tmp: Path, platform: str, teams: int, kind: str) -> None:
             (tmp / "stacks" / f"Pulumi.{platform}-{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
 
 
-def _measure(root: Path, stack: str, warm: bool, repeat: int) -> dict:
-    import statistics
+def _once(root: Path, stack: str, warm: bool) -> dict:
     import subprocess
 
-    runs = []
-    for _ in range(repeat):
-        done = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), str(root), stack, "warm" if warm else "-"],
-                              capture_output=True, text=True, check=False)
-        if done.returncode:
-            raise SystemExit(f"{stack}: {done.stderr.strip().splitlines()[-1:]}")
-        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    done = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), str(root), stack, "warm" if warm else "-"],
+                          capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"{stack}: {done.stderr.strip().splitlines()[-1:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def teams(platform: str = "prod", counts: tuple[int, ...] = TEAM_COUNTS, repeat: int = 3) -> None:
-    """The platform stack's plan with 0/10/50/100 teams in it and with as many team stacks beside it."""
+    """The platform stack's plan with 0/10/50/100 teams in it and with as many team stacks beside it.
+
+    Every configuration runs once per round, `repeat` rounds: a busy machine's drift spreads over all of
+    them instead of skewing one row."""
     import os
+    import statistics
 
     print(f"\nteams on {platform}: the platform stack's plan, CPU s and peak MiB (medians of {repeat}, a fresh process "
           f"each; {os.cpu_count()} cores)")
+    cases = [(n, kind) for n in counts for kind in ("in-stack", "team-stacks")]
+    runs: dict[tuple[int, str], list[dict]] = {c: [] for c in cases}
+    single: list[dict] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        roots = {}
+        for n, kind in cases:
+            roots[(n, kind)] = Path(tmp) / f"{kind}-{n}"
+            roots[(n, kind)].mkdir()
+            _repo(roots[(n, kind)], platform, n, kind)
+        for _ in range(repeat):
+            for case in cases:
+                runs[case].append(_once(roots[case], platform, False))
+            # One team stack's own plan, its platform stack's plan made first (as `plan --all` has it).
+            single.append(_once(roots[(max(counts), "team-stacks")], f"{platform}-team000", True))
+    rows = {c: {k: statistics.median(r[k] for r in got) for k in got[0]} for c, got in runs.items()}
     print(f"{'teams':>5} {'in-stack CPU s':>15} {'MiB':>7} {'resources':>9}   {'team stacks: CPU s':>18} {'MiB':>7} "
           f"{'resources':>9}")
-    rows = {}
     for n in counts:
-        got = {}
-        for kind in ("in-stack", "team-stacks"):
-            with tempfile.TemporaryDirectory() as tmp:
-                _repo(Path(tmp), platform, n, kind)
-                got[kind] = _measure(Path(tmp), platform, False, repeat)
-        rows[n] = got
-        a, b = got["in-stack"], got["team-stacks"]
+        a, b = rows[(n, "in-stack")], rows[(n, "team-stacks")]
         print(f"{n:>5} {a['cpu']:>15.2f} {a['mib']:>7.0f} {a['resources']:>9}   {b['cpu']:>18.2f} {b['mib']:>7.0f} "
               f"{b['resources']:>9}")
     low, high = min(counts), max(counts)
     if high > low:
         for kind in ("in-stack", "team-stacks"):
-            d = {k: (rows[high][kind][k] - rows[low][kind][k]) / (high - low) for k in ("cpu", "mib")}
+            d = {k: (rows[(high, kind)][k] - rows[(low, kind)][k]) / (high - low) for k in ("cpu", "mib")}
             print(f"  per team, {kind}: {d['cpu']:+.3f} CPU s, {d['mib']:+.2f} MiB")
-    with tempfile.TemporaryDirectory() as tmp:
-        _repo(Path(tmp), platform, 1, "team-stacks")
-        one = _measure(Path(tmp), f"{platform}-team000", True, repeat)
+    one = {k: statistics.median(r[k] for r in single) for k in single[0]}
     print(f"  one team stack's own plan ({platform}-team000, its platform's plan made first): {one['cpu']:.2f} CPU s, "
           f"{one['resources']} resources")
 
