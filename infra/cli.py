@@ -5,6 +5,12 @@
     amlplatform scan --preview FILE [--stack STACK] [--out DIR]
     amlplatform diff STACK_A STACK_B [--json]
     amlplatform onboard|offboard --team NAME ...
+    amlplatform promote NAME@VERSION --to registry|staging|prod   (infra/cli_promote.py)
+    amlplatform assets validate|lock, amlplatform verify STACK     (infra/cli_assets.py)
+
+STACK is any stack in stacks/: a platform stack (an environment), a team stack on one, or the registry
+stack (stacks/Pulumi.registry.yaml); config.stack_kind tells them apart. onboard and offboard take
+platform stacks (--stack-kind team writes team stacks on them).
 
 Exit codes: 0 everything passed; 1 a policy check failed; 2 a user mistake
 (config, arguments); 3 a tool is missing (checkov).
@@ -13,19 +19,23 @@ Exit codes: 0 everything passed; 1 a policy check failed; 2 a user mistake
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
 
-from . import cli_assets, cli_bootstrap, onboarding, onboarding_team
-from .components.common import PropsError
-from .config import STACKS_DIR, ConfigError, load_stack
+# Only light modules at the top: a stack file with a mistake is refused before pulumi,
+# pulumi-azure-native, azure-ai-ml or checkov load (about 5 s of imports), in well under a
+# second. Each command imports the heavy modules it needs once the input is validated;
+# tests/test_cli.py checks that validating a bad stack imports none of them.
+from . import cli_assets, cli_bootstrap, cli_promote, onboarding, onboarding_team
+from .config import KIND_ORDER, STACKS_DIR, AnyStackConfig, ConfigError, load_stack, stack_kind, stack_kinds
+from .config_registry_stack import RegistryStackConfig
 from .config_team import TeamStackConfig
-from .offline import arm, azure_rules, checkov_gate, engine, gate, platform_rules, preview, relaxations
-from .offline import diff as stack_diff
-from .offline import stack as offline_stack
 from .offline.arm_types import UnmappedError
+from .offline.checkov_gate import CheckovUnavailable
+
+if TYPE_CHECKING:
+    from .offline import engine, gate
 
 EXIT_OK, EXIT_POLICY, EXIT_USER, EXIT_TOOL = 0, 1, 2, 3
 
@@ -34,32 +44,86 @@ def all_stacks(root: Path) -> list[str]:
     return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (root / STACKS_DIR).glob("Pulumi.*.yaml"))
 
 
-def plan_stack(stack: str, root: Path, out_root: Path) -> tuple[bool, str]:
-    """Plan, render and scan one stack; write out_root/<stack>/ whole or not at all."""
-    cfg, raw = load_stack(stack, root)
+def environment_stacks(root: Path) -> list[str]:
+    """The platform stacks: those that build an environment (not the registry stack, not the team stacks)."""
+    return [s for s, kind in stack_kinds(root).items() if kind == "platform"]
+
+
+def in_plan_order(stacks: list[tuple[AnyStackConfig, dict[str, Any]]]) -> list[tuple[AnyStackConfig, dict[str, Any]]]:
+    """Platform stacks, then the registry stack, then team stacks (each after the platform stack it reads),
+    by name within a kind."""
+    return sorted(stacks, key=lambda loaded: (KIND_ORDER.index(stack_kind(loaded[1])), loaded[0].stack))
+
+
+def _stage(cfg: AnyStackConfig, raw: dict[str, Any], out_root: Path) -> tuple[gate.Staged, list[str]]:
+    """Plan, render and check one stack (of any kind); its folder is staged and its checkov scan queued."""
+    from .offline import arm, azure_rules, gate, platform_rules, relaxations
+    from .offline import stack as offline_stack
+
     plan, missing = offline_stack.plan_stack(cfg, raw)
-    template = arm.render(plan, relaxations.for_stack(cfg))
+    # The registry stack relaxes nothing: no inline skips.
+    template = arm.render(plan, None if isinstance(cfg, RegistryStackConfig) else relaxations.for_stack(cfg))
     rules = platform_rules.check(plan, platform_rules.facts_for(cfg, plan))
+    # A team stack's rules see its platform stack's plan too (what its resources sit in).
     azure = azure_rules.evaluate(plan, referenced=offline_stack.referenced_plans(cfg))
-    result = gate.run(plan, template, rules, azure, cfg.source, out_root, stack)
+    return gate.stage(plan, template, rules, azure, cfg.source, out_root, cfg.stack), missing
+
+
+def _finish(staged: gate.Staged, missing: list[str]) -> tuple[bool, str]:
+    from .offline import gate
+
+    result = gate.finish(staged)
     text = result.text
     if missing:
-        text += "\n  before `pulumi up`: " + "; ".join(f"pulumi config set --secret {k} -s {stack}" for k in missing)
+        text += "\n  before `pulumi up`: " + "; ".join(
+            f"pulumi config set --secret {k} -s {staged.plan.stack}" for k in missing)
     return result.ok, text
+
+
+def plan_stacks(stacks: list[tuple[AnyStackConfig, dict[str, Any]]], out_root: Path) -> Iterator[tuple[bool, str]]:
+    """Each stack's verdict and summary, in order; out_root/<stack>/ is written whole or not at all.
+
+    One checkov process scans every stack, and it scans a stack while the next one's program
+    runs. A stack that fails stops the run; the stacks before it are still reported."""
+    pending: list[tuple[gate.Staged, list[str]]] = []
+    try:
+        for cfg, raw in stacks:
+            try:
+                stage = _stage(cfg, raw, out_root)
+            except Exception:
+                while pending:
+                    yield _finish(*pending.pop(0))
+                raise
+            pending.append(stage)
+            if len(pending) > 1:
+                yield _finish(*pending.pop(0))
+        while pending:
+            yield _finish(*pending.pop(0))
+    finally:
+        for staged, _ in pending:
+            staged.abort()
+
+
+def plan_stack(stack: str, root: Path, out_root: Path) -> tuple[bool, str]:
+    """Plan, render and scan one stack (of any kind); write out_root/<stack>/ whole or not at all."""
+    return list(plan_stacks([load_stack(stack, root)], out_root))[0]
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
     root = Path(args.root)
-    known = all_stacks(root)
-    stacks = known if args.all else args.stacks or ["dev"]
     if args.all and args.stacks:
         raise ConfigError("plan: give stack names or --all, not both")
-    for stack in stacks:
-        _known_stack(root, stack)
+    names = all_stacks(root) if args.all else args.stacks or ["dev"]
+    # Every stack file is validated before anything heavy loads or any folder is written.
+    stacks = [load_stack(_known_stack(root, name), root) for name in names]
+    if args.all:
+        stacks = in_plan_order(stacks)
+    from .offline import checkov_gate
+
+    checkov_gate.start()  # its start-up runs on the other core while the first program runs
     worst = EXIT_OK
-    for stack in stacks:
-        ok, text = plan_stack(stack, root, Path(args.out))
-        print(text)
+    for ok, text in plan_stacks(stacks, Path(args.out)):
+        print(text, flush=True)
         if not ok:
             worst = EXIT_POLICY
     return worst
@@ -77,6 +141,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     """The platform rules alone, as `pulumi preview --policy-pack policies` would apply them."""
     root = Path(args.root)
     cfg, raw = load_stack(_known_stack(root, args.stack), root)
+    from .offline import platform_rules
+    from .offline import stack as offline_stack
+
     plan, _ = offline_stack.plan_stack(cfg, raw)
     report = platform_rules.check(plan, platform_rules.facts_for(cfg, plan))
     environment = offline_stack.governing(cfg).platform.environment
@@ -96,13 +163,21 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_scan(args: argparse.Namespace) -> int:
     """checkov and the platform rules over a real `pulumi preview --json`."""
+    import json
+    from dataclasses import replace
+
+    from .offline import arm, azure_rules, gate, platform_rules, preview, relaxations
+    from .offline import stack as offline_stack
+
     root = Path(args.root)
     result = preview.load(Path(args.preview))
     stack = _known_stack(root, args.stack) if args.stack else result.plan.stack
     referenced: list[engine.Plan] = []
     if stack in all_stacks(root):
         cfg = load_stack(stack, root)[0]
-        facts, skips, source = platform_rules.facts_for(cfg), relaxations.for_stack(cfg), cfg.source
+        # The registry stack relaxes nothing: no inline skips.
+        skips = None if isinstance(cfg, RegistryStackConfig) else relaxations.for_stack(cfg)
+        facts, source = platform_rules.facts_for(cfg), cfg.source
         # A team stack's platform, as context (its IDs match the live ones where the stack file sets subscriptionId).
         referenced = offline_stack.referenced_plans(cfg)
     else:
@@ -127,22 +202,18 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     root = Path(args.root)
-    plans = []
-    for stack in (args.a, args.b):
-        cfg, raw = load_stack(_known_stack(root, stack), root)
-        plans.append(offline_stack.plan_stack(cfg, raw)[0])
+    loaded = [load_stack(_known_stack(root, stack), root) for stack in (args.a, args.b)]
+    from .offline import diff as stack_diff
+    from .offline import stack as offline_stack
+
+    plans = [offline_stack.plan_stack(cfg, raw)[0] for cfg, raw in loaded]
     result = stack_diff.diff(*plans)
     print(result.to_json() if args.json else result.table())
     return EXIT_OK
 
 
-def platform_stacks(root: Path) -> list[str]:
-    """The platform stacks in stacks/ (not the team stacks on them)."""
-    return [s for s in all_stacks(root) if onboarding_team.platform_of_file(root, s) is None]
-
-
 def _envs(root: Path, text: str | None) -> list[str]:
-    known = platform_stacks(root)
+    known = environment_stacks(root)
     if text is None:
         return known
     chosen = [e.strip() for e in text.split(",") if e.strip()]
@@ -172,6 +243,8 @@ def _raw(text: str) -> dict:
 
 def _gains(edit: onboarding.Edit, root: Path) -> tuple[list[str], list[str]]:
     """Resources the edit adds to and removes from the stack's offline plan."""
+    from .offline import stack as offline_stack
+
     before_cfg = load_stack(edit.stack, root)[0]
     before = {r.urn: r for r in offline_stack.plan_stack(before_cfg, _raw(edit.before))[0].custom()}
     after = {r.urn: r for r in offline_stack.plan_stack(edit.config, _raw(edit.after))[0].custom()}
@@ -183,6 +256,8 @@ def _gains(edit: onboarding.Edit, root: Path) -> tuple[list[str], list[str]]:
 def _team_stack_lines(edit: onboarding.Edit, what: str) -> list[str]:
     """A new team stack's plan (only that stack is planned: its platform stack's plan answers the reference, once
     per platform), or what `pulumi destroy` of a removed one deletes and keeps."""
+    from .offline import stack as offline_stack
+
     cfg = edit.config
     assert isinstance(cfg, TeamStackConfig)
     shown = f"stacks/{edit.path.name}"
@@ -273,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     on = sub.add_parser("onboard", help="add a team to stack files (keeps comments and order)")
     on.add_argument("--team", required=True, help="team name: 2-24 lowercase letters, digits or hyphens")
-    on.add_argument("--env", help="comma-separated stacks (default: every stack)")
+    on.add_argument("--env", help="comma-separated platform stacks (default: every platform stack)")
     for opt in onboarding.ROLE_OPTIONS:
         on.add_argument(f"--{opt.replace('_', '-')}", dest=opt, action="append", metavar="ID",
                         help="object IDs, comma-separated: GUID (a group) or group:/user:/sp:GUID")
@@ -311,6 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_assets.register(sub)
     cli_bootstrap.register(sub)
+    cli_promote.register(sub)
     return parser
 
 
@@ -318,18 +394,27 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, PropsError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USER
-    except UnmappedError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USER
-    except checkov_gate.CheckovUnavailable as exc:
+    except CheckovUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_TOOL
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return EXIT_OK
+    except Exception as exc:
+        if not isinstance(exc, _user_errors()):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors that are the user's input (one line, exit 2). PropsError lives beside pulumi and can
+    only have been raised if its module was loaded."""
+    errors: list[type[Exception]] = [ConfigError, UnmappedError]
+    common = sys.modules.get(f"{__package__}.components.common")
+    if common is not None:
+        errors.append(common.PropsError)
+    return tuple(errors)
 
 
 if __name__ == "__main__":

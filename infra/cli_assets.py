@@ -2,7 +2,7 @@
 
     amlplatform assets validate [--root DIR] [--folder assets] [--stack STACK]
     amlplatform assets lock [--root DIR] [--folder assets] [--stack STACK]
-    amlplatform verify STACK [--root DIR]
+    amlplatform verify STACK [--root DIR]   (a platform stack, or the registry stack)
 
 Mistakes (every rule in infra/assets/rules.py: schema, keys in datastores, dangling references,
 content changed under a version, what the stack lacks with --stack) exit 2 with one line per
@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .config import ConfigError, load_platform_stack
+from .config import ConfigError, StackConfig, load_platform_stack, load_stack
 
 if TYPE_CHECKING:
     from .assets.model import StackContext
@@ -80,21 +80,49 @@ def _ml_client(cfg: Any, names: Any) -> Any:
     return MLClient(DefaultAzureCredential(), cfg.platform.subscription_id, names.resource_group, names.workspace)
 
 
+def _registry_client(cfg: Any, resource_group: str) -> Any:
+    from azure.ai.ml import MLClient
+    from azure.identity import DefaultAzureCredential
+
+    return MLClient(DefaultAzureCredential(), cfg.platform.subscription_id, resource_group,
+                    registry_name=cfg.ml_registry.name)
+
+
 def cmd_verify(args: argparse.Namespace, client_factory: Callable[[Any, Any], Any] | None = None) -> int:
+    from .config_registry_stack import RegistryStackConfig
+
+    cfg, _ = load_stack(args.stack, args.root, ("platform", "registry"), "verify")
+    assert isinstance(cfg, (StackConfig, RegistryStackConfig))  # load_stack refused a team stack
+    if not cfg.platform.subscription_id:
+        raise ConfigError(f"{cfg.source}: amlplatform:platform.subscriptionId: verify needs the stack's "
+                          "subscription to find what it deployed, got null")
+    if isinstance(cfg, RegistryStackConfig):
+        return _verify_registry(args, cfg, client_factory)
     from .assets import stack as assets_stack
     from .assets import verify
     from .naming import Names
 
-    cfg, _ = load_platform_stack(args.stack, args.root, "assets verify")
-    if not cfg.platform.subscription_id:
-        raise ConfigError(f"{cfg.source}: amlplatform:platform.subscriptionId: verify needs the stack's "
-                          "subscription to find the workspace, got null")
     names = Names.for_stack(cfg.platform.prefix, cfg.platform.environment, cfg.platform.subscription_id)
     seeded = assets_stack.load_for_stack(cfg, names)
-    items = verify.expected(seeded, assets_stack.computes_for(cfg, names), sorted(assets_stack.team_datastore_names(cfg)))
+    items = verify.expected(seeded, assets_stack.computes_for(cfg, names), sorted(assets_stack.team_datastore_names(cfg)),
+                            names.env)
     client = (client_factory or _ml_client)(cfg, names)
     ok, text = verify.report(verify.check(items, client))
     print(f"amlplatform verify {args.stack}  (workspace {names.workspace} in {names.resource_group})\n{text}")
+    return EXIT_OK if ok else EXIT_FAIL
+
+
+def _verify_registry(args: argparse.Namespace, cfg: Any, client_factory: Callable[[Any, Any], Any] | None) -> int:
+    """The registry stack: every version the promotion list names is in the registry, with the folder's hash."""
+    from .assets import registry as registry_assets
+    from .assets import verify
+    from .registry_program import names_for
+
+    resource_group = names_for(cfg)["resource_group"]
+    items = verify.expected_in_registry(registry_assets.load_for_registry(cfg))
+    client = (client_factory or _registry_client)(cfg, resource_group)
+    ok, text = verify.report(verify.check(items, client, where="registry"))
+    print(f"amlplatform verify {args.stack}  (registry {cfg.ml_registry.name} in {resource_group})\n{text}")
     return EXIT_OK if ok else EXIT_FAIL
 
 
@@ -115,7 +143,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     lock.add_argument("--stack", help="resolve the stack's team datastores")
     lock.set_defaults(func=cmd_lock)
 
-    ver = sub.add_parser("verify", help="after `pulumi up`: check the workspace holds every seeded asset and compute")
+    ver = sub.add_parser("verify", help="after `pulumi up`: check the workspace holds every seeded asset, endpoint and "
+                         "compute (the registry stack: the registry holds every promoted version)")
     ver.add_argument("stack", help="stack name")
     ver.add_argument("--root", default=argparse.SUPPRESS, help=root_help)
     ver.set_defaults(func=cmd_verify)

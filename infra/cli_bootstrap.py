@@ -17,9 +17,7 @@ import tempfile
 from pathlib import Path
 
 from .bootstrap import config as bootstrap_config
-from .bootstrap import plan as bootstrap_plan
 from .config import STACKS_DIR
-from .offline import arm, checkov_gate
 
 EXIT_OK, EXIT_POLICY = 0, 1
 
@@ -39,6 +37,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
     root = Path(args.root)
     path = Path(args.config) if args.config else root / bootstrap_config.DEFAULT_FILE
     cfg, raw = bootstrap_config.load(path)
+    # pulumi and checkov load only once the file is valid (infra/cli.py says why).
+    from .bootstrap import plan as bootstrap_plan
+    from .offline import arm, checkov_gate
+
+    checkov_gate.start()
     plan = bootstrap_plan.plan(cfg, raw)
     template = arm.render(plan, bootstrap_plan.skips(cfg))
 

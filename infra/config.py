@@ -23,6 +23,7 @@ from .config_base import NO_VALUE, _At, _Rule, _Section
 from .config_compute import AksConfig, ClusterConfig, ComputeConfig
 from .config_network import NetworkConfig
 from .config_rbac import Principal, RbacConfig, TeamConfig, check_teams  # noqa: F401 (Principal re-exported)
+from .config_registry import REGISTRY_SECTION, MlRegistryRefConfig
 from .paths import REPO_ROOT
 
 NAMESPACE = "amlplatform"
@@ -61,7 +62,8 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
         "workspace": {"hbi": False},
         "protection": {"locks": True, "protect": True},
         "compute": {"defaultPriority": "Dedicated", "defaultMaxNodes": 4, "instances": {"enabled": False}},
-        "aks": {"enabled": True, "zones": ["1"], "clusterPurpose": "DevTest"},
+        # Staging's maintenance the day before prod's: it meets new node images and versions first.
+        "aks": {"enabled": True, "zones": ["1"], "clusterPurpose": "DevTest", "maintenance": {"day": "Saturday"}},
         "assets": {"enabled": True, "schedulesEnabled": False},
     },
     "prod": {
@@ -79,10 +81,17 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
             "clusterPurpose": "FastProd",
             "systemPool": {"vmSize": "Standard_D4ds_v5", "count": 3},
             "inferencePool": {"vmSize": "Standard_D8ds_v5", "minCount": 2, "maxCount": 6},
+            "maintenance": {"day": "Sunday"},
         },
         "assets": {"enabled": True, "schedulesEnabled": True},
     },
 }
+
+# Log Analytics and App Insights ingestion only through an Azure Monitor private link scope, by default,
+# in these environments wherever the stack creates its own private DNS zones (network.dns create): the
+# scope's endpoint then writes Azure Monitor's names into zones nobody else uses. With central zones
+# (existing, or none: policy-made) Microsoft allows one scope per DNS, which the landing zone decides.
+PRIVATE_INGESTION_BY_DEFAULT = ("staging", "prod")
 
 # Secrets the program reads with pulumi.Config.require_secret; set them with
 # `pulumi config set --secret amlplatform:<key>` (never in plain text).
@@ -256,6 +265,9 @@ class AssetsConfig(_Section):
     schedules_enabled: bool = False
     # Expose each team container (teams.<name>.containers) as an identity-based ADLS Gen2 datastore.
     team_datastores: bool = True
+    # The endpoints (online and batch, by name) this stack deploys from the folder; unset: all of them.
+    # A stack without the AKS compute leaves out the Kubernetes endpoints here.
+    endpoints: list[str] | None = None
 
     @field_validator("folder")
     @classmethod
@@ -284,6 +296,8 @@ class StackConfig(_Section):
     compute: ComputeConfig = Field(default_factory=ComputeConfig)
     aks: AksConfig = Field(default_factory=AksConfig)
     assets: AssetsConfig = Field(default_factory=AssetsConfig)
+    # The organisation's AML registry this stack consumes (infra/config_registry.py).
+    ml_registry_ref: MlRegistryRefConfig | None = None
 
     _source: str = PrivateAttr(default="<config>")
     _stack: str = PrivateAttr(default="")
@@ -305,6 +319,10 @@ class StackConfig(_Section):
                 current = {}
             if isinstance(current, dict):
                 filled[section] = _merge(values, current)
+        net = filled.get("network")
+        if env in PRIVATE_INGESTION_BY_DEFAULT and isinstance(net, dict) and "monitorPrivateLink" not in net \
+                and net.get("mode") in ("private", "managed") and net.get("dns", "create") == "create":
+            filled["network"] = {**net, "monitorPrivateLink": True}
         return filled
 
     @model_validator(mode="after")
@@ -431,10 +449,31 @@ class StackConfig(_Section):
 
 
 if TYPE_CHECKING:
+    from .config_registry_stack import RegistryStackConfig
     from .config_team import TeamStackConfig
 
-# What a stack file holds: a platform stack, or a team stack on one (config_team.py).
-AnyStackConfig: TypeAlias = "StackConfig | TeamStackConfig"
+# What a stack file holds: a platform stack (an environment), a team stack on one (config_team.py), or the
+# organisation's registry stack (config_registry_stack.py). `stack_kind` tells them apart.
+AnyStackConfig: TypeAlias = "StackConfig | TeamStackConfig | RegistryStackConfig"
+StackKind = Literal["platform", "registry", "team"]
+# The key whose presence makes a stack file a team stack or the registry stack; any other file is a platform stack.
+TEAM_KEY = f"{NAMESPACE}:team"
+# The key a team stack names its platform stack with (config_team.py).
+PLATFORM_STACK_KEY = f"{NAMESPACE}:platformStack"
+REGISTRY_KEY = f"{NAMESPACE}:{REGISTRY_SECTION}"
+# The order `plan --all` plans the kinds in: a team stack reads its platform stack's outputs.
+KIND_ORDER: tuple[StackKind, ...] = ("platform", "registry", "team")
+
+
+def stack_kind(raw: Mapping[str, Any]) -> StackKind:
+    """The kind of stack a stack file's `config:` holds: the one place stack kinds are told apart (the
+    program's entry point, the CLI, the preflight across stacks and the listings of stacks/ all ask here).
+    A file with both keys is a team stack, whose validation then names the registry key as foreign."""
+    if TEAM_KEY in raw:
+        return "team"
+    if REGISTRY_KEY in raw:
+        return "registry"
+    return "platform"
 
 
 def _merge(defaults: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
@@ -589,6 +628,10 @@ def parse(raw: Mapping[str, Any], source: str, stack: str = "", from_file: bool 
                 f"{source}: {prefix}{key}: must not be a secret: platform settings are plain values "
                 "(keep secrets out of stack config)"
             )
+    if REGISTRY_SECTION in data:
+        raise ConfigError(f"{source}: {prefix}{REGISTRY_SECTION}: this is the registry stack, not an environment "
+                          "stack (its file is planned with `amlplatform plan`; environment stacks name it in "
+                          f"{prefix}mlRegistryRef)")
     if "platform" not in data:
         raise ConfigError(f"{source}: {prefix}platform: required key is missing")
     try:
@@ -658,30 +701,64 @@ def _refuse_repeated_keys(node: yaml.Node | None, shown: str, path: str = "") ->
             _refuse_repeated_keys(item, shown, f"{path}[{name if name else i}]")
 
 
-def load_stack(stack: str, root: Path | str = ".") -> tuple[AnyStackConfig, dict[str, Any]]:
-    """Read and validate `stacks/Pulumi.<stack>.yaml`, a platform stack or a team stack (config_team.py,
-    with its platform stack's file and the preflight across stacks); returns the model and the raw config."""
+def load_stack(stack: str, root: Path | str = ".", kinds: tuple[StackKind, ...] = KIND_ORDER,
+               what: str = "this command") -> tuple[AnyStackConfig, dict[str, Any]]:
+    """Read and validate `stacks/Pulumi.<stack>.yaml` of any kind (`stack_kind`): a platform stack, a team
+    stack (config_team.py, with its platform stack's file and the preflight across stacks) or the registry
+    stack (config_registry_stack.py); returns the model and the raw config. A kind not in `kinds` is refused
+    in one line saying what `what` takes."""
     if not re.match(r"^[A-Za-z0-9_.-]{1,100}$", stack):
         raise ConfigError(f"stack name {stack!r} must be 1-100 letters, digits, '-', '_' or '.'")
     path = stack_file(stack, root)
     raw = read_stack_file(path)
-    from . import config_team
+    kind = stack_kind(raw)
+    if kind not in kinds:
+        _refuse_kind(path, stack, raw, kind, kinds, what)
+    if kind == "team":
+        from . import config_team
 
-    if config_team.is_team_stack(raw):
         return config_team.load(stack, root, raw), raw
+    if kind == "registry":
+        from . import config_registry_stack
+
+        return config_registry_stack.load(stack, root, raw), raw
     cfg = parse(raw, _display(path), stack)
     cfg._root = str(Path(root))
     return cfg, raw
 
 
+def _refuse_kind(path: Path, stack: str, raw: Mapping[str, Any], kind: StackKind, kinds: tuple[StackKind, ...],
+                 what: str) -> None:
+    takes = " or ".join({"platform": "a platform stack (an environment)", "registry": "the registry stack",
+                         "team": "a team stack"}[k] for k in kinds)
+    if kind == "team":
+        raise ConfigError(f"{_display(path)}: {TEAM_KEY}: {stack} is a team stack on {raw.get(PLATFORM_STACK_KEY)}; "
+                          f"{what} takes {takes}")
+    key = REGISTRY_KEY if kind == "registry" else f"{NAMESPACE}:platform"
+    raise ConfigError(f"{_display(path)}: {key}: {stack} is {'the registry' if kind == 'registry' else 'a platform'} "
+                      f"stack; {what} takes {takes}")
+
+
 def load_platform_stack(stack: str, root: Path | str = ".", what: str = "this command"
                         ) -> tuple[StackConfig, dict[str, Any]]:
-    """A platform stack's config; a team stack is refused in one line naming what needs a platform stack."""
-    cfg, raw = load_stack(stack, root)
-    if not isinstance(cfg, StackConfig):
-        raise ConfigError(f"{cfg.source}: amlplatform:team: {stack} is a team stack; {what} takes a platform stack "
-                          f"(such as {cfg.platform_stack})")
+    """A platform stack's config; a team stack or the registry stack is refused in one line naming what needs
+    a platform stack."""
+    cfg, raw = load_stack(stack, root, ("platform",), what)
+    assert isinstance(cfg, StackConfig)
     return cfg, raw
+
+
+def stack_kinds(root: Path | str = ".") -> dict[str, StackKind]:
+    """Every stack in stacks/ by name, with its kind. A file that does not read counts as a platform stack:
+    whatever loads it next reports what is wrong with it, in one line."""
+    out: dict[str, StackKind] = {}
+    for path in sorted((Path(root) / STACKS_DIR).glob("Pulumi.*.yaml")):
+        try:
+            kind = stack_kind(read_stack_file(path))
+        except ConfigError:
+            kind = "platform"
+        out[path.name[len("Pulumi."):-len(".yaml")]] = kind
+    return out
 
 
 def raw_from_pulumi() -> dict[str, Any]:

@@ -239,6 +239,34 @@ class AksTlsConfig(_Section):
         return self
 
 
+_CLOCK = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+_UTC_OFFSET = re.compile(r"^[+-](0[0-9]|1[0-4]):(00|30|45)$")
+
+
+class AksMaintenanceConfig(_Section):
+    """AKS planned maintenance: node images every week on `day`, Kubernetes upgrades on the first `day` of
+    each month, from `startTime` for four hours. Clusters in one subscription should not share a window
+    (planned-maintenance.md, ARM throttling): the environments default to different days."""
+
+    day: Literal["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"] = "Sunday"
+    start_time: str = "02:00"
+    utc_offset: str = "+00:00"
+
+    @field_validator("start_time")
+    @classmethod
+    def _start(cls, v: str) -> str:
+        if not _CLOCK.match(v):
+            raise ValueError("must be a time of day from 00:00 to 23:59 (HH:MM)")
+        return v
+
+    @field_validator("utc_offset")
+    @classmethod
+    def _offset(cls, v: str) -> str:
+        if not _UTC_OFFSET.match(v):
+            raise ValueError("must be a UTC offset such as +00:00, +05:30 or -08:00")
+        return v
+
+
 class InstanceTypeConfig(_Section):
     cpu: str = "1"
     memory: str = "4Gi"
@@ -295,6 +323,7 @@ class AksConfig(_Section):
         default_factory=lambda: {"defaultinstancetype": InstanceTypeConfig()}
     )
     default_instance_type: str = "defaultinstancetype"
+    maintenance: AksMaintenanceConfig = Field(default_factory=AksMaintenanceConfig)
 
     @field_validator("kubernetes_version")
     @classmethod

@@ -49,6 +49,8 @@ _VNET_ID = re.compile(
     r"[-\w.]+$"
 )
 _RULE_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{2,31}$")
+_GROUP = re.compile(r"^[-\w._()]{0,89}[-\w_()]$")
+_WATCHER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,78}[A-Za-z0-9_]$|^[A-Za-z0-9]$")
 _FQDN = re.compile(r"^(\*\.)?([a-z0-9-]+\.)+[a-z]{2,}$")
 
 
@@ -155,6 +157,41 @@ class OutboundRuleConfig(_Section):
         return self
 
 
+class FlowLogsConfig(_Section):
+    """VNet flow logs (NSG flow logs can no longer be created): who records the stack VNet's traffic.
+
+    stack: a flow log on the VNet, kept in a storage account of the stack's own with traffic analytics
+    into the stack's Log Analytics. central: the landing zone records every VNet's flow logs itself (Azure
+    Policy "Deploy VNet Flow Logs with Traffic Analytics" and the like); the stack adds none, and the plan's
+    report shows that as a skip naming this key."""
+
+    mode: Literal["stack", "central"] = "stack"
+    # Days Network Watcher keeps the raw records (checkov CKV_AZURE_12 wants at least 90; 0, forever, is refused
+    # for the same reason); Azure takes at most 365.
+    retention_days: int = Field(default=90, ge=90, le=365)
+    # The region's Network Watcher the flow log lives under: Azure creates NetworkWatcher_<region> in
+    # NetworkWatcherRG with the first VNet of a region, unless the subscription opted out.
+    network_watcher_resource_group: str = "NetworkWatcherRG"
+    # Unset: NetworkWatcher_<platform.location>.
+    network_watcher_name: str | None = None
+
+    @field_validator("network_watcher_resource_group")
+    @classmethod
+    def _group(cls, v: str) -> str:
+        if not _GROUP.match(v):
+            raise ValueError("must be a resource group name: 1-90 letters, digits, '-', '_', '.', '(' or ')', not "
+                             "ending in '.'")
+        return v
+
+    @field_validator("network_watcher_name")
+    @classmethod
+    def _watcher(cls, v: str | None) -> str | None:
+        if v is not None and not _WATCHER.match(v):
+            raise ValueError("must be a Network Watcher name: 1-80 letters, digits, '_', '.' or '-', starting with a "
+                             "letter or digit")
+        return v
+
+
 class NetworkConfig(_Section):
     # public: public endpoints behind an IP allow-list (dev only);
     # private: own VNet with private endpoints; managed: the AML managed VNet.
@@ -175,8 +212,14 @@ class NetworkConfig(_Section):
     dns_zone_ids: dict[str, str] = Field(default_factory=dict)
     hub: HubConfig | None = None
     # Azure Monitor private link scope: Log Analytics and App Insights ingestion over a private
-    # endpoint, public ingestion off. It changes Azure Monitor DNS for the whole VNet, so it is opt-in.
+    # endpoint, public ingestion off. It changes Azure Monitor DNS for the whole VNet. Staging and prod
+    # turn it on by default where the stack creates its own zones (config.ENVIRONMENT_DEFAULTS).
     monitor_private_link: bool = False
+    # With dns existing or none the scope's endpoint registers Azure Monitor's global names in zones other
+    # networks share, and Microsoft allows one scope per DNS ("create only a single AMPLS object per DNS",
+    # private-link-design): true states that this stack's scope is that one.
+    monitor_private_link_only_scope: bool = False
+    flow_logs: FlowLogsConfig = Field(default_factory=FlowLogsConfig)
     isolation_mode: Literal["AllowInternetOutbound", "AllowOnlyApprovedOutbound"] = "AllowOnlyApprovedOutbound"
     outbound_rules: list[OutboundRuleConfig] = Field(default_factory=list)
 
@@ -215,9 +258,11 @@ class NetworkConfig(_Section):
     def _preflight(self) -> "NetworkConfig":
         if self.mode == "public":
             for key in ("address_space", "egress", "firewall_ip", "hub", "outbound_rules", "dns_zone_ids",
-                        "monitor_private_link"):
+                        "monitor_private_link", "monitor_private_link_only_scope"):
                 if getattr(self, key):
                     raise _Rule(f"network.{_camel(key)}", "applies only to private or managed mode")
+            if "flow_logs" in self.model_fields_set:
+                raise _Rule("network.flowLogs", "applies only to private or managed mode (public mode has no VNet)")
             for field, info in SubnetsConfig.model_fields.items():
                 if getattr(self.subnets, field):
                     raise _Rule(f"network.subnets.{info.alias}", "applies only to private or managed mode")
@@ -227,6 +272,7 @@ class NetworkConfig(_Section):
         self._check_space()
         self._check_egress()
         self._check_dns()
+        self._check_monitor_scope()
         self._check_rules()
         return self
 
@@ -319,6 +365,16 @@ class NetworkConfig(_Section):
         missing = [z for z in required_zones(self.monitor_private_link) if z not in self.dns_zone_ids]
         if missing:
             raise _Rule("network.dnsZoneIds", f"dns existing needs an ID for every zone; missing {', '.join(missing)}")
+
+    def _check_monitor_scope(self) -> None:
+        if self.monitor_private_link_only_scope and (self.dns == "create" or not self.monitor_private_link):
+            raise _Rule("network.monitorPrivateLinkOnlyScope", "applies only with monitorPrivateLink on and dns "
+                        "existing or none (with dns create the stack's zones are its own)", True)
+        if self.monitor_private_link and self.dns != "create" and not self.monitor_private_link_only_scope:
+            raise _Rule("network.monitorPrivateLink", f"with dns {self.dns} the private link scope's endpoint writes "
+                        "Azure Monitor's global names into zones other networks share, and a second scope there "
+                        "overwrites them (Microsoft: one scope per DNS); set monitorPrivateLinkOnlyScope: true once "
+                        "this is the only one, or use the landing zone's scope and set monitorPrivateLink: false", True)
 
 
 def _camel(name: str) -> str:

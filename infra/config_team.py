@@ -33,7 +33,11 @@ from pydantic import PrivateAttr, ValidationError, field_validator
 
 from .config import (
     NAMESPACE,
+    PLATFORM_STACK_KEY,
+    REGISTRY_KEY,
     STACKS_DIR,
+    TEAM_KEY,
+    StackKind,
     ConfigError,
     StackConfig,
     _display,
@@ -43,21 +47,15 @@ from .config import (
     parse,
     read_stack_file,
     stack_file,
+    stack_kind,
 )
 from .access_grants import shared_grants, shared_roles
 from .config_base import _Rule, _Section
 from .config_rbac import TEAM_ROLES, TeamConfig, _snake
 from .paths import REPO_ROOT
 
-TEAM_KEY = f"{NAMESPACE}:team"
-PLATFORM_STACK_KEY = f"{NAMESPACE}:platformStack"
 _TEAM = re.compile(r"^[a-z][a-z0-9-]{1,23}$")
 _STACK = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
-
-
-def is_team_stack(raw: Mapping[str, Any]) -> bool:
-    """A stack file's `config:` holds a team stack when it has `amlplatform:team`."""
-    return TEAM_KEY in raw
 
 
 class TeamStackTeam(TeamConfig):
@@ -151,15 +149,29 @@ def load(stack: str, root: Path | str, raw: dict[str, Any]) -> TeamStackConfig:
 
 
 def from_pulumi(raw: dict[str, Any]) -> TeamStackConfig:
-    """The running team stack's config, as the pulumi engine hands it over (no other stack's file is read:
-    the platform's values come from its outputs)."""
+    """The running team stack's config, as the pulumi engine hands it over (the platform's values come from its
+    outputs; of its stack file, only the kind is read)."""
     import pulumi
 
     stack = pulumi.get_stack()
     cfg = parse_team_stack(raw, f"{STACKS_DIR}/Pulumi.{stack}.yaml", stack)
     check_checkout()
     cfg._root = str(REPO_ROOT)
+    # The named stack's own file, where the checkout has it, says what kind of stack it is.
+    path = stack_file(cfg.platform_stack, REPO_ROOT)
+    if path.is_file():
+        refuse_kind(cfg, stack_kind(read_stack_file(path)))
     return cfg
+
+
+def refuse_kind(cfg: TeamStackConfig, kind: StackKind) -> None:
+    """A team stack's platform stack must be a platform stack: not another team stack, not the registry stack
+    (which has no workspace, data lake or identities for a team)."""
+    if kind == "platform":
+        return
+    what = "a team stack" if kind == "team" else "the registry stack (it holds no workspace)"
+    raise ConfigError(f"{cfg.source}: {PLATFORM_STACK_KEY}: {cfg.platform_stack!r} is {what}; a team stack runs on "
+                      f"a platform stack (an environment: neither {TEAM_KEY} nor {REGISTRY_KEY} in its file)")
 
 
 def platform_of(cfg: TeamStackConfig, root: Path) -> StackConfig:
@@ -171,9 +183,7 @@ def platform_of(cfg: TeamStackConfig, root: Path) -> StackConfig:
         raise ConfigError(f"{cfg.source}: {PLATFORM_STACK_KEY}: no stack {name!r}: {_display(path)} does not exist "
                           f"(stacks: {', '.join(known) or 'none'})")
     raw = read_stack_file(path)
-    if is_team_stack(raw):
-        raise ConfigError(f"{cfg.source}: {PLATFORM_STACK_KEY}: {name!r} is a team stack; a team stack runs on a "
-                          "platform stack (one with amlplatform:platform)")
+    refuse_kind(cfg, stack_kind(raw))
     platform = parse(raw, _display(path), name)
     platform._root = str(root)
     return platform
@@ -199,7 +209,7 @@ def _sibling(path: str, mtime_ns: int, size: int) -> TeamStackConfig | None:
     its own plan reports that)."""
     try:
         raw = read_stack_file(Path(path))
-        if not is_team_stack(raw):
+        if stack_kind(raw) != "team":
             return None
         return parse_team_stack(raw, _display(Path(path)), Path(path).name[len("Pulumi."):-len(".yaml")])
     except (ConfigError, yaml.YAMLError):

@@ -62,12 +62,21 @@ SUPPORTED: dict[str, Categories] = {
             "RunEvent", "RunReadEvent",
         }),
         frozenset({ALL_LOGS, AUDIT}), frozenset({ALL_METRICS})),
+    # The AML registry: asset reads and writes on its data plane (AmlRegistryReadEventsLog, AmlRegistryWriteEventsLog);
+    # Azure Monitor lists no platform metrics for the type, so a setting asks for logs only.
+    "Microsoft.MachineLearningServices/registries": Categories(
+        frozenset({"RegistryAssetReadEvent", "RegistryAssetWriteEvent"}), frozenset({ALL_LOGS})),
     # NSGs have resource logs but no platform metrics at all.
     "Microsoft.Network/networkSecurityGroups": Categories(
         frozenset({"NetworkSecurityGroupEvent", "NetworkSecurityGroupRuleCounter", "NetworkSecurityGroupFlowEvent"}),
         frozenset({ALL_LOGS})),
     "Microsoft.Network/virtualNetworks": Categories(
         frozenset({"VMProtectionAlerts"}), frozenset({ALL_LOGS}), frozenset({ALL_METRICS})),
+    # The DDoS Protection categories exist on every public IP; the metrics (bytes, packets, SYN, VIP
+    # availability) are AllMetrics.
+    "Microsoft.Network/publicIPAddresses": Categories(
+        frozenset({"DDoSMitigationFlowLogs", "DDoSMitigationReports", "DDoSProtectionNotifications"}),
+        frozenset({ALL_LOGS}), frozenset({ALL_METRICS})),
     "Microsoft.ContainerService/managedClusters": Categories(
         frozenset({
             "cloud-controller-manager", "cluster-autoscaler", "csi-azuredisk-controller", "csi-azurefile-controller",

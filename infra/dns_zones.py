@@ -10,6 +10,9 @@ ZONES_BY_GROUP: dict[str, tuple[str, ...]] = {
     "dfs": ("privatelink.dfs.core.windows.net",),
     "vault": ("privatelink.vaultcore.azure.net",),
     "registry": ("privatelink.azurecr.io",),
+    # The organisation's AML registry (Microsoft.MachineLearningServices/registries): its API shares the
+    # workspace's zone (private-endpoint-dns, "AI + Machine Learning").
+    "amlregistry": ("privatelink.api.azureml.ms",),
     # Azure Monitor private link scope: ingestion, query, agents, and the blob zone its solution packs use.
     "azuremonitor": (
         "privatelink.monitor.azure.com",

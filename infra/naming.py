@@ -57,6 +57,7 @@ RULES: dict[str, NameRule] = {
     "resource_group": NameRule(1, 90, r"[-\w._()]*[-\w_()]", "letters, digits, -_.() and not end in '.'"),
     "storage": _STORAGE_ACCOUNT,
     "data_lake": _STORAGE_ACCOUNT,
+    "flow_logs": _STORAGE_ACCOUNT,
     "key_vault": NameRule(
         3, 24, r"[A-Za-z](?!.*--)[A-Za-z0-9-]*[A-Za-z0-9]", "letters, digits, hyphens; start with a letter, "
         "end with a letter or digit, no '--'"
@@ -145,6 +146,11 @@ class Names:
         return f"dls{self.prefix}{self.env}{self.suffix}"
 
     @property
+    def flow_logs(self) -> str:
+        """The VNet flow logs' own account (`st` + `fl`): at most 4 + 10 + 3 + 5 = 22 characters."""
+        return f"stfl{self.prefix}{self.env}{self.suffix}"
+
+    @property
     def key_vault(self) -> str:
         return f"kv-{self.base}-{self.suffix}"
 
@@ -184,6 +190,7 @@ class Names:
             "app_insights": self.app_insights,
             "storage": self.storage,
             "data_lake": self.data_lake,
+            "flow_logs": self.flow_logs,
             "key_vault": self.key_vault,
             "registry": self.registry,
             "workspace": self.workspace,

@@ -14,8 +14,8 @@ from pathlib import Path
 import yaml
 from ruamel.yaml.comments import CommentedMap
 
-from .config import ConfigError, read_stack_file, stack_file
-from .config_team import PLATFORM_STACK_KEY, TEAM_KEY, TeamStackConfig, is_team_stack, parse_team_stack
+from .config import PLATFORM_STACK_KEY, TEAM_KEY, ConfigError, read_stack_file, stack_file, stack_kind
+from .config_team import TeamStackConfig, parse_team_stack
 from .config_team import load as load_team_stack
 from .onboarding import Edit, TeamSpec, _dump, check_spec
 
@@ -36,7 +36,7 @@ def platform_of_file(root: Path, stack: str) -> str | None:
         raw = read_stack_file(stack_file(stack, root))
     except ConfigError:
         return None
-    return str(raw.get(PLATFORM_STACK_KEY)) if is_team_stack(raw) else None
+    return str(raw.get(PLATFORM_STACK_KEY)) if stack_kind(raw) == "team" else None
 
 
 def team_stacks_of(root: Path, stacks: list[str], team: str) -> list[str]:
@@ -47,7 +47,7 @@ def team_stacks_of(root: Path, stacks: list[str], team: str) -> list[str]:
             raw = read_stack_file(stack_file(stack, root))
         except ConfigError:
             continue
-        if is_team_stack(raw) and isinstance(raw[TEAM_KEY], dict) and raw[TEAM_KEY].get("name") == team:
+        if stack_kind(raw) == "team" and isinstance(raw[TEAM_KEY], dict) and raw[TEAM_KEY].get("name") == team:
             out.append(stack)
     return out
 

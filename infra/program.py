@@ -25,13 +25,17 @@ from .components.access import AccessComponent, AccessProps, Grantee, Team
 from .components.assets import AssetsComponent, AssetsProps, TeamDatastore, Uploader
 from .components.common import Common, DiagnosticSettings, PrivateEndpoints, PropsError, RoleAssignment
 from .components.compute import Attach, Cluster, ComputeComponent, ComputeProps, Instance
-from .components.inference import InferenceComponent, InferenceProps, InstanceType
+from .components.flow_logs import FlowLogsComponent, FlowLogsProps
+from .components.inference import InferenceComponent, InferenceProps, InstanceType, MaintenanceWindow
 from .components.identity import IdentityComponent, IdentityProps
 from .components.keyvault import KeyVaultComponent, KeyVaultProps
 from .components.monitor_private_link import MonitorPrivateLinkComponent, MonitorPrivateLinkProps
 from .components.monitoring import MonitoringComponent, MonitoringProps
 from .components.network import NetworkComponent, NetworkProps
+from .components.endpoints import EndpointGrant, EndpointsComponent, EndpointsProps
 from .components.registry import RegistryComponent, RegistryProps
+from .components.registry_link import RULES as REGISTRY_LINK_RULES
+from .components.registry_link import RegistryLinkComponent, RegistryLinkProps
 from .components.storage import StorageComponent, StorageProps
 from .components.workspace import OutboundRule, WorkspaceComponent, WorkspaceProps
 from .naming import Names
@@ -237,11 +241,14 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
         ),
     )
 
+    wait_seconds = cfg.rbac.role_propagation_seconds if cfg.rbac else 60
+    if net is not None and cfg.network.flow_logs.mode == "stack":
+        flow_logs_for(cfg, names, net, monitoring, stores(), wait_seconds)
+
     # Azure checks the workspace identity's access when the workspace is created, and new
     # grants take a while to reach the resource providers: wait after them, then create it.
     grants = [*monitoring.role_assignments, *store.role_assignments, *lake.role_assignments,
               *vault.role_assignments, *registry.role_assignments]
-    wait_seconds = cfg.rbac.role_propagation_seconds if cfg.rbac else 60
     propagation = time.Sleep(
         "role-propagation",
         create_duration=f"{wait_seconds}s",
@@ -271,7 +278,8 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
             friendly_name=cfg.workspace.friendly_name,
             description=cfg.workspace.description,
             managed_network=isolation,
-            outbound_rules=outbound_rules(cfg, lake.id, store.id, vault.id) if isolation else [],
+            outbound_rules=(outbound_rules(cfg, lake.id, store.id, vault.id) + registry_rules(cfg, client.subscription_id)
+                            if isolation else []),
             serverless_subnet_id=training_subnet if cfg.compute.serverless else None,
             image_build_compute=cfg.compute.clusters[0].name if training_subnet is not None and cfg.compute.clusters
             else None,
@@ -302,10 +310,11 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
         ),
     )
 
+    inference = None
     if cfg.aks.enabled and net is not None:
         k = cfg.aks
         certificate = k.tls.mode == "certificate"
-        InferenceComponent(
+        inference = InferenceComponent(
             "inference",
             InferenceProps(
                 common(diagnostic_settings=diagnostics),
@@ -347,6 +356,8 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
                 role_propagation_seconds=wait_seconds,
                 encryption_at_host=k.encryption_at_host,
                 private_link_scope_name=monitor_link.scope.name if monitor_link else None,
+                workspace_id=workspace.id,
+                maintenance=MaintenanceWindow(k.maintenance.day, k.maintenance.start_time, k.maintenance.utc_offset),
             ),
         )
 
@@ -367,6 +378,10 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
             ],
         ),
     )
+
+    link = registry_link(cfg, common, client.subscription_id, endpoints if isolation is None else None,
+                         [_grant(ws_id, "workspace", "mlregistry-reader", "Reader"),
+                          _grant(job_id, "compute", "mlregistry-reader", "Reader")])
 
     outputs: dict[str, pulumi.Input[Any]] = {
         "resourceGroupName": rg.name,
@@ -417,6 +432,13 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
             ),
         )
         outputs["seededAssets"] = pulumi.Output.from_input(sorted(assets.seeded))
+        served = serving(cfg, names, common, seeded, workspace, registry.id, store.id, wait_seconds,
+                         [assets, compute, *([inference] if inference is not None else [])],
+                         link, client.subscription_id, isolation is not None)
+        if served is not None:
+            outputs["endpoints"] = pulumi.Output.from_input(served.names)
+    if link is not None:
+        outputs["mlRegistryId"] = pulumi.Output.from_input(link[1])
     for key, value in outputs.items():
         pulumi.export(key, value)
     return outputs
@@ -510,6 +532,29 @@ def network_for(cfg: config_mod.StackConfig, names: Names, common: Common) -> Ne
     )
 
 
+def flow_logs_for(cfg: config_mod.StackConfig, names: Names, net: NetworkComponent, monitoring: MonitoringComponent,
+                  common: Common, wait_seconds: int) -> FlowLogsComponent:
+    """A VNet flow log with traffic analytics, unless the landing zone records flow logs centrally."""
+    fl = cfg.network.flow_logs
+    return FlowLogsComponent(
+        "flow-logs",
+        FlowLogsProps(
+            common,
+            flow_log_name=f"fl-{names.vnet}",
+            storage_name=names.flow_logs,
+            identity_name=names.identity("flowlogs"),
+            replication=cfg.storage.replication,
+            vnet_id=net.id,
+            log_analytics_id=monitoring.log_analytics_id,
+            log_analytics_customer_id=monitoring.log_analytics_customer_id,
+            network_watcher_resource_group=fl.network_watcher_resource_group,
+            network_watcher_name=fl.network_watcher_name or "",
+            retention_days=fl.retention_days,
+            role_propagation_seconds=wait_seconds,
+        ),
+    )
+
+
 def outbound_rules(cfg: config_mod.StackConfig, lake_id: pulumi.Input[str], storage_id: pulumi.Input[str],
                    vault_id: pulumi.Input[str]) -> list[OutboundRule]:
     """Managed-VNet rules the platform needs, then the stack's own.
@@ -543,18 +588,82 @@ def outbound_rules(cfg: config_mod.StackConfig, lake_id: pulumi.Input[str], stor
     return rules
 
 
+def registry_rules(cfg: config_mod.StackConfig, subscription_id: str) -> list[OutboundRule]:
+    """Managed-network rules to the organisation's registry, its storage and its container registry."""
+    ref = cfg.ml_registry_ref
+    if ref is None:
+        return []
+    targets = {"registry": ref.registry_id(subscription_id), "storage": ref.managed_resources.storage_account_id,
+               "acr": ref.managed_resources.container_registry_id}
+    return [OutboundRule(rule, "PrivateEndpoint", destination=targets[what], subresource=group)
+            for rule, (what, group) in REGISTRY_LINK_RULES.items()]
+
+
+def registry_link(cfg: config_mod.StackConfig, common, subscription_id: str, endpoints: PrivateEndpoints | None,
+                  readers: list[RoleAssignment]) -> tuple[RegistryLinkComponent, str] | None:
+    """The stack's private endpoints to the registry (private mode) and its identities' Reader on it."""
+    ref = cfg.ml_registry_ref
+    if ref is None:
+        return None
+    registry_id = ref.registry_id(subscription_id)
+    link = RegistryLinkComponent("mlregistry-link", RegistryLinkProps(
+        common(private_endpoints=endpoints, role_assignments=readers),
+        name=ref.name, registry_id=registry_id, storage_account_id=ref.managed_resources.storage_account_id,
+        container_registry_id=ref.managed_resources.container_registry_id))
+    return link, registry_id
+
+
+def serving(cfg: config_mod.StackConfig, names: Names, common, seeded, workspace: WorkspaceComponent,
+            acr_id: pulumi.Input[str], storage_id: pulumi.Input[str], wait_seconds: int,
+            depends_on: list[pulumi.Resource], link: tuple[RegistryLinkComponent, str] | None, subscription_id: str,
+            managed_network: bool) -> EndpointsComponent | None:
+    """The stack's endpoints and deployments, and the identity online endpoints run as."""
+    if not any(seeded.of_kind(k) for k in ("online_endpoint", "batch_endpoint")):
+        return None
+    identity = None
+    grants = [EndpointGrant("acr-pull", "AcrPull", acr_id),
+              EndpointGrant("storage-blob-reader", "Storage Blob Data Reader", storage_id)]
+    if link is not None:
+        grants.append(EndpointGrant("mlregistry-reader", "Reader", link[1]))
+        depends_on = [*depends_on, link[0]]
+    if seeded.of_kind("online_endpoint"):
+        identity = IdentityComponent("endpoints-identity", IdentityProps(common(), names.identity("endpoints")))
+    return EndpointsComponent("endpoints", EndpointsProps(
+        common(),
+        assets=seeded,
+        workspace_name=workspace.name,
+        workspace_id=workspace.id,
+        resource_group=names.resource_group,
+        env_code=names.env,
+        public=cfg.network.mode == "public",
+        managed_network=managed_network,
+        identity_id=identity.id if identity else None,
+        identity_principal_id=identity.principal_id if identity else None,
+        grants=grants if identity else (),
+        role_propagation_seconds=wait_seconds,
+        depends_on=depends_on,
+    ))
+
+
 def main() -> None:
     """Entry point under the pulumi CLI: user mistakes end the run without a traceback.
 
-    The stack's config says which program runs: a team stack (`amlplatform:team`) declares one
-    team's resources on its platform stack (infra/team_program.py), any other stack the platform."""
+    The stack's config says which program runs (config.stack_kind): a team stack (`amlplatform:team`)
+    declares one team's resources on its platform stack (infra/team_program.py), the registry stack
+    (`amlplatform:mlRegistry`) the organisation's registry (infra/registry_program.py), any other stack
+    the platform."""
     try:
         raw = config_mod.raw_from_pulumi()
-        if config_team.is_team_stack(raw):
+        kind = config_mod.stack_kind(raw)
+        if kind == "team":
             from . import team_program
 
             team_program.run(config_team.from_pulumi(raw))
-            return
-        build(config_mod.from_pulumi(raw))
+        elif kind == "registry":
+            from . import config_registry_stack, registry_program
+
+            registry_program.build_registry(config_registry_stack.from_pulumi(raw))
+        else:
+            build(config_mod.from_pulumi(raw))
     except (config_mod.ConfigError, PropsError) as exc:
         raise pulumi.RunError(str(exc)) from None

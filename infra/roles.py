@@ -19,6 +19,8 @@ BUILTIN_ROLES: dict[str, str] = {
     "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
     "AcrPush": "8311e382-0749-4cb8-b61a-304f252e45ec",
     "Network Contributor": "4d97b98b-1d4f-4787-a291-c67834d212e7",
+    # Read and write of an AML registry's assets (built-in-roles/ai-machine-learning): the CI/CD principal only.
+    "AzureML Registry User": "1823dd4f-9b8c-4ab6-ab4e-7397a3684615",
     # Attaching AKS to a workspace with a user-assigned identity (how-to-attach-kubernetes-to-workspace);
     # GUIDs from learn.microsoft.com/azure/role-based-access-control/built-in-roles/containers.
     "Kubernetes Extension Contributor": "85cb6faf-e071-4c9b-8136-154b5a04f717",

@@ -37,6 +37,8 @@ FACT_SCHEMA: dict[str, dict[str, Any]] = {
     "protectStateful": {"type": "boolean", "default": True},
     "inferenceHttp": {"type": "boolean", "default": False},
     "managedNetworkWorkspaces": {"type": "array", "items": {"type": "string"}, "default": []},
+    "flowLogsCentral": {"type": "boolean", "default": False},
+    "privateIngestion": {"type": "boolean", "default": False},
 }
 POLICY_FACTS: dict[str, tuple[str, ...]] = {
     "rbac-privileged-roles": ("platformOwners", "workspaceIdentityName", "instanceIdentityName"),
@@ -46,6 +48,8 @@ POLICY_FACTS: dict[str, tuple[str, ...]] = {
     "protect-stateful": ("protectStateful",),
     "aml-inference-tls": ("inferenceHttp",),
     "aml-compute-in-vnet": ("managedNetworkWorkspaces",),
+    "vnet-flow-logs": ("flowLogsCentral",),
+    "private-ingestion": ("privateIngestion",),
 }
 
 
@@ -63,6 +67,8 @@ def facts_from_config(config: Mapping[str, Any] | None) -> StackFacts:
         secrets_visible=False,
         inference_http=bool(c["inferenceHttp"]),
         managed_network_workspaces=tuple(c["managedNetworkWorkspaces"]),
+        flow_logs_central=bool(c["flowLogsCentral"]),
+        private_ingestion=bool(c["privateIngestion"]),
     )
 
 

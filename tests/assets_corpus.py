@@ -89,6 +89,12 @@ SKLEARN = "environments/sklearn-train.yml"
 BATCH = "environments/batch-score.yml"
 CRON = "trigger:\n  type: cron\n  expression: \"{}\"\n  time_zone: UTC\n"
 RECURRENCE = _text(WEEKLY)[_text(WEEKLY).index("trigger:"):_text(WEEKLY).index("create_job:")]
+MODEL = "models/credit_default_model.yml"
+ONLINE_EP = "endpoints/credit-online/online-endpoint.yml"
+ONLINE_DEP = "endpoints/credit-online/online-deployment.yml"
+AKS_EP = "endpoints/credit-aks/online-endpoint.yml"
+AKS_DEP = "endpoints/credit-aks/online-deployment.yml"
+PROMOTIONS = "registry/promotions.yml"
 TEAM = "\n  amlplatform:teams:\n    fraud:\n      containers: [{}]\n"
 
 CASES: tuple[Case, ...] = (
@@ -103,8 +109,8 @@ CASES: tuple[Case, ...] = (
          (Edit("data/credit-defaults-mltable/MLTable", None, "paths: [\n"),)),
     Case("unsupported-kind", "kind", "datastores/old.yml", "$schema",
          (Edit("datastores/old.yml", None, f"{SCHEMA}azureDataLakeGen1.schema.json\nname: old\n"),)),
-    Case("unknown-kind", "kind", "components/model.yml", "$schema",
-         (Edit("components/model.yml", None, f"{SCHEMA}model.schema.json\nname: m\n"),)),
+    Case("unknown-kind", "kind", "components/feature.yml", "$schema",
+         (Edit("components/feature.yml", None, f"{SCHEMA}featureSet.schema.json\nname: m\n"),)),
     Case("type-against-schema", "kind", TRAIN, "$schema", (Edit(TRAIN, "type: command", "type: pipeline"),)),
     Case("stray-yaml", "stray-file", "components/notes.yml", "$schema",
          (Edit("components/notes.yml", None, "owner: ml-team\n"),)),
@@ -208,4 +214,26 @@ CASES: tuple[Case, ...] = (
     Case("platform-file-share", "stack-container", "datastores/share.yml", "account_name",
          (Edit("datastores/share.yml", None, f"{SCHEMA}azureFile.schema.json\ntype: azure_file\nname: share\n"
                "account_name: ${platform.storageAccount}\nfile_share_name: share\n"),), stack="dev"),
+    # ---- models, endpoints, the registry ----
+    Case("model-path-missing", "model-path", MODEL, "path",
+         (Edit(MODEL, "path: credit-default-model", "path: credit-default-model-v2"),)),
+    Case("deployment-unknown-endpoint", "deployment-endpoint", ONLINE_DEP, "endpoint_name",
+         (Edit(ONLINE_DEP, "endpoint_name: credit-online", "endpoint_name: credit-offline"),)),
+    Case("deployment-model-not-promoted", "deployment-model-ref", ONLINE_DEP, "model",
+         (Edit(ONLINE_DEP, "credit-default-model/versions/1", "credit-default-model/versions/7"),),
+         says="is not promoted to the registry"),
+    Case("deployment-sku-not-offered", "deployment-instance-type", ONLINE_DEP, "instance_type",
+         (Edit(ONLINE_DEP, "instance_type: Standard_DS3_v2", "instance_type: Standard_B2s"),)),
+    Case("traffic-not-100", "endpoint-traffic", ONLINE_EP, "traffic",
+         (Edit(ONLINE_EP, "blue: 100", "blue: 90"),), says="sum to 90, not 100"),
+    Case("promotion-unknown-version", "promotion", PROMOTIONS, "promotions[0].version",
+         (Edit(PROMOTIONS, 'version: "1"', 'version: "2"'),)),
+    Case("prod-deploys-workspace-model", "stack-registry-only", ONLINE_DEP, "model",
+         (Edit(ONLINE_DEP, "azureml://registries/mlr-contoso/models/credit-default-model/versions/1",
+               "azureml:credit-default-model:1"),), stack="prod", says="deploys registry versions only"),
+    Case("kubernetes-endpoint-in-dev", "stack-endpoint", AKS_EP, "compute",
+         (Edit("stacks/Pulumi.dev.yaml", "endpoints: [credit-online, credit-batch]",
+               "endpoints: [credit-online, credit-batch, credit-aks]"),), stack="dev"),
+    Case("instance-type-not-on-cluster", "stack-instance-type", AKS_DEP, "instance_type",
+         (Edit(AKS_DEP, "instance_type: defaultinstancetype", "instance_type: gpu-large"),), stack="staging"),
 )

@@ -75,6 +75,11 @@ def test_workspace_identity_becomes_arm_map_and_depends_on_grants():
     # Six before the workspace; three on the AKS cluster for the attach, after it.
     assert len([g for g in grants if "managedClusters" in g["scope"]]) == 3
     grants = [g for g in grants if "managedClusters" not in g["scope"]]
+    # Reader on the organisation's AML registry (another stack's resource) comes with the registry link.
+    registry = [g for g in grants if "/registries/mlr-contoso" in g["scope"]]
+    assert len(registry) == 1 and registry[0]["properties"]["roleDefinitionId"].endswith(
+        "acdd72a7-3385-48ef-bd42-f606fba81ae7")
+    grants = [g for g in grants if g not in registry]
     assert len(grants) == 6
     # The RBAC pause is not rendered; the workspace depends on what it waited for.
     grant_ids = {f"{g['scope']}/providers/Microsoft.Authorization/roleAssignments/{g['name']}" for g in grants}
@@ -122,10 +127,11 @@ def test_inline_skips_name_config_key_and_stack_file():
     ids = sorted(s[1] for s in skips)
     # Dev's compute is in the AML managed VNet and its stores are reached by its outbound rules: no
     # CKV_AMLP_12 (compute in a network) or CKV2_AMLP_1-3 (private reach) relaxation left; both storage
-    # accounts carry the storage relaxations.
+    # accounts carry the storage relaxations; Log Analytics and App Insights take public ingestion (no VNet
+    # for a private link scope's endpoint).
     assert ids == sorted(["CKV_AZURE_59", "CKV_AZURE_206", "CKV_AZURE_59", "CKV_AZURE_206", "CKV_AZURE_139",
                           "CKV_AZURE_163", "CKV_AZURE_233", "CKV_AZURE_166", "CKV2_AZURE_49", "CKV_AZURE_243",
-                          "CKV2_AMLP_4"])
+                          "CKV2_AMLP_4", "CKV_AMLP_30", "CKV_AMLP_30"])
     assert all("stacks/Pulumi.dev.yaml" in reason and "amlplatform:" in reason for _, _, reason in skips)
     prod = sorted(s[1] for s in arm.skipped_ids(template_for("prod")))
     assert prod == ["CKV_AZURE_166", "CKV_AZURE_172", "CKV_AZURE_243", "CKV_AZURE_6"]

@@ -34,6 +34,10 @@ SEEDED = [
     "data credit_defaults_curated {curated}", "data credit_defaults_raw 1", "data credit_defaults_table 1.0.0",
     "datastore curated_adls", "datastore landing_blob", "environment batch-score {batch}",
     "environment sklearn-train 1.0.0", "schedule weekly_retrain",
+    # Issue 16: the sample MLflow model and the three sample endpoints with their deployments.
+    "model credit-default-model 1", "online_endpoint credit-online", "online_deployment credit-online/blue",
+    "online_endpoint credit-aks", "online_deployment credit-aks/blue", "batch_endpoint credit-batch",
+    "batch_deployment credit-batch/nightly",
 ]
 
 
@@ -357,14 +361,18 @@ def test_plan_lists_every_asset_with_its_version(stack):
     found = {}
     for r in assets_of(plan):
         found.setdefault(r.type.split(":")[-1], []).append(r.physical_name)
-    assert {k: len(v) for k, v in found.items()} == {**COUNTS, "WorkspaceUpload": 5, "RoleAssignment": 1}
+    # The sample model is seeded in every workspace (its folder upload is the sixth WorkspaceUpload).
+    assert {k: len(v) for k, v in found.items()} == {**COUNTS, "ModelContainer": 1, "ModelVersion": 1,
+                                                    "WorkspaceUpload": 6, "RoleAssignment": 1}
     s = starter_set()
     versions = sorted(f"{ws}/{a.name}/{a.version}" for a in s.assets if a.kind in ("component",))
     assert sorted(found["ComponentVersion"]) == versions
     assert sorted(found["EnvironmentVersion"]) == sorted(
         [f"{ws}/sklearn-train/1.0.0", f"{ws}/batch-score/{s.find('environment', 'batch-score').version}"])
     assert sorted(found["Datastore"]) == [f"{ws}/curated_adls", f"{ws}/landing_blob"]
-    assert plan.outputs["seededAssets"] == expected_summary()
+    # Dev has no AKS compute: its assets.endpoints leaves the Kubernetes endpoint out.
+    assert plan.outputs["seededAssets"] == [line for line in expected_summary()
+                                            if stack != "dev" or "credit-aks" not in line]
     for r in assets_of(plan):
         kind = r.type.split(":")[-1]
         assert r.protect is False
@@ -519,7 +527,8 @@ def test_platform_datastores_must_name_a_team_container(tmp_path):
 
     def teams(raw):
         raw["amlplatform:teams"] = {"fraud": {"containers": ["curated"]}, }
-        raw["amlplatform:assets"] = {"teamDatastores": False}
+        # Dev keeps its endpoint list (no AKS: the Kubernetes endpoint is left out).
+        raw["amlplatform:assets"] = {**raw["amlplatform:assets"], "teamDatastores": False}
 
     _, plan = plan_with(tmp_path / "b", "dev", teams, folder=folder)
     adls = plan.one(ML + "Datastore", "assets-datastore-curated_adls").inputs["properties"]
@@ -724,17 +733,18 @@ class FakeOps:
     def __init__(self, present: dict):
         self.present = present
 
-    def get(self, name, version=None):
+    def get(self, name, version=None, endpoint_name=None):
         from azure.core.exceptions import ResourceNotFoundError
 
-        key = (name, version)
+        key = (f"{endpoint_name}/{name}" if endpoint_name else name, version)
         if key not in self.present:
             raise ResourceNotFoundError(f"{name} not found")
         return SimpleNamespace(properties=self.present[key])
 
 
 def fake_client(present):
-    kinds = ("compute", "datastores", "environments", "components", "data", "schedules")
+    kinds = ("compute", "datastores", "environments", "components", "data", "models", "schedules", "online_endpoints",
+             "online_deployments", "batch_endpoints", "batch_deployments")
     return SimpleNamespace(**{k: FakeOps(present.get(k, {})) for k in kinds})
 
 
@@ -754,20 +764,52 @@ def test_verify_reports_present_missing_and_changed(repo, capsys):
         "environments": {(a.name, a.version): {"amlplatform.sha256": a.sha256} for a in s.of_kind("environment")},
         "components": {(a.name, a.version): {"amlplatform.sha256": a.sha256} for a in s.of_kind("component")},
         "data": {(a.name, a.version): {"amlplatform.sha256": a.sha256} for a in s.of_kind("data")},
+        "models": {(a.name, a.version): {"amlplatform.sha256": a.sha256} for a in s.of_kind("model")},
+        # Endpoints by the names prod gives them; deployments under their endpoint.
+        "online_endpoints": {("credit-online-prd", None): {}, ("credit-aks-prd", None): {}},
+        "online_deployments": {("credit-online-prd/blue", None): {}, ("credit-aks-prd/blue", None): {}},
+        "batch_endpoints": {("credit-batch-prd", None): {}},
+        "batch_deployments": {("credit-batch-prd/nightly", None): {}},
     }
     args = SimpleNamespace(stack="prod", root=str(repo))
     from infra import cli_assets
 
     assert cli_assets.cmd_verify(args, lambda cfg, names: fake_client(present)) == 0
     out = capsys.readouterr().out
-    assert "verify: PASS  (14 present, 0 missing, 0 differ)" in out and "workspace mlw-contoso-prd" in out
+    assert "verify: PASS  (21 present, 0 missing, 0 differ)" in out and "workspace mlw-contoso-prd" in out
+    assert "  present  online_deployment credit-aks-prd/blue" in out and "  present  model credit-default-model 1" in out
     del present["compute"][("gpu-cluster", None)]
+    del present["batch_deployments"][("credit-batch-prd/nightly", None)]
     present["components"][("train_model", "1.0.0")] = {"amlplatform.sha256": "f" * 64}
     assert cli_assets.cmd_verify(args, lambda cfg, names: fake_client(present)) == 1
     out = capsys.readouterr().out
-    assert "verify: FAIL  (12 present, 1 missing, 1 differ)" in out
+    assert "verify: FAIL  (18 present, 2 missing, 1 differ)" in out
+    assert "  missing  batch_deployment credit-batch-prd/nightly" in out
     assert "  missing  compute gpu-cluster" in out
     assert "  differs  component train_model 1.0.0  (workspace sha256 ffffffffffff…" in out
+
+
+def test_verify_registry_checks_every_promoted_version_and_its_hash(repo, capsys):
+    f = repo / "stacks/Pulumi.registry.yaml"
+    edit(f, "    location: westeurope\n", "    location: westeurope\n    subscriptionId: 12345678-1234-1234-1234-123456789012\n")
+    model = assets.load(repo / "assets").find("model", "credit-default-model")
+    seen = []
+
+    def client(cfg, resource_group):
+        seen.append((cfg.ml_registry.name, resource_group))
+        return fake_client(present)
+
+    present = {"models": {("credit-default-model", "1"): {"amlplatform.sha256": model.sha256}}}
+    from infra import cli_assets
+
+    assert cli_assets.cmd_verify(SimpleNamespace(stack="registry", root=str(repo)), client) == 0
+    out = capsys.readouterr().out
+    assert seen == [("mlr-contoso", "rg-contoso-registry")]
+    assert out == ("amlplatform verify registry  (registry mlr-contoso in rg-contoso-registry)\n"
+                   "verify: PASS  (1 present, 0 missing, 0 differ)\n  present  model credit-default-model 1\n")
+    present["models"][("credit-default-model", "1")] = {"amlplatform.sha256": "e" * 64}
+    assert cli_assets.cmd_verify(SimpleNamespace(stack="registry", root=str(repo)), client) == 1
+    assert "  differs  model credit-default-model 1  (registry sha256 eeeeeeeeeeee…" in capsys.readouterr().out
 
 
 def test_verify_needs_the_subscription(repo, capsys):
@@ -795,7 +837,7 @@ def test_verify_turns_a_denied_read_into_one_clear_error():
 def test_cli_validate_lists_every_asset(capsys):
     assert cli.main(["--root", str(ROOT), "assets", "validate"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("assets: 11 valid in assets/ (lock up to date)\n")
+    assert out.startswith("assets: 18 valid in assets/ (lock up to date)\n")
     assert "  component   prep_data 1.0.1  (components/prep_data.yml)" in out
     assert "  datastore   landing_blob  (datastores/landing_blob.yml)" in out
 
@@ -849,6 +891,7 @@ def test_job_scripts_compile_and_match_their_component_commands(name):
         assert f'"--{flag}"' in source
 
 
+@pytest.mark.slow
 def test_job_scripts_run_end_to_end(tmp_path, monkeypatch):
     # The dev extra installs what the job scripts import (pandas, scikit-learn, mlflow): no skip.
     import numpy as np

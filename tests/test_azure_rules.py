@@ -194,4 +194,6 @@ def test_every_module_registers_its_rules():
                    "azure-lock-over-managed-children", "azure-no-public-ip-compute-network",
                    "azure-aks-udr-public-network-access", "azure-aks-attach-roles", "azure-aks-attach-namespace",
                    "azure-aks-container-insights-dcr", "azure-aks-container-insights-private-link",
-                   "azure-required-feature-registrations"}
+                   "azure-aks-trusted-access", "azure-aks-image-cleaner-interval", "azure-flow-log-storage",
+                   "azure-required-feature-registrations", "azure-kubernetes-endpoint-auth",
+                   "azure-kubernetes-instance-type", "azure-managed-deployment-egress", "azure-endpoint-routing"}

@@ -132,7 +132,8 @@ def test_private_ingestion_without_the_configuration_endpoint_is_a_finding():
 
 def test_an_undeclared_feature_is_a_finding_with_its_commands():
     plan = stack_plan("staging")
-    bad = dataclasses.replace(plan, outputs={**plan.outputs, "registeredFeatures": []})
+    bad = dataclasses.replace(plan, outputs={**plan.outputs, "registeredFeatures": ["Microsoft.ContainerService/"
+                                                                                    "DisableSSHPreview"]})
     assert findings(bad) == [(
         "azure-required-feature-registrations", "inference-aks",
         "needs the subscription feature Microsoft.Compute/EncryptionAtHost (node pools with enableEncryptionAtHost), "
@@ -141,8 +142,20 @@ def test_an_undeclared_feature_is_a_finding_with_its_commands():
         "`az feature show` says Registered, then list it there")]
 
 
+def test_node_pools_without_ssh_need_the_disable_ssh_feature():
+    plan = stack_plan("prod")
+    bad = dataclasses.replace(plan, outputs={**plan.outputs, "registeredFeatures": ["Microsoft.Compute/EncryptionAtHost"]})
+    assert findings(bad) == [(
+        "azure-required-feature-registrations", "inference-aks",
+        "needs the subscription feature Microsoft.ContainerService/DisableSSHPreview (node pools with "
+        "securityProfile.sshAccess Disabled), which amlplatform:platform.registeredFeatures does not list: run `az "
+        "feature register --namespace Microsoft.ContainerService --name DisableSSHPreview && az provider register "
+        "--namespace Microsoft.ContainerService`, wait until `az feature show` says Registered, then list it there")]
+
+
 def test_shipped_stacks_declare_what_they_need():
-    assert stack_plan("staging").outputs["registeredFeatures"] == ["Microsoft.Compute/EncryptionAtHost"]
+    assert stack_plan("staging").outputs["registeredFeatures"] == ["Microsoft.Compute/EncryptionAtHost",
+                                                                   "Microsoft.ContainerService/DisableSSHPreview"]
     assert stack_plan("dev").outputs["registeredFeatures"] == []
     assert prerequisites.for_plan(stack_plan("dev")).features == []
 
@@ -157,10 +170,13 @@ def test_prerequisites_of_prod():
         "Microsoft.KeyVault", "Microsoft.KubernetesConfiguration", "Microsoft.MachineLearningServices",
         "Microsoft.ManagedIdentity", "Microsoft.Network", "Microsoft.OperationalInsights", "Microsoft.PolicyInsights",
         "Microsoft.Storage"]
-    (feature,) = prereq.features
+    feature, ssh = prereq.features
     assert feature.name == "Microsoft.Compute/EncryptionAtHost" and prereq.undeclared == []
     assert feature.commands == ["az feature register --namespace Microsoft.Compute --name EncryptionAtHost",
                                 "az provider register --namespace Microsoft.Compute"]
+    assert ssh.name == "Microsoft.ContainerService/DisableSSHPreview"
+    assert ssh.commands == ["az feature register --namespace Microsoft.ContainerService --name DisableSSHPreview",
+                            "az provider register --namespace Microsoft.ContainerService"]
 
 
 def test_report_lists_prerequisites_with_commands():
@@ -168,10 +184,12 @@ def test_report_lists_prerequisites_with_commands():
 
     prereq = prerequisites.for_plan(stack_plan("staging"))
     lines = report.prerequisite_lines(prereq)
-    assert lines[0] == ("  prerequisites: 12 resource provider(s), 1 feature(s) to register once per subscription "
+    assert lines[0] == ("  prerequisites: 12 resource provider(s), 2 feature(s) to register once per subscription "
                         "(report.md lists the commands)")
-    assert lines[-1] == ("    feature Microsoft.Compute/EncryptionAtHost (node pools with enableEncryptionAtHost): "
-                         "declared registered")
+    assert lines[-2:] == [
+        "    feature Microsoft.Compute/EncryptionAtHost (node pools with enableEncryptionAtHost): declared registered",
+        "    feature Microsoft.ContainerService/DisableSSHPreview (node pools with securityProfile.sshAccess "
+        "Disabled): declared registered"]
     md = "\n".join(report.prerequisite_markdown(prereq))
     assert "az feature register --namespace Microsoft.Compute --name EncryptionAtHost" in md
     assert "az provider register --namespace Microsoft.KubernetesConfiguration" in md
@@ -190,3 +208,47 @@ def test_onboarding_guide_names_every_prerequisite(stack):
             assert name in guide
     for need in prereq.features:
         assert need.commands[0] in guide
+
+
+# ---- Trusted Access and Image Cleaner ---------------------------------------------------------
+
+
+def test_an_attach_without_the_trusted_access_binding_is_a_finding():
+    plan = stack_plan("prod")
+    cluster = plan.one(AKS)
+    assert findings(without(plan, "inference-trusted-access")) == [(
+        "azure-aks-trusted-access", "inference-attach",
+        f"{cluster.physical_name} has local accounts disabled, and no Trusted Access role binding gives the workspace "
+        "the role Microsoft.MachineLearningServices/workspaces/mlworkload on it: Azure ML cannot reach the cluster")]
+
+
+def test_a_binding_for_another_source_or_role_does_not_count():
+    plan = stack_plan("staging")
+    other = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-x/providers/" \
+            "Microsoft.MachineLearningServices/workspaces/mlw-other"
+    for change in ({"sourceResourceId": other}, {"roles": ["Microsoft.MachineLearningServices/workspaces/reader"]}):
+        assert [f[0] for f in findings(edited(plan, "inference-trusted-access", **change))] == [
+            "azure-aks-trusted-access"]
+    # A cluster with local accounts still on needs no binding.
+    local = edited(without(plan, "inference-trusted-access"), "inference-aks", disableLocalAccounts=False)
+    assert "azure-aks-trusted-access" not in [f[0] for f in findings(local)]
+
+
+def test_an_attach_before_the_binding_is_a_finding():
+    plan = stack_plan("staging")
+    attach = next(r for r in plan.resources if r.name == "inference-attach")
+    deps = [d for d in attach.dependencies if not d.endswith("::inference-trusted-access")]
+    assert findings(edited(plan, "inference-attach", dependencies=deps)) == [(
+        "azure-aks-trusted-access", "inference-attach",
+        "attaches before the Trusted Access role binding exists: a compute attached before the binding does not "
+        "use it")]
+
+
+@pytest.mark.parametrize("cleaner", [{"enabled": True}, {"enabled": True, "intervalHours": 12},
+                                     {"enabled": True, "intervalHours": 2161}])
+def test_image_cleaner_needs_an_interval_aks_accepts(cleaner):
+    plan = stack_plan("prod")
+    profile = {**plan.one(AKS).inputs["securityProfile"], "imageCleaner": cleaner}
+    assert findings(edited(plan, "inference-aks", securityProfile=profile)) == [(
+        "azure-aks-image-cleaner-interval", "inference-aks",
+        f"imageCleaner.intervalHours is {cleaner.get('intervalHours')!r}: ARM clients must state it, 24-2160 hours")]

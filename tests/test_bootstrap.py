@@ -409,7 +409,7 @@ def test_cli_plans_writes_reports_and_prints_the_commands(repo, capsys):
     code = cli.main(["--root", str(repo), "bootstrap", "plan"])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "12 Azure resources" in out and "checkov: PASS (21 passed, 0 failed, 3 skipped)" in out
+    assert "12 Azure resources" in out and "checkov: PASS (22 passed, 0 failed, 3 skipped)" in out
     assert sorted(p.name for p in (repo / "out" / "bootstrap").iterdir()) == [
         "checkov.json", "checkov.sarif", "checkov.xml", "plan.json", "template.json"]
     assert not [p for p in (repo / "out").iterdir() if p.name.startswith(".")]

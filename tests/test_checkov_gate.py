@@ -7,11 +7,16 @@ the offline engine, the renderer), so a wrong render cannot pass silently.
 from __future__ import annotations
 
 import json
+import re
+import shutil
+from pathlib import Path
 
 import pytest
 from pulumi_azure_native import (
     applicationinsights,
     authorization,
+    containerregistry as acr,
+    containerservice as aks,
     keyvault,
     kubernetesconfiguration as k8sconfig,
     machinelearningservices as ml,
@@ -163,6 +168,78 @@ def role_assignment_without_principal_type():
     )
 
 
+def public_online_endpoint_with_key():
+    ml.OnlineEndpoint(
+        "ep", endpoint_name="ep-fixture", workspace_name="mlw-fixture", resource_group_name=RG, location="westeurope",
+        kind="Managed", properties=ml.OnlineEndpointPropertiesArgs(auth_mode="Key", public_network_access="Enabled"),
+    )
+
+
+def managed_deployment_public_egress():
+    ml.OnlineDeployment(
+        "dep", endpoint_name="ep-fixture", deployment_name="blue", workspace_name="mlw-fixture",
+        resource_group_name=RG, location="westeurope",
+        properties=ml.ManagedOnlineDeploymentArgs(endpoint_compute_type="Managed", instance_type="Standard_DS3_v2",
+                                                  egress_public_network_access="Enabled"),
+    )
+
+
+def public_ml_registry():
+    ml.Registry("mlr", registry_name="mlr-fixture", resource_group_name=RG, location="westeurope",
+                public_network_access="Enabled")
+
+
+def aks_with_command_invoke_ssh_and_no_image_cleaner():
+    aks.ManagedCluster(
+        "aks", resource_name_="aks-open", resource_group_name=RG, location="westeurope", dns_prefix="aks-open",
+        api_server_access_profile=aks.ManagedClusterAPIServerAccessProfileArgs(enable_private_cluster=True),
+        agent_pool_profiles=[aks.ManagedClusterAgentPoolProfileArgs(
+            name="system", mode="System", vm_size="Standard_D4ds_v5", count=3,
+            security_profile=aks.AgentPoolSecurityProfileArgs(ssh_access="LocalUser"))],
+    )
+
+
+def registry_taking_arm_audience_tokens():
+    # Without a status the SDK sends `enabled`: ARM tokens open the registry.
+    acr.Registry(
+        "cr", registry_name="crarmtokens", resource_group_name=RG, location="westeurope",
+        sku=acr.SkuArgs(name="Premium"), admin_user_enabled=False, public_network_access="Disabled",
+        policies=acr.PoliciesArgs(azure_ad_authentication_as_arm_policy=acr.AzureADAuthenticationAsArmPolicyArgs()),
+    )
+
+
+def nsg_open_to_lateral_ssh():
+    # Denies a port range, which PSRule's Azure.NSG.LateralTraversal does not read as SSH or RDP.
+    network.NetworkSecurityGroup(
+        "nsg", resource_group_name=RG, network_security_group_name="nsg-lateral", location="westeurope",
+        security_rules=[network.SecurityRuleArgs(
+            name="deny-low-ports", priority=4000, direction="Outbound", access="Deny", protocol="Tcp",
+            source_address_prefix="VirtualNetwork", source_port_range="*", destination_address_prefix="VirtualNetwork",
+            destination_port_range="0-4000")],
+    )
+
+
+def log_analytics_public_ingestion():
+    operationalinsights.Workspace(
+        "log", workspace_name="log-public", resource_group_name=RG, location="westeurope", retention_in_days=90,
+        sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"), public_network_access_for_ingestion="Enabled",
+    )
+
+
+def storage_without_sas_policy():
+    _storage("stnosaspolicy")
+
+
+def flow_log_without_traffic_analytics():
+    network.FlowLog(
+        "fl", flow_log_name="fl-bare", network_watcher_name="NetworkWatcher_westeurope",
+        resource_group_name="NetworkWatcherRG", location="westeurope",
+        target_resource_id=f"{SUB}/resourceGroups/{RG}/providers/Microsoft.Network/virtualNetworks/vnet-x",
+        storage_id=f"{SUB}/resourceGroups/{RG}/providers/Microsoft.Storage/storageAccounts/stfl",
+        enabled=True, retention_policy=network.RetentionPolicyParametersArgs(enabled=True, days=30),
+    )
+
+
 # fixture -> the check that must fail on it
 BAD = {
     storage_https_off: "CKV_AZURE_3",
@@ -180,6 +257,15 @@ BAD = {
     cluster_with_keys_public_ip_and_ssh: "CKV_AMLP_11",
     instance_without_idle_shutdown: "CKV_AMLP_13",
     insecure_inference_extension: "CKV_AMLP_16",
+    public_online_endpoint_with_key: "CKV_AMLP_17",
+    managed_deployment_public_egress: "CKV_AMLP_19",
+    public_ml_registry: "CKV_AMLP_20",
+    aks_with_command_invoke_ssh_and_no_image_cleaner: "CKV_AMLP_25",
+    registry_taking_arm_audience_tokens: "CKV_AMLP_28",
+    nsg_open_to_lateral_ssh: "CKV_AMLP_29",
+    log_analytics_public_ingestion: "CKV_AMLP_30",
+    storage_without_sas_policy: "CKV_AMLP_31",
+    flow_log_without_traffic_analytics: "CKV_AMLP_32",
 }
 EDIT = {role_assignment_without_principal_type: lambda t: t["resources"][0]["properties"].pop("principalType")}
 # Other custom checks proven by the same fixtures.
@@ -187,18 +273,28 @@ ALSO = {
     workspace_system_identity_with_keys: ["CKV_AMLP_2", "CKV_AMLP_3"],
     vault_without_purge_protection: ["CKV_AMLP_6"],
     cluster_with_keys_public_ip_and_ssh: ["CKV_AMLP_12", "CKV_AMLP_14", "CKV_AMLP_15"],
+    public_online_endpoint_with_key: ["CKV_AMLP_18"],
+    aks_with_command_invoke_ssh_and_no_image_cleaner: ["CKV_AMLP_26", "CKV_AMLP_27"],
+    # checkov's own retention check fails the same flow log (30 days).
+    flow_log_without_traffic_analytics: ["CKV_AZURE_12"],
 }
 
 
 @pytest.fixture(scope="module")
-def bad_scan(tmp_path_factory) -> checkov_gate.CheckovResult:
+def bad_dir(tmp_path_factory) -> Path:
+    """The known-bad fixtures rendered, one template file each."""
     d = tmp_path_factory.mktemp("bad")
     for fn in BAD:
         template = arm.render(engine.run(fn, "fixture"))
         if fn in EDIT:
             EDIT[fn](template)
         (d / f"{fn.__name__}.json").write_text(arm.to_json(template))
-    return checkov_gate.run(d, tmp_path_factory.mktemp("bad-out"))
+    return d
+
+
+@pytest.fixture(scope="module")
+def bad_scan(bad_dir, tmp_path_factory, checkov_tool) -> checkov_gate.CheckovResult:
+    return checkov_gate.run(bad_dir, tmp_path_factory.mktemp("bad-out"))
 
 
 @pytest.mark.parametrize("fixture", list(BAD), ids=[f.__name__ for f in BAD])
@@ -211,7 +307,7 @@ def test_known_bad_fixture_fails_its_check(bad_scan, fixture):
 
 
 @pytest.fixture(scope="module", params=["dev", "staging", "prod"])
-def stack_scan(request, tmp_path_factory):
+def stack_scan(request, tmp_path_factory, checkov_tool):
     d = tmp_path_factory.mktemp(f"scan-{request.param}")
     (d / "template.json").write_text(arm.to_json(template_for(request.param)))
     return request.param, checkov_gate.run(d / "template.json", d), d
@@ -235,6 +331,8 @@ def test_custom_checks_run_and_pass_on_stacks(stack_scan):
             "CKV_AMLP_8", "CKV_AMLP_9"} <= passed
     # CKV_AMLP_12 in every stack: private mode's compute sits in the training subnet, dev's in the managed VNet.
     assert {"CKV_AMLP_11", "CKV_AMLP_12", "CKV_AMLP_14", "CKV_AMLP_15"} <= passed
+    # Issue 13: ARM-audience tokens off on every registry, the SAS cap on every storage account.
+    assert {"CKV_AMLP_28", "CKV_AMLP_31"} <= passed
     if stack != "dev":
         assert {"CKV_AMLP_10", "CKV2_AMLP_1", "CKV2_AMLP_2", "CKV2_AMLP_3", "CKV2_AMLP_4", "CKV_AZURE_10",
                 "CKV_AZURE_9", "CKV_AMLP_12", "CKV_AMLP_16"} <= passed
@@ -243,24 +341,30 @@ def test_custom_checks_run_and_pass_on_stacks(stack_scan):
                 "CKV_AZURE_169", "CKV_AZURE_171", "CKV_AZURE_226", "CKV_AZURE_227"} <= passed
         assert {f.check_id for f in result.skips if "managedClusters" in f.resource} == {"CKV_AZURE_6",
                                                                                          "CKV_AZURE_172"}
+        # Issue 13: Command Invoke, node SSH and Image Cleaner; NSGs against lateral SSH/RDP; private ingestion;
+        # the VNet's flow log with traffic analytics (and checkov's own retention check on it).
+        assert {"CKV_AMLP_25", "CKV_AMLP_26", "CKV_AMLP_27", "CKV_AMLP_29", "CKV_AMLP_30", "CKV_AMLP_32",
+                "CKV2_AMLP_5", "CKV_AZURE_12"} <= passed
     assert {"CKV_AZURE_3", "CKV_AZURE_110", "CKV_AZURE_44", "CKV_AZURE_35"} <= passed
 
 
 def test_every_skip_has_a_reason_from_the_stack_file(stack_scan):
     stack, result, _ = stack_scan
-    expected = {"dev": 11, "staging": 7, "prod": 4}[stack]
+    # Dev adds CKV_AMLP_30 (public ingestion) on Log Analytics and App Insights; staging its flow-log account's
+    # CKV_AZURE_206 (zone-redundant storage by design).
+    expected = {"dev": 13, "staging": 8, "prod": 4}[stack]
     assert result.skipped == expected == len(result.skips)
     assert all(f"stacks/Pulumi.{stack}.yaml" in f.reason for f in result.skips)
 
 
-def test_template_checkov_would_skip_silently_is_a_failure(tmp_path):
+def test_template_checkov_would_skip_silently_is_a_failure(tmp_path, checkov_tool):
     (tmp_path / "t.json").write_text(json.dumps({"resources": [{"type": "Microsoft.Storage/storageAccounts"}]}))
     result = checkov_gate.run(tmp_path / "t.json", tmp_path / "out")
     assert result.resource_count == 0 and not result.ok
     assert "scanned no resources" in result.verdict()
 
 
-def test_malformed_template_is_a_failure(tmp_path):
+def test_malformed_template_is_a_failure(tmp_path, checkov_tool):
     (tmp_path / "t.json").write_text('{"$schema": "x", "contentVersion": "1.0.0.0", "resources": [')
     result = checkov_gate.run(tmp_path / "t.json", tmp_path / "out")
     assert not result.ok
@@ -304,7 +408,7 @@ PLACEMENT = {
 }
 
 
-def test_compute_needs_a_subnet_or_a_managed_network_workspace(tmp_path):
+def test_compute_needs_a_subnet_or_a_managed_network_workspace(tmp_path, checkov_tool):
     for name, (fn, _) in PLACEMENT.items():
         (tmp_path / f"{name}.json").write_text(arm.to_json(arm.render(engine.run(fn, "fixture"))))
     result = checkov_gate.run(tmp_path, tmp_path / "out")
@@ -312,4 +416,115 @@ def test_compute_needs_a_subnet_or_a_managed_network_workspace(tmp_path):
         one = result.for_file(f"{name}.json")
         verdicts = {("FAILED" if f in one.failures else "PASSED") for f in one.failures + one.passes
                     if f.check_id == "CKV_AMLP_12"}
+        assert verdicts == {want}, name
+
+
+# --- the ARM-only checkov process against the checkov CLI ---------------------------------------
+
+def _canonical(value):
+    """Lists sorted, SARIF's rule indexes and rule help dropped: checkov orders a directory's files by a
+    set's iteration order, different each run, and a rule's help names the first resource it failed."""
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items() if k not in ("ruleIndex", "help")}
+    if isinstance(value, list):
+        return sorted((_canonical(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
+    return value
+
+
+def _same_reports(cli_out: Path, arm_out: Path) -> None:
+    """The same reports, but for the output folder each was told to write to and the order of files."""
+    for name in ("checkov.json", "checkov.sarif"):
+        a, b = (_canonical(json.loads((d / name).read_text())) for d in (cli_out, arm_out))
+        assert a == b, name
+    a, b = (sorted(re.sub(r'name="output_file_path" value="[^"]*"', "", (d / "checkov.xml").read_text()).splitlines())
+            for d in (cli_out, arm_out))
+    assert a == b, "checkov.xml"
+
+
+@pytest.mark.slow
+def test_arm_runner_reports_what_the_cli_reports_on_a_folder(bad_dir, tmp_path, checkov_tool):
+    # Every stack and every known-bad fixture, scanned as one folder (`checkov -d`) by both.
+    folder = tmp_path / "templates"
+    shutil.copytree(bad_dir, folder)
+    for stack in ("dev", "staging", "prod"):
+        (folder / f"stack-{stack}.json").write_text(arm.to_json(template_for(stack)))
+    cli = checkov_gate._run_cli(folder, tmp_path / "cli")
+    arm_only = checkov_gate.run(folder, tmp_path / "arm")
+    assert cli.failed > 0 and (cli.passed, cli.failed, cli.skipped) == (arm_only.passed, arm_only.failed, arm_only.skipped)
+    assert (cli.failures, cli.skips, cli.passes) == (arm_only.failures, arm_only.skips, arm_only.passes)
+    for stack in ("dev", "staging", "prod"):
+        assert arm_only.for_file(f"stack-{stack}.json").failed == 0
+    _same_reports(tmp_path / "cli", tmp_path / "arm")
+
+
+@pytest.mark.slow
+def test_arm_runner_reports_what_the_cli_reports_on_a_file(tmp_path, checkov_tool):
+    target = tmp_path / "template.json"
+    target.write_text(arm.to_json(template_for("staging")))
+    cli = checkov_gate._run_cli(target, tmp_path / "cli")
+    arm_only = checkov_gate.run(target, tmp_path / "arm")
+    assert (cli.failures, cli.skips, cli.passes) == (arm_only.failures, arm_only.skips, arm_only.passes)
+    _same_reports(tmp_path / "cli", tmp_path / "arm")
+
+
+def test_checkov_interpreter_comes_from_its_launcher(tmp_path):
+    python = tmp_path / "venv" / "bin" / "python3.11"
+    python.parent.mkdir(parents=True)
+    python.write_text("")
+    python.chmod(0o755)
+    direct = tmp_path / "checkov"
+    direct.write_text(f"#!{python}\n# -*- coding: utf-8 -*-\nimport sys\n")
+    assert checkov_gate.checkov_python(str(direct)) == str(python)
+    # pip's launcher when the interpreter's path is too long for #!
+    trampoline = tmp_path / "checkov-sh"
+    trampoline.write_text(f"#!/bin/sh\n'''exec' \"{python}\" \"$0\" \"$@\"\n' '''\nimport sys\n")
+    assert checkov_gate.checkov_python(str(trampoline)) == str(python)
+    # Anything else runs as the CLI.
+    script = tmp_path / "checkov-wrapper"
+    script.write_text("#!/bin/bash\nexec docker run bridgecrew/checkov \"$@\"\n")
+    assert checkov_gate.checkov_python(str(script)) is None
+    assert checkov_gate.checkov_python(str(tmp_path / "absent")) is None
+
+
+def test_a_checkov_that_dies_is_a_tool_error_with_its_message(tmp_path, monkeypatch):
+    python = tmp_path / "bin" / "python3"
+    python.parent.mkdir()
+    python.write_text("#!/bin/sh\necho 'ModuleNotFoundError: No module named checkov' >&2\nexit 1\n")
+    python.chmod(0o755)
+    launcher = tmp_path / "bin" / "checkov"
+    launcher.write_text(f"#!{python}\nfrom checkov.main import Checkov\n")
+    launcher.chmod(0o755)
+    monkeypatch.setenv("CHECKOV_BIN", str(launcher))
+    (tmp_path / "t.json").write_text("{}")
+    with pytest.raises(checkov_gate.CheckovUnavailable, match="exit 1.*No module named checkov"):
+        checkov_gate.run(tmp_path / "t.json", tmp_path / "out")
+    checkov_gate.close()
+
+
+def _vnet_with_flow_log(name: str, flow_log: bool) -> None:
+    vnet = network.VirtualNetwork(
+        name, resource_group_name=RG, virtual_network_name=name, location="westeurope",
+        address_space=network.AddressSpaceArgs(address_prefixes=["10.9.0.0/24"]),
+    )
+    if flow_log:
+        network.FlowLog(
+            f"{name}-fl", flow_log_name=f"fl-{name}", network_watcher_name="NetworkWatcher_westeurope",
+            resource_group_name="NetworkWatcherRG", location="westeurope", target_resource_id=vnet.id,
+            storage_id=f"{SUB}/resourceGroups/{RG}/providers/Microsoft.Storage/storageAccounts/stfl", enabled=True,
+            retention_policy=network.RetentionPolicyParametersArgs(enabled=True, days=90),
+        )
+
+
+def test_every_vnet_needs_a_flow_log_unless_skipped_for_central_flow_logs(tmp_path, checkov_tool):
+    """CKV2_AMLP_5 follows the flow log's dependency on its VNet; a stack with flowLogs.mode central carries
+    it as an inline skip naming the key (infra/offline/relaxations.py)."""
+    cases = {"with_flow_log": (lambda: _vnet_with_flow_log("vnet-logged", True), "PASSED"),
+             "without_flow_log": (lambda: _vnet_with_flow_log("vnet-silent", False), "FAILED")}
+    for name, (fn, _) in cases.items():
+        (tmp_path / f"{name}.json").write_text(arm.to_json(arm.render(engine.run(fn, "fixture"))))
+    result = checkov_gate.run(tmp_path, tmp_path / "out")
+    for name, (_, want) in cases.items():
+        one = result.for_file(f"{name}.json")
+        verdicts = {("FAILED" if f in one.failures else "PASSED") for f in one.failures + one.passes
+                    if f.check_id == "CKV2_AMLP_5"}
         assert verdicts == {want}, name

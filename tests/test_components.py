@@ -7,6 +7,7 @@ import pytest
 from infra.components.common import PropsError
 from infra.roles import BUILTIN_ROLES
 from tests.conftest import stack_plan
+from tests.test_network import ML_REGISTRY
 
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"
 
@@ -125,7 +126,13 @@ def test_workspace_identity_network_and_links(stack):
     # before the pause; its Contributor on the workspace itself can only follow the workspace.
     on_workspace = {r.urn for r in plan.of_type("azure-native:authorization:RoleAssignment")
                     if r.inputs["scope"] == w.id}
-    assert len(grants - on_workspace) == (7 if stack == "dev" else 6) and grants - on_workspace <= set(pause.dependencies)
+    # Reader on the organisation's AML registry is no prerequisite of the workspace (the registry is no
+    # associated resource): it comes with the stack's link to the registry.
+    on_registry = {r.urn for r in plan.of_type("azure-native:authorization:RoleAssignment")
+                   if r.inputs["scope"] == ML_REGISTRY}
+    assert len(grants & on_registry) == 1
+    linked = grants - on_workspace - on_registry
+    assert len(linked) == (7 if stack == "dev" else 6) and linked <= set(pause.dependencies)
 
 
 def identity_grants(plan, component):
@@ -153,6 +160,9 @@ def test_workspace_identity_roles_are_exactly_the_documented_set(stack):
         ("Microsoft.KeyVault", r["Key Vault Administrator"]),
         ("Microsoft.ContainerRegistry", r["Contributor"]),
         ("Microsoft.Insights", r["Contributor"]),
+        # Read-only use of the organisation's AML registry's assets (how-to-manage-registries, "Allow users to
+        # use assets from the registry": Reader).
+        ("Microsoft.MachineLearningServices", r["Reader"]),
         # Attaching AKS with a user-assigned workspace identity (how-to-attach-kubernetes-to-workspace).
         *((("Microsoft.ContainerService", r["Reader"]), ("Microsoft.ContainerService", r["Kubernetes Extension Contributor"]),
            ("Microsoft.ContainerService", r["Azure Kubernetes Service Cluster Admin Role"])) if stack != "dev" else ()),
@@ -173,7 +183,7 @@ def test_workspace_identity_roles_are_exactly_the_documented_set(stack):
 def test_compute_identity_has_only_data_roles(stack):
     plan = stack_plan(stack)
     r = BUILTIN_ROLES
-    names = {res.id: res.name for res in plan.custom()}
+    names = {res.id: res.name for res in plan.custom()} | {ML_REGISTRY: "ml-registry"}
     got = {(names[ra.inputs["scope"]], ra.inputs["roleDefinitionId"].rsplit("/", 1)[-1])
            for ra in identity_grants(plan, "compute-identity")}
     # Jobs write outputs to the workspace's default datastore and read team data (scheduled jobs have no
@@ -183,6 +193,8 @@ def test_compute_identity_has_only_data_roles(stack):
         ("datalake-account", r["Storage Blob Data Reader"]),
         ("keyvault-vault", r["Key Vault Secrets User"]),
         ("registry-registry", r["AcrPull"]),
+        # Batch deployments run on the cluster and read promoted models from the organisation's registry.
+        ("ml-registry", r["Reader"]),
     }
     assert not {g for _, g in got} & {r["Owner"], r["Contributor"], r["User Access Administrator"]}
 
@@ -232,7 +244,8 @@ def test_diagnostics_reach_log_analytics_for_every_data_service(stack):
     targets = {d.inputs["resourceUri"].split("/providers/", 1)[1] for d in diags}
     assert all(d.inputs["workspaceId"] == log_id for d in diags)
     network = {"Microsoft.Network/networkSecurityGroups", "Microsoft.Network/virtualNetworks",
-               "Microsoft.ContainerService/managedClusters"} if stack != "dev" else set()
+               "Microsoft.Network/publicIPAddresses", "Microsoft.ContainerService/managedClusters"} \
+        if stack != "dev" else set()
     assert {t.split("/")[0] + "/" + t.split("/")[1] for t in targets} == {
         "Microsoft.Storage/storageAccounts", "Microsoft.KeyVault/vaults",
         "Microsoft.ContainerRegistry/registries", "Microsoft.MachineLearningServices/workspaces", *network,

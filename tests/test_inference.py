@@ -15,7 +15,7 @@ import pytest
 from infra import config
 from infra.components.inference_settings import extension_settings, pem_b64, protected_settings
 from infra.offline import arm, relaxations
-from tests.conftest import plan_raw, raw_stack, stack_plan
+from tests.conftest import edited_plan, plan_raw, raw_stack, stack_plan
 
 AKS = "azure-native:containerservice:ManagedCluster"
 EXT = "azure-native:kubernetesconfiguration:Extension"
@@ -187,12 +187,17 @@ def test_container_insights_rule_and_association():
         "destinations": {"logAnalytics": [{"name": "la-workspace", "workspaceResourceId": workspace}]},
         "tags": dcr.inputs["tags"],
     }
-    (assoc,) = plan.of_type(DCRA)
+    assocs = {a.inputs["associationName"]: a for a in plan.of_type(DCRA)}
+    assoc = assocs["ContainerInsightsExtension"]
     cluster = plan.one(AKS)
     assert assoc.id == f"{cluster.id}/providers/Microsoft.Insights/dataCollectionRuleAssociations/ContainerInsightsExtension"
     assert assoc.inputs["dataCollectionRuleId"] == dcr.id
-    # Staging has no private link scope: no configuration endpoint.
-    assert not plan.of_type(DCE)
+    # Staging ingests through its private link scope, as prod does: the configuration endpoint comes too.
+    assert sorted(assocs) == ["ContainerInsightsExtension", "configurationAccessEndpoint"]
+    # Without a private link scope: no configuration endpoint.
+    _, public = edited_plan("staging", lambda raw: raw["amlplatform:network"].update(monitorPrivateLink=False))
+    assert not public.of_type(DCE) and [a.inputs["associationName"] for a in public.of_type(DCRA)] == [
+        "ContainerInsightsExtension"]
 
 
 def test_prod_adds_the_configuration_endpoint_in_the_private_link_scope():

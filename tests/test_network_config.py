@@ -53,8 +53,11 @@ def test_valid_private_network_with_hub_and_firewall():
         (net(subnets={"privateEndpoints": "10.61.0.0/26", "training": "10.60.1.0/24", "scoring": "10.60.2.0/23"}),
          "amlplatform:network.subnets.privateEndpoints: is not inside the VNet's address space 10.60.0.0/22, "
          'got "10.61.0.0/26"'),
-        (net(subnets={"privateEndpoints": "10.60.0.0/28", "training": "10.60.1.0/24", "scoring": "10.60.2.0/23"}),
+        (net(subnets={"privateEndpoints": "10.60.0.0/28", "training": "10.60.1.0/24", "scoring": "10.60.2.0/23"},
+             monitorPrivateLink=False),
          "amlplatform:network.subnets.privateEndpoints: must be /27 or larger"),
+        (net(subnets={"privateEndpoints": "10.60.0.0/27", "training": "10.60.1.0/24", "scoring": "10.60.2.0/23"}),
+         "amlplatform:network.subnets.privateEndpoints: must be /26 or larger: the Azure Monitor private link scope"),
         (net(subnets={"privateEndpoints": "10.60.0.0/26", "training": "10.60.1.0/27", "scoring": "10.60.2.0/23"}),
          "amlplatform:network.subnets.training: must be /26 or larger"),
         (net(subnets={"privateEndpoints": "10.60.0.0/26", "training": "10.60.1.0/24", "scoring": "10.60.2.0/25"}),

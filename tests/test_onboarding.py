@@ -32,6 +32,7 @@ def run(repo: Path, *argv: str) -> int:
     return cli.main(["--root", str(repo), *argv])
 
 
+@pytest.mark.slow
 def test_onboard_then_offboard_is_byte_identical(repo, capsys):
     original = snapshot(repo)
     assert run(repo, "onboard", "--team", "fraud", "--env", "dev,staging,prod", "--data-scientists", DS,

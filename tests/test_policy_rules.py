@@ -61,6 +61,10 @@ GOOD: dict[str, dict[str, Any]] = {
                      "workspaceResourceId": "/la/1"},
     t.LOG_ANALYTICS: {"workspaceName": "log", "location": "westeurope", "tags": TAGS, "retentionInDays": 90,
                       "sku": {"name": "PerGB2018"}},
+    t.ONLINE_ENDPOINT: {"endpointName": "credit-online-prd", "kind": "Managed", "location": "westeurope", "tags": TAGS,
+                        "properties": {"authMode": "AADToken", "publicNetworkAccess": "Disabled"}},
+    t.ML_REGISTRY: {"registryName": "mlr-contoso", "location": "westeurope", "tags": TAGS,
+                    "publicNetworkAccess": "Disabled"},
 }
 
 # (rule, type, change to the good props that breaks it, words the message must contain)
@@ -86,6 +90,9 @@ CASES = [
     ("required-tags", t.STORAGE, {"tags": {"environment": "prod"}}, "managed-by, project"),
     ("no-plain-secrets", t.STORAGE, {"tags": {**TAGS, "conn": "DefaultEndpointsProtocol=https;AccountKey="
                                                              + "A" * 40}}, "storage account key"),
+    ("endpoint-not-public", t.ONLINE_ENDPOINT,
+     {"properties": {"authMode": "AADToken", "publicNetworkAccess": "Enabled"}}, "publicNetworkAccess is 'Enabled'"),
+    ("ml-registry-not-public", t.ML_REGISTRY, {"publicNetworkAccess": "Enabled"}, "must be Disabled"),
 ]
 
 
@@ -105,11 +112,17 @@ def test_rule_fails_bad_resource_and_passes_good(rule, kind, change, words):
 
 
 def test_every_rule_has_a_failing_case_somewhere():
+    from tests.test_serving import FAILING_HERE as SERVING  # failed on a shipped plan made bad
+
     covered = {c[0] for c in CASES} | {
         "aml-compute-local-auth", "aml-compute-in-vnet", "aml-compute-idle-shutdown", "aml-compute-no-public-ip",
         "aml-compute-ssh-off", "aml-inference-tls", "subnet-nsg", "nsg-no-open-management-ports",
         "private-endpoint-coverage", "rbac-privileged-roles", "rbac-principal-type", "protect-stateful",
-    }
+        # tests/test_policy_rules_hardening.py
+        "aks-command-invoke-off", "aks-node-ssh-off", "aks-image-cleaner", "aks-maintenance-windows",
+        "registry-arm-audience-tokens-off", "storage-sas-policy", "nsg-lateral-traversal", "vnet-flow-logs",
+        "private-ingestion",
+    } | set(SERVING)
     assert {r.name for r in RULES} == covered
 
 

@@ -23,6 +23,7 @@ def test_builtin_role_ids_are_pinned():
         "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
         "AcrPush": "8311e382-0749-4cb8-b61a-304f252e45ec",
         "Network Contributor": "4d97b98b-1d4f-4787-a291-c67834d212e7",
+        "AzureML Registry User": "1823dd4f-9b8c-4ab6-ab4e-7397a3684615",
         "Kubernetes Extension Contributor": "85cb6faf-e071-4c9b-8136-154b5a04f717",
         "Azure Kubernetes Service Cluster Admin Role": "0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8",
     }

@@ -66,6 +66,17 @@ def test_scan_finds_the_drift_and_reports_unmapped_types(repo, capsys):
     assert [f["check_id"] for f in failed] == ["CKV_AMLP_4"]
 
 
+def test_scan_takes_the_registry_stacks_facts(repo, capsys):
+    # deploy.yml scans the registry stack's preview with its own config: prod's governance, no relaxations.
+    code = cli.main(["--root", str(repo), "scan", "--preview", str(FIXTURE), "--stack", "registry", "--out",
+                     str(repo / "out")])
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert "FAILED  CKV_AMLP_4 Microsoft.Storage/storageAccounts.stacmeprd7x2k9" in out
+    assert "VIOLATION storage-no-shared-key storage-account" in out and "0 skipped with reasons" in out
+    assert (repo / "out" / "scan-registry" / "checkov.json").is_file()
+
+
 def test_scan_of_a_clean_preview_passes(repo, tmp_path, capsys):
     doc = json.loads(FIXTURE.read_text())
     doc["steps"] = [s for s in doc["steps"] if not s["urn"].endswith(("::someone-owner", "::model-ui"))]
@@ -102,7 +113,8 @@ def test_check_exit_codes_follow_enforcement(repo, capsys):
     assert out.startswith("amlplatform check dev: PASS with 6 advisory finding(s)")
     assert "advisory  public-network-access workspace-mlw" in out
     assert cli.main(["--root", str(repo), "check", "prod"]) == 0
-    assert "PASS  (27 rules" in capsys.readouterr().out
+    # 36 rules, and issue 16's endpoint-not-public, deployment-private-egress, ml-registry-not-public.
+    assert "PASS  (39 rules" in capsys.readouterr().out
     # Prod with unprotected state: mandatory, so the check fails.
     path = repo / "stacks" / "Pulumi.prod.yaml"
     text = path.read_text()
@@ -123,7 +135,8 @@ def test_diff_pairs_resources_and_hides_names():
     result = stack_diff.diff(stack_plan("staging"), stack_plan("prod"))
     assert result.only_a == []
     assert ("Compute", "compute-cluster-gpu-cluster") in result.only_b
-    assert ("PrivateLinkScope", "monitor-link-ampls") in result.only_b
+    # Staging ingests through a monitor private link scope as prod does.
+    assert ("PrivateLinkScope", "monitor-link-ampls") not in result.only_b
     changed = {(t, n, p): (a, b) for t, n, p, a, b in result.changed}
     assert changed[("Compute", "compute-cluster-cpu-cluster", "properties.properties.scaleSettings.maxNodeCount")] \
         == (4, 10)
@@ -141,12 +154,14 @@ def test_diff_cli_table_and_json(repo, capsys):
     assert "principalId" not in out  # identities' IDs differ by design
     assert cli.main(["--root", str(repo), "diff", "dev", "staging", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    # Only dev's managed VNet needs rules to its public-with-firewall stores and the lake's approver grant; only
-    # dev has compute instances on, so only dev has their identity (with its four grants).
+    # Only dev's managed VNet needs rules to its public-with-firewall stores, to the organisation's registry (staging
+    # has private endpoints in its VNet instead) and the lake's approver grant; only dev has compute instances on, so
+    # only dev has their identity (with its four grants).
     assert data["a"] == "dev" and data["b"] == "staging"
     assert sorted(map(tuple, data["onlyIn"]["dev"])) == sorted(
         [("ManagedNetworkSettingsRule", f"workspace-rule-pe-{r}")
-         for r in ("lake-blob", "lake-dfs", "storage-blob", "storage-file", "vault")]
+         for r in ("lake-blob", "lake-dfs", "storage-blob", "storage-file", "vault", "mlregistry", "mlregistry-blob",
+                   "mlregistry-acr")]
         + [("RoleAssignment", "datalake-ra-workspace-pe-approver")]
         + [("UserAssignedIdentity", "instance-identity-uai")]
         + [("RoleAssignment", f"{where}-ra-instance-{role}") for where, role in (

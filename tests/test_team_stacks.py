@@ -219,7 +219,7 @@ def test_plan_cli_gates_a_team_stack(repo, capsys):
     out = capsys.readouterr().out
     assert "19 Azure resources" in out and "reads the outputs of organization/amlplatform/prod (StackReference)" in out
     assert "checkov: PASS" in out and "platform rules: PASS" in out and "azure rules: PASS" in out
-    assert "prod-fraud" in cli.all_stacks(repo) and "prod-fraud" not in cli.platform_stacks(repo)
+    assert "prod-fraud" in cli.all_stacks(repo) and "prod-fraud" not in cli.environment_stacks(repo)
 
 
 # ---- the preflight across stacks: one line, exit 2, nothing planned ---------------------------------
@@ -289,6 +289,9 @@ def test_a_user_gets_one_instance_per_workspace(tmp_path, capsys):
          "amlplatform:platformStack: 'prod-x' is a team stack; a team stack runs on a platform stack"),
         ({"amlplatform:platformStack": "prod", "amlplatform:team": {"name": "fraud"}, "amlplatform:network": {}},
          "amlplatform:network: unknown key in a team stack (allowed: platformStack, team)"),
+        # A file with both kind keys is a team stack, and the registry's key is foreign to it.
+        ({"amlplatform:platformStack": "prod", "amlplatform:team": {"name": "fraud"}, "amlplatform:mlRegistry": {}},
+         "amlplatform:mlRegistry: unknown key in a team stack (allowed: platformStack, team)"),
         ({"amlplatform:team": {"name": "fraud"}}, "amlplatform:platformStack: required key is missing"),
         ({"amlplatform:platformStack": "prod", "amlplatform:team": {"name": "Fraud!"}},
          "amlplatform:team.name: team names are 2-24 lowercase letters"),
@@ -302,6 +305,50 @@ def test_team_stack_config_mistakes_are_one_line(tmp_path, capsys, config_, expe
     (root / "stacks" / "Pulumi.prod-fraud.yaml").write_text(yaml.safe_dump({"config": config_}))
     write_team_stack(root, "prod-x", "prod", {}, "x")
     assert f"Pulumi.prod-fraud.yaml: {expected}" in refused(root, "prod-fraud", capsys)
+
+
+def test_a_team_stack_on_the_registry_stack_is_one_line(tmp_path, capsys):
+    """The registry stack has no workspace, lake or identities for a team: refused offline and under the engine."""
+    root = new_repo(tmp_path)
+    write_team_stack(root, "registry-fraud", "registry", {"containers": ["fraud-raw"]})
+    line = refused(root, "registry-fraud", capsys)
+    assert line == (f"error: {root}/stacks/Pulumi.registry-fraud.yaml: amlplatform:platformStack: 'registry' is the "
+                    "registry stack (it holds no workspace); a team stack runs on a platform stack (an environment: "
+                    "neither amlplatform:team nor amlplatform:mlRegistry in its file)")
+    # Under the pulumi CLI the team program reads only the named stack's kind from this checkout's file.
+    import runpy
+
+    import pulumi
+
+    from tests.pulumi_launch import launch
+
+    raw = {"amlplatform:platformStack": "registry", "amlplatform:team": {"name": "fraud"}}
+    lx = launch(ROOT)
+    with pytest.raises(pulumi.RunError) as exc:
+        engine.run(lambda: runpy.run_path(str(lx.pwd / lx.entry), run_name="__main__"), "registry-fraud", raw)
+    assert str(exc.value) == ("stacks/Pulumi.registry-fraud.yaml: amlplatform:platformStack: 'registry' is the "
+                              "registry stack (it holds no workspace); a team stack runs on a platform stack (an "
+                              "environment: neither amlplatform:team nor amlplatform:mlRegistry in its file)")
+
+
+def test_stack_kinds_are_told_apart_once_and_planned_platforms_first(tmp_path, capsys):
+    root = new_repo(tmp_path)
+    # Named to sort before its platform stack: --all still plans the platform stack first.
+    write_team_stack(root, "a-fraud", "prod", {"containers": ["fraud-raw"]})
+    assert config.stack_kinds(root) == {"a-fraud": "team", "dev": "platform", "prod": "platform",
+                                        "registry": "registry", "staging": "platform"}
+    assert cli.environment_stacks(root) == ["dev", "prod", "staging"]
+    loaded = [config.load_stack(s, root) for s in cli.all_stacks(root)]
+    assert [cfg.stack for cfg, _ in cli.in_plan_order(loaded)] == ["dev", "prod", "staging", "registry", "a-fraud"]
+    # Commands that need one kind refuse the others in one line.
+    assert run(root, "verify", "a-fraud") == 2
+    assert capsys.readouterr().err == (f"error: {root}/stacks/Pulumi.a-fraud.yaml: amlplatform:team: a-fraud is a team "
+                                       "stack on prod; verify takes a platform stack (an environment) or the registry "
+                                       "stack\n")
+    assert run(root, "assets", "validate", "--stack", "registry") == 2
+    assert capsys.readouterr().err == (f"error: {root}/stacks/Pulumi.registry.yaml: amlplatform:mlRegistry: registry is "
+                                       "the registry stack; assets validate --stack takes a platform stack (an "
+                                       "environment)\n")
 
 
 # ---- onboarding to team stacks --------------------------------------------------------------------

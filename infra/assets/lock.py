@@ -47,8 +47,15 @@ def read(path: Path, problems: Problems) -> dict[str, dict[str, str]] | None:
     return doc["assets"]
 
 
+REGISTRY_PREFIX = "registry/"
+
+
 def entries(assets: AssetSet) -> dict[str, dict[str, str]]:
-    return {a.key: {"sha256": a.sha256, "file": a.file} for a in assets.assets if a.kind in VERSIONED}
+    out = {a.key: {"sha256": a.sha256, "file": a.file} for a in assets.assets if a.kind in VERSIONED}
+    # Registry versions are immutable too: the lock keeps each promoted version's hash under its own key.
+    for a in assets.promotions.resolved if assets.promotions else []:
+        out[REGISTRY_PREFIX + a.key] = {"sha256": a.sha256, "file": a.file}
+    return out
 
 
 def check(assets: AssetSet, locked: dict[str, dict[str, Any]] | None, problems: Problems,
@@ -61,13 +68,13 @@ def check(assets: AssetSet, locked: dict[str, dict[str, Any]] | None, problems: 
             missing.append(key)
             continue
         if old.get("sha256") != entry["sha256"]:
-            kind, name, version = key.split("/", 2)
+            kind, name, version = key.removeprefix(REGISTRY_PREFIX).split("/", 2)
             was, now = str(old.get("sha256"))[:12], entry["sha256"][:12]
             problems.add("lock-changed", entry["file"], "version", f"{kind} {name} {version}: content changed but "
                          f"the version did not (locked sha256 {was}…, now {now}…). {HOW}")
     if missing and require_entries:
         for key in missing:
-            kind, name, version = key.split("/", 2)
+            kind, name, version = key.removeprefix(REGISTRY_PREFIX).split("/", 2)
             file = entries(assets)[key]["file"]
             problems.add("lock-entry", file, "version", f"{kind} {name} {version} is not in {LOCK_NAME}: run "
                          "`amlplatform assets lock` after a deliberate new version and commit the lock file")

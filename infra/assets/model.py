@@ -6,10 +6,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-Kind = Literal["datastore", "environment", "component", "data", "pipeline", "schedule"]
+Kind = Literal["datastore", "environment", "component", "data", "pipeline", "schedule", "model", "online_endpoint",
+               "online_deployment", "batch_endpoint", "batch_deployment"]
 
 # Kinds AML versions (immutable once created) and the lock file tracks.
-VERSIONED: tuple[Kind, ...] = ("environment", "component", "data")
+VERSIONED: tuple[Kind, ...] = ("environment", "component", "data", "model")
+# Endpoints and their deployments (infra/components/endpoints.py): named, not versioned.
+SERVING: tuple[Kind, ...] = ("online_endpoint", "online_deployment", "batch_endpoint", "batch_deployment")
 # The workspace's own datastores, always there (AML creates them with the workspace).
 SYSTEM_DATASTORES = frozenset({"workspaceblobstore", "workspacefilestore", "workspaceartifactstore",
                                "workspaceworkingdirectory"})
@@ -66,12 +69,32 @@ class StackContext:
     team_datastores: frozenset[str] = frozenset()  # datastores the platform makes of team containers
     team_containers: frozenset[str] = frozenset()  # teams.<name>.containers
     computes: frozenset[str] = frozenset()  # clusters, instances, attached and inference computes
+    # The registry the stack consumes (mlRegistryRef.name), and whether deployments must take registry
+    # versions only (staging and prod).
+    registry: str | None = None
+    registry_only: bool = False
+    # The endpoints the stack deploys (assets.endpoints; None: all), and the AKS compute's instance types.
+    endpoints: frozenset[str] | None = None
+    instance_types: frozenset[str] = frozenset()
+    environment: str = "dev"
+
+
+@dataclass
+class Promotions:
+    """`registry/promotions.yml`: the versions the organisation's registry holds (`amlplatform promote` edits it)."""
+
+    file: str  # relative to the assets folder
+    registry: str  # the registry's name
+    entries: list[dict[str, Any]]
+    resolved: list[Asset] = field(default_factory=list)  # the folder's assets the entries name
+    broken: bool = False  # an entry did not resolve (said once, not again by every deployment using it)
 
 
 @dataclass
 class AssetSet:
     folder: Path
     assets: list[Asset]
+    promotions: Promotions | None = None
 
     def of_kind(self, kind: Kind) -> list[Asset]:
         return [a for a in self.assets if a.kind == kind]
@@ -88,6 +111,14 @@ class AssetSet:
     def deployable(self) -> list[Asset]:
         """Everything but pipeline jobs (those run only through schedules)."""
         return [a for a in self.assets if a.kind != "pipeline"]
+
+    def without_endpoints(self, keep: frozenset[str] | None) -> "AssetSet":
+        """The set with only the endpoints named in `keep` (and their deployments); None keeps them all."""
+        if keep is None:
+            return self
+        out = [a for a in self.assets if a.kind not in SERVING
+               or (a.refs.get("endpoint") if "deployment" in a.kind else a.name) in keep]
+        return AssetSet(self.folder, out, self.promotions)
 
     def summary(self) -> list[str]:
         """One sorted line per deployable asset: `kind name version`."""

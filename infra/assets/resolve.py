@@ -88,3 +88,10 @@ def resolve(assets: AssetSet, problems: Problems, extra_datastores: frozenset[st
         else:
             sched.refs["pipeline"] = pipeline
         sched.sha256 = asset_sha256(sched.raw, [("pipeline", pipeline.file if pipeline else "")])
+
+    # Models, the registry's promotion list, endpoints and their deployments (resolve_serving.py).
+    from .resolve_serving import resolve_endpoints, resolve_models, resolve_promotions
+
+    resolve_models(assets, problems, extra_datastores)
+    resolve_promotions(assets, problems)
+    resolve_endpoints(assets, problems)

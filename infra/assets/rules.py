@@ -13,7 +13,8 @@ RULES: dict[str, str] = {
     "encoding": "every file the platform reads (asset YAML, conda files, MLTable files) is UTF-8 text",
     "yaml": "every `*.yml`/`*.yaml` file, conda file and MLTable file is valid YAML",
     "kind": "`$schema` names a kind the platform seeds (blob, ADLS Gen2 or file share datastore, environment, "
-            "command component, data, pipeline job, schedule) and `type` agrees with it",
+            "command component, data, pipeline job, schedule, model, managed or Kubernetes online endpoint and "
+            "deployment, batch endpoint and model deployment) and `type` agrees with it",
     "stray-file": "a YAML file that is no asset is referenced by one (a conda file, a file in a code folder)",
     "schema": "azure-ai-ml's schema for the kind accepts the file, as `az ml <kind> create` loads it",
     "name": "names follow AML's pattern for the kind (datastores: letters, digits, `_`; components: lowercase "
@@ -53,6 +54,19 @@ RULES: dict[str, str] = {
                      "(AML ignores them), days of the week 0-6 or `sun`-`sat`",
     "schedule-recurrence": "a recurrence pattern's hours are 0-23, minutes 0-59, week days `monday`-`sunday`, "
                            "month days 1-31",
+    # ---- models, endpoints, the registry ----
+    "model-path": "a model's `path` is a local folder or file next to its YAML (an `mlflow_model` folder holds an "
+                  "MLmodel file) or an `azureml://datastores/` URI, without a SAS token",
+    "deployment-endpoint": "a deployment's `endpoint_name` is an endpoint file in the folder of its kind (managed, "
+                           "Kubernetes or batch)",
+    "deployment-model-ref": "a deployment's `model` is seeded from the folder (`azureml:NAME:VERSION`) or promoted to "
+                            "the organisation's registry (`azureml://registries/REGISTRY/models/NAME/versions/N`); "
+                            "MLflow models deploy without environment or code",
+    "deployment-instance-type": "a managed deployment's `instance_type` is a VM size managed online endpoints offer",
+    "endpoint-traffic": "an online endpoint's `traffic` names its own deployments with whole shares summing to 100; "
+                        "a batch endpoint's default deployment is one of its own",
+    "promotion": "`registry/promotions.yml` names the registry and promotes model versions the folder defines, "
+                 "each once",
     # ---- the lock file ----
     "lock-file": "`assets.lock.json` exists and is the lock's JSON (format 1)",
     "lock-changed": "a locked version's content does not change (AML versions are immutable)",
@@ -62,4 +76,9 @@ RULES: dict[str, str] = {
     "stack-datastore-name": "a seeded datastore's name is not a team container's datastore name",
     "stack-container": "a datastore on `${platform.storageAccount}` is blob or ADLS Gen2 and names one of the "
                        "stack's team containers",
+    "stack-registry-only": "in staging and prod every deployment's model is a registry version, of the registry the "
+                           "stack names in `mlRegistryRef`",
+    "stack-endpoint": "`assets.endpoints` names endpoints of the folder; the computes a Kubernetes endpoint or a "
+                      "batch deployment names exist in the stack",
+    "stack-instance-type": "a Kubernetes deployment's `instance_type` is one of the stack's `aks.instanceTypes`",
 }

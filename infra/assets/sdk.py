@@ -50,6 +50,34 @@ def _loaders(storage_account: str) -> dict[str, Callable[[Path, Asset], Any]]:
         "data": lambda path, _: load_data(path),
         "pipeline": lambda path, _: load_job(path),
         "schedule": lambda path, _: load_schedule(path),
+        **_serving_loaders(),
+    }
+
+
+def _serving_loaders() -> dict[str, Callable[[Path, Asset], Any]]:
+    """Models and endpoints, as `az ml model|online-endpoint|online-deployment|batch-endpoint|batch-deployment
+    create` load them."""
+    from azure.ai.ml import (
+        load_batch_deployment,
+        load_batch_endpoint,
+        load_model,
+        load_online_deployment,
+        load_online_endpoint,
+    )
+    from azure.ai.ml.entities._load_functions import load_model_batch_deployment
+
+    def batch(path: Path, asset: Asset) -> Any:
+        # `az ml batch-deployment create` picks the model deployment's schema (settings: ...) by its $schema.
+        if "modelBatchDeployment" in str(asset.raw.get("$schema", "")):
+            return load_model_batch_deployment(path)
+        return load_batch_deployment(path)
+
+    return {
+        "model": lambda path, _: load_model(path),
+        "online_endpoint": lambda path, _: load_online_endpoint(path),
+        "online_deployment": lambda path, _: load_online_deployment(path),
+        "batch_endpoint": lambda path, _: load_batch_endpoint(path),
+        "batch_deployment": batch,
     }
 
 

@@ -32,7 +32,8 @@ def fill(value: Any, workspace_id: str) -> Any:
 
 def arm_id(kind: str, name: str, version: str | None = None) -> str:
     segment = {"environment": "environments", "component": "components", "data": "data", "code": "codes",
-               "datastore": "datastores", "compute": "computes", "schedule": "schedules"}[kind]
+               "datastore": "datastores", "compute": "computes", "schedule": "schedules",
+               "model": "models"}[kind]
     out = f"{WORKSPACE}/{segment}/{name}"
     return out + (f"/versions/{version}" if version is not None else "")
 

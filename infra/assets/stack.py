@@ -61,6 +61,12 @@ def context_for(cfg: StackConfig, names: Names) -> StackContext:
         team_datastores=frozenset(team_datastore_names(cfg)),
         team_containers=frozenset(c for t in cfg.teams.values() for c in t.containers),
         computes=frozenset(computes_for(cfg, names)),
+        registry=cfg.ml_registry_ref.name if cfg.ml_registry_ref else None,
+        # Staging and prod deploy what was promoted to the registry, never a workspace-only model.
+        registry_only=cfg.platform.environment != "dev",
+        endpoints=frozenset(cfg.assets.endpoints) if cfg.assets.endpoints is not None else None,
+        instance_types=frozenset(cfg.aks.instance_types) if cfg.aks.enabled else frozenset(),
+        environment=cfg.platform.environment,
     )
 
 

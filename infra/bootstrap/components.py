@@ -28,6 +28,7 @@ from ..components.common import (
     check_name,
     resource_opts,
 )
+from ..components.storage import SAS_MAX_VALIDITY
 
 # Pulumi's azurekeyvault secrets provider calls Encrypt and Decrypt (RSA-OAEP-256) on the key
 # (gocloud.dev/secrets/azurekeyvault). Key Vault Crypto User grants both; Key Vault Crypto
@@ -94,6 +95,8 @@ class StateStorageComponent(pulumi.ComponentResource):
             is_sftp_enabled=False,
             allow_cross_tenant_replication=False,
             allowed_copy_scope="AAD",
+            # The platform's SAS cap (infra/components/storage.py): nothing valid is refused with shared keys off.
+            sas_policy=storage.SasPolicyArgs(sas_expiration_period=SAS_MAX_VALIDITY, expiration_action="Block"),
             public_network_access="Enabled" if props.public_network_access else "Disabled",
             network_rule_set=storage.NetworkRuleSetArgs(
                 default_action=storage.DefaultAction.DENY,

@@ -150,6 +150,8 @@ class AssetsComponent(pulumi.ComponentResource):
             self.versions[data.key] = self._data(data)
         for comp in props.assets.of_kind("component"):
             self.versions[comp.key] = self._component(comp)
+        for model in props.assets.of_kind("model"):
+            self.versions[model.key] = self._model(model)
         self.schedules = {s.name: self._schedule(s, ws_id) for s in props.assets.of_kind("schedule")}
 
         self.seeded = props.assets.summary() + [f"datastore {t.name}" for t in props.team_datastores]
@@ -207,7 +209,7 @@ class AssetsComponent(pulumi.ComponentResource):
         key = (kind, asset_name)
         if key not in self._containers:
             cls = {"environment": ml.EnvironmentContainer, "component": ml.ComponentContainer,
-                   "data": ml.DataContainer, "code": ml.CodeContainer}[kind]
+                   "data": ml.DataContainer, "code": ml.CodeContainer, "model": ml.ModelContainer}[kind]
             self._containers[key] = cls(f"{self._name}-{kind}-{asset_name}", name=asset_name, properties=args,
                                         **self._addr(), opts=self._opts(retained=True))
         return self._containers[key]
@@ -439,4 +441,29 @@ class AssetsComponent(pulumi.ComponentResource):
             ),
             **self._addr(),
             opts=self._opts(depends_on=deps),
+        )
+
+    def _model(self, model: Asset) -> ml.ModelVersion:
+        """A model version as `az ml model create` registers it: its files uploaded, the version pointing at them."""
+        container = self._container_for("model", model.name, ml.ModelContainerPropertiesArgs(
+            description=f"Seeded by amlplatform from {model.file}"))
+        deps: list[pulumi.Resource] = [container, *self.datastores.values()]
+        uri: pulumi.Input[str] | None = model.raw.get("path")
+        if "path" in model.uploads:
+            up = self._upload("path", model, model.uploads["path"])
+            uri = up.uri
+            deps.append(up)
+        return ml.ModelVersion(
+            f"{self._name}-model-{model.name}-{model.version}",
+            name=model.name,
+            version=model.version,
+            properties=ml.ModelVersionPropertiesArgs(
+                model_type=model.subtype,
+                model_uri=uri,
+                description=model.raw.get("description"),
+                tags={str(k): str(v) for k, v in (model.raw.get("tags") or {}).items()} or None,
+                properties=self._props_of(model),
+            ),
+            **self._addr(),
+            opts=self._opts(versioned=True, depends_on=deps),
         )

@@ -148,23 +148,32 @@ def add_diagnostics(
     logs: bool = True,
     metrics: bool = True,
     log_group: str = ALL_LOGS,
+    categories: Sequence[str] = (),
 ) -> monitor.DiagnosticSetting | None:
-    """Logs (one category group) and metrics of a resource to Log Analytics, chosen by its ARM type.
+    """Logs (one category group, or the named `categories`) and metrics of a resource to Log Analytics,
+    chosen by its ARM type.
 
     Azure refuses categories a type lacks (AllMetrics on storage is a 400), so what is asked for
     comes from infra/diagnostic_categories.py: the group if the type has it, its metric categories
-    (Transaction for storage, AllMetrics elsewhere). A type with nothing to send gets no setting."""
+    (Transaction for storage, AllMetrics elsewhere). A type with nothing to send gets no setting.
+    Named categories are for scanners that read `category` only (PSRule's AKS log rules)."""
     if settings is None:
         return None
     supported = for_type(resource_type)
     if supported is None:
         raise PropsError(f"diagnostic setting {prefix}: {resource_type} is not in infra/diagnostic_categories.py; "
                          "add its log and metric categories from Azure Monitor's supported-logs/metrics reference")
-    if logs and supported.groups and log_group not in supported.groups:
+    unknown = sorted(set(categories) - supported.logs)
+    if unknown:
+        raise PropsError(f"diagnostic setting {prefix}: {resource_type} has no log categor(ies) {', '.join(unknown)}")
+    if logs and not categories and supported.groups and log_group not in supported.groups:
         raise PropsError(f"diagnostic setting {prefix}: {resource_type} has no log category group {log_group!r} "
                          f"(it has {', '.join(sorted(supported.groups))})")
-    log_args = [monitor.DiagnosticsLogSettingsArgs(category_group=log_group, enabled=True)] \
-        if logs and supported.groups else None
+    if categories:
+        log_args = [monitor.DiagnosticsLogSettingsArgs(category=c, enabled=True) for c in categories] if logs else None
+    else:
+        log_args = [monitor.DiagnosticsLogSettingsArgs(category_group=log_group, enabled=True)] \
+            if logs and supported.groups else None
     metric_args = [monitor.DiagnosticsMetricSettingsArgs(category=m, enabled=True) for m in sorted(supported.metrics)] \
         if metrics and supported.metrics else None
     if not log_args and not metric_args:

@@ -56,6 +56,24 @@ CI_DESTINATION = "la-workspace"
 CI_ASSOCIATION = "ContainerInsightsExtension"
 CI_CONFIG_ASSOCIATION = "configurationAccessEndpoint"
 
+# The cluster's resource logs by name: PSRule's Azure.AKS.AuditLogs wants kube-audit-admin (or kube-audit) and
+# guard, Azure.AKS.PlatformLogs the control plane's four, and both read `category`, never a category group.
+# kube-audit-admin leaves out get and list events; kube-audit would add them (Azure.AKS.AuditAdmin: cost).
+AKS_LOG_CATEGORIES = ("kube-audit-admin", "guard", "kube-apiserver", "kube-controller-manager", "kube-scheduler",
+                      "cluster-autoscaler")
+# Image Cleaner (Eraser) removes unused images with known vulnerabilities from the nodes. ARM needs the
+# interval (24-2160 hours, image-cleaner.md); weekly, as the CLI's default, matches the weekly node image.
+IMAGE_CLEANER_HOURS = 168
+# Azure ML's role for AKS Trusted Access (Azure/AML-Kubernetes docs/azureml-aks-ta-support.md): how the
+# workspace reaches a cluster whose local accounts are off.
+TRUSTED_ACCESS_ROLE = "Microsoft.MachineLearningServices/workspaces/mlworkload"
+TRUSTED_ACCESS_BINDING = "azureml-workspace"
+# Planned maintenance (planned-maintenance.md): node images weekly (the NodeImage channel ships weekly),
+# Kubernetes upgrades monthly; AKS wants windows of at least four hours with auto-upgrade.
+NODE_OS_SCHEDULE = "aksManagedNodeOSUpgradeSchedule"
+AUTO_UPGRADE_SCHEDULE = "aksManagedAutoUpgradeSchedule"
+MAINTENANCE_HOURS = 4
+
 
 def _secret(value: dict[str, str]) -> pulumi.Output[dict[str, str]]:
     secret: pulumi.Output[dict[str, str]] = pulumi.Output.secret(value)
@@ -77,6 +95,15 @@ class InstanceType:
     cpu_limit: str
     memory_limit: str
     gpu: int = 0
+
+
+@dataclass(frozen=True)
+class MaintenanceWindow:
+    """When AKS may upgrade: the weekday, the start time and its UTC offset."""
+
+    day: str = "Sunday"
+    start_time: str = "02:00"
+    utc_offset: str = "+00:00"
 
 
 @dataclass
@@ -124,6 +151,9 @@ class InferenceProps:
     create_namespace: bool = True
     # The Azure Monitor private link scope's name, when telemetry goes through one.
     private_link_scope_name: pulumi.Input[str] | None = None
+    # The workspace's ARM ID: the source of the Trusted Access role binding the attach goes through.
+    workspace_id: pulumi.Input[str] | None = None
+    maintenance: MaintenanceWindow = field(default_factory=MaintenanceWindow)
 
     def __post_init__(self) -> None:
         check_name("aks", self.cluster_name)
@@ -136,9 +166,10 @@ class InferenceProps:
             raise PropsError("the default instance type must be one of the instance types")
         if self.namespace == RELEASE_NAMESPACE:
             raise PropsError(f"namespace {RELEASE_NAMESPACE!r} is the AzureML extension's own; attach another")
-        if self.workspace_principal_id is None or self.registry_id is None or not self.compute_identity_name:
-            raise PropsError("the attach needs the workspace identity's principal, the registry ID and a name for "
-                             "the compute's identity")
+        if self.workspace_principal_id is None or self.registry_id is None or not self.compute_identity_name \
+                or self.workspace_id is None:
+            raise PropsError("the attach needs the workspace's ID, its identity's principal, the registry ID and a "
+                             "name for the compute's identity")
 
 
 class InferenceComponent(pulumi.ComponentResource):
@@ -157,7 +188,8 @@ class InferenceComponent(pulumi.ComponentResource):
         )
         self.cluster = self._cluster(name, subnet_grant)
         add_diagnostics(self, f"{name}-aks", self.cluster.id, c.diagnostic_settings,
-                        "Microsoft.ContainerService/managedClusters", log_group="audit")
+                        "Microsoft.ContainerService/managedClusters", categories=AKS_LOG_CATEGORIES)
+        self._maintenance(name)
         self._container_insights(name)
         self.extension = self._extension(name)
         self.namespace = self._namespace(name)
@@ -189,6 +221,8 @@ class InferenceComponent(pulumi.ComponentResource):
             enable_auto_scaling=True if min_count is not None else None,
             min_count=min_count,
             max_count=max_count,
+            # No SSH daemon on the nodes (`kubectl debug node` still works): set per pool, as AKS applies it.
+            security_profile=aks.AgentPoolSecurityProfileArgs(ssh_access=aks.AgentPoolSSHAccess.DISABLED),
         )
 
     def _cluster(self, name: str, subnet_grant: pulumi.Resource) -> aks.ManagedCluster:
@@ -214,6 +248,9 @@ class InferenceComponent(pulumi.ComponentResource):
             ),
             api_server_access_profile=aks.ManagedClusterAPIServerAccessProfileArgs(
                 enable_private_cluster=True, enable_private_cluster_public_fqdn=False, private_dns_zone="system",
+                # No `az aks command invoke`: it runs kubectl as the cluster's own admin from outside the VNet.
+                # The platform itself goes through ARM only (extension, attach).
+                disable_run_command=True,
             ),
             # AKS refuses userDefinedRouting with public network access Disabled (Azure/AKS#3690): it
             # cannot open the deny rule to node egress it does not know. A private cluster's API server
@@ -253,10 +290,33 @@ class InferenceComponent(pulumi.ComponentResource):
             oidc_issuer_profile=aks.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
             security_profile=aks.ManagedClusterSecurityProfileArgs(
                 workload_identity=aks.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
+                image_cleaner=aks.ManagedClusterSecurityProfileImageCleanerArgs(
+                    enabled=True, interval_hours=IMAGE_CLEANER_HOURS),
             ),
             tags=c.tags,
             opts=resource_opts(self, c, depends_on=[subnet_grant]),
         )
+
+    def _maintenance(self, name: str) -> None:
+        """Node images weekly on the stack's day, Kubernetes upgrades on the first such day of each month."""
+        p, c = self.props, self.props.common
+        m = p.maintenance
+        schedules = {
+            NODE_OS_SCHEDULE: aks.ScheduleArgs(weekly=aks.WeeklyScheduleArgs(day_of_week=m.day, interval_weeks=1)),
+            AUTO_UPGRADE_SCHEDULE: aks.ScheduleArgs(relative_monthly=aks.RelativeMonthlyScheduleArgs(
+                day_of_week=m.day, interval_months=1, week_index="First")),
+        }
+        for config_name, schedule in schedules.items():
+            aks.MaintenanceConfiguration(
+                f"{name}-maintenance-{config_name}",
+                config_name=config_name,
+                resource_name_=self.cluster.name,
+                resource_group_name=c.resource_group_name,
+                maintenance_window=aks.MaintenanceWindowArgs(
+                    schedule=schedule, start_time=m.start_time, utc_offset=m.utc_offset,
+                    duration_hours=MAINTENANCE_HOURS),
+                opts=resource_opts(self, c),
+            )
 
     def _container_insights(self, name: str) -> None:
         """The add-on with useAADAuth sends through a data collection rule associated with the cluster."""
@@ -407,7 +467,19 @@ class InferenceComponent(pulumi.ComponentResource):
             create_duration=f"{p.role_propagation_seconds}s",
             opts=pulumi.ResourceOptions(parent=self, depends_on=grants),
         )
-        ready: list[pulumi.Resource] = [self.extension, propagation]
+        # With local accounts off, Azure ML reaches the cluster through AKS Trusted Access, bound per
+        # workspace before the compute is attached (computes attached earlier do not use it).
+        binding = aks.TrustedAccessRoleBinding(
+            f"{name}-trusted-access",
+            trusted_access_role_binding_name=TRUSTED_ACCESS_BINDING,
+            resource_name_=self.cluster.name,
+            resource_group_name=c.resource_group_name,
+            source_resource_id=p.workspace_id,
+            roles=[TRUSTED_ACCESS_ROLE],
+            # The AzureML extension is installed first (the order azureml-aks-ta-support.md gives).
+            opts=resource_opts(self, c, depends_on=[self.extension]),
+        )
+        ready: list[pulumi.Resource] = [self.extension, propagation, binding]
         if self.namespace is not None:
             ready.append(self.namespace)
         return ml.Compute(

@@ -68,6 +68,9 @@ class MonitoringComponent(pulumi.ComponentResource):
             workspace_resource_id=self.log_analytics.id,
             disable_local_auth=not props.app_insights_local_auth,
             disable_ip_masking=False,
+            # Profiler and Snapshot Debugger only into a storage account of the customer's (none is linked: AML
+            # uses neither), never Microsoft's shared one (Azure Policy 0c4bd2e8).
+            force_customer_storage_for_profiler=True,
             public_network_access_for_ingestion=ingestion,
             public_network_access_for_query="Enabled",
             tags=c.tags,
@@ -78,6 +81,8 @@ class MonitoringComponent(pulumi.ComponentResource):
         self.role_assignments = add_role_assignments(self, f"{name}-appi", self.app_insights.id, c)
 
         self.log_analytics_id = self.log_analytics.id
+        # The workspace's GUID, which traffic analytics takes beside its resource ID.
+        self.log_analytics_customer_id = self.log_analytics.customer_id
         self.app_insights_id = self.app_insights.id
         self.register_outputs(
             {"log_analytics_id": self.log_analytics.id, "app_insights_id": self.app_insights.id}

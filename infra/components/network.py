@@ -16,6 +16,7 @@ import pulumi
 from pulumi_azure_native import network, privatedns
 
 from ..dns_zones import required_zones
+from ..regions import zone_redundant
 from .common import Common, PropsError, add_diagnostics, resource_opts
 
 SUBNET_NAMES = {"privateEndpoints": "snet-pe", "training": "snet-training", "scoring": "snet-scoring"}
@@ -58,11 +59,31 @@ DENY_INTERNET_INBOUND = Rule(
 )
 
 
-def training_rules(region: str, deny_internet_outbound: bool) -> list[Rule]:
+# Lateral movement: nothing in these subnets administers other hosts, so SSH and RDP to the VNet are denied
+# outbound (PSRule Azure.NSG.LateralTraversal). Its evaluator matches the literal port strings "22" and "3389"
+# and the VirtualNetwork tag, not ranges or CIDRs (PSRule.Rules.Azure NetworkSecurityGroupEvaluator.cs),
+# so the ports are listed one by one. Priority 4000 sits below every allow here and above Azure's
+# AllowVnetOutBound (65000).
+LATERAL_PORTS = ("22", "3389")
+DENY_LATERAL_OUTBOUND = Rule(
+    "deny-ssh-rdp-vnet-outbound", 4000, "Outbound", "Deny", "Tcp", "VirtualNetwork", "VirtualNetwork", LATERAL_PORTS,
+    "No SSH or RDP from this subnet to the rest of the network: nothing here administers other hosts.",
+)
+
+
+def intra_subnet_ssh(cidr: str) -> Rule:
+    """Multi-node jobs on a compute cluster may start their ranks over SSH between the cluster's own nodes
+    (Open MPI's default launcher); that stays possible inside the training subnet, and only there."""
+    return Rule("allow-ssh-within-training-outbound", 3990, "Outbound", "Allow", "Tcp", cidr, cidr, ("22",),
+                "SSH between the training subnet's own nodes (MPI launchers of multi-node jobs), nowhere else.")
+
+
+def training_rules(region: str, deny_internet_outbound: bool, cidr: str) -> list[Rule]:
     """Outbound a no-public-IP AML compute needs (simplified node communication), and nothing more.
 
     With `deny_internet_outbound` these are the only ways out (package installs need a mirror or
-    the registry); otherwise they document the dependency and the egress path decides the rest."""
+    the registry); otherwise they document the dependency and the egress path decides the rest.
+    SSH stays open between the subnet's own nodes (`cidr`), and is denied towards the rest of the VNet."""
     out = [
         ("aad", "AzureActiveDirectory", ("443",), "Entra ID tokens for the compute identity."),
         ("aml", "AzureMachineLearning", ("443", "8787", "18881"),
@@ -82,6 +103,7 @@ def training_rules(region: str, deny_internet_outbound: bool) -> list[Rule]:
     ]
     rules.append(Rule("allow-aml-udp-outbound", 210, "Outbound", "Allow", "Udp", "VirtualNetwork",
                       "AzureMachineLearning", ("5831",), "Compute-instance control channel."))
+    rules += [intra_subnet_ssh(cidr), DENY_LATERAL_OUTBOUND]
     if deny_internet_outbound:
         rules.append(Rule("deny-internet-outbound", 4096, "Outbound", "Deny", "*", "*", "Internet", ("*",),
                           "Only the service tags above leave the subnet (amlplatform:network.internetOutbound)."))
@@ -122,9 +144,10 @@ class NetworkComponent(pulumi.ComponentResource):
         region = c.location
 
         # NSGs: one per subnet. Compute subnets get the AML outbound set; all deny internet inbound.
-        rules = {"privateEndpoints": [DENY_INTERNET_INBOUND],
-                 "training": training_rules(region, props.deny_internet_outbound),
-                 "scoring": [DENY_INTERNET_INBOUND]}
+        rules = {"privateEndpoints": [DENY_INTERNET_INBOUND, DENY_LATERAL_OUTBOUND],
+                 "scoring": [DENY_INTERNET_INBOUND, DENY_LATERAL_OUTBOUND]}
+        if "training" in props.subnets:
+            rules["training"] = training_rules(region, props.deny_internet_outbound, props.subnets["training"])
         self.nsgs: dict[str, network.NetworkSecurityGroup] = {}
         for use in props.subnets:
             nsg = network.NetworkSecurityGroup(
@@ -153,9 +176,16 @@ class NetworkComponent(pulumi.ComponentResource):
                 sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
                 public_ip_allocation_method="Static",
                 public_ip_address_version="IPv4",
+                # Zone-redundant where the region has zones: a NAT gateway placed in no zone takes such an
+                # address (nat-availability-zones), and the egress address survives a zone's loss.
+                zones=zone_redundant(region),
                 tags=c.tags,
                 opts=resource_opts(self, c),
             )
+            # DDoS notifications, mitigation reports and flow logs of the only public address (Azure Policy
+            # 752154a7); metrics show SNAT use.
+            add_diagnostics(self, f"{name}-nat-pip", pip.id, c.diagnostic_settings,
+                            "Microsoft.Network/publicIPAddresses")
             nat = network.NatGateway(
                 f"{name}-nat",
                 nat_gateway_name=f"ng-{base}",

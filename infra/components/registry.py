@@ -70,6 +70,9 @@ class RegistryComponent(pulumi.ComponentResource):
                 # Images may leave the registry only over its private endpoint once public access is off.
                 export_policy=acr.ExportPolicyArgs(status="disabled")
                 if premium and not props.public_network_access else None,
+                # Only ACR-audience Entra tokens: an ARM token (any token for management.azure.com) no longer
+                # opens the registry. The SDK fills `enabled` when the status is left out, so it is stated.
+                azure_ad_authentication_as_arm_policy=acr.AzureADAuthenticationAsArmPolicyArgs(status="disabled"),
             ),
             tags=c.tags,
             opts=resource_opts(self, c, stateful=True),

@@ -31,6 +31,8 @@ from .common import (
 )
 
 ACCOUNT = "Microsoft.Storage/storageAccounts"
+# d.hh:mm:ss, as ARM takes sasExpirationPeriod.
+SAS_MAX_VALIDITY = "7.00:00:00"
 
 
 @dataclass
@@ -45,15 +47,21 @@ class StorageProps:
     data_lake: bool = False
     # Private containers (team data) on the data lake; never publicly readable, kept on delete.
     containers: list[str] = field(default_factory=list)
+    # True: a flat account only Azure services write to (VNet flow logs): blob alone, no file share.
+    logs_only: bool = False
 
     def __post_init__(self) -> None:
-        check_name("data_lake" if self.data_lake else "storage", self.name)
+        check_name("data_lake" if self.data_lake else "flow_logs" if self.logs_only else "storage", self.name)
         if self.containers and not self.data_lake:
             raise PropsError("team containers live on the data lake (data_lake=True), not on the workspace storage")
+        if self.logs_only and self.data_lake:
+            raise PropsError("a logs-only account is flat (logs_only excludes data_lake)")
 
     @property
     def endpoint_groups(self) -> list[str]:
         """Private endpoint groups: what clients reach. AML's notebooks use the workspace storage's file share."""
+        if self.logs_only:
+            return ["blob"]
         return ["blob", "dfs"] if self.data_lake else ["blob", "file"]
 
 
@@ -80,6 +88,10 @@ class StorageComponent(pulumi.ComponentResource):
             is_local_user_enabled=False,
             is_sftp_enabled=False,
             allow_cross_tenant_replication=False,
+            # With shared keys off only user-delegation SAS exist, and their key lives at most 7 days: capping
+            # SAS at 7 days and blocking longer ones refuses nothing Azure could issue, and states the limit
+            # (Azure Policy 7aa1c9d5 "Storage SAS tokens should adhere to 7 day maximum validity").
+            sas_policy=storage.SasPolicyArgs(sas_expiration_period=SAS_MAX_VALIDITY, expiration_action="Block"),
             public_network_access="Enabled" if props.public_network_access else "Disabled",
             network_rule_set=storage.NetworkRuleSetArgs(
                 default_action=storage.DefaultAction.DENY,
@@ -111,7 +123,7 @@ class StorageComponent(pulumi.ComponentResource):
             container_delete_retention_policy=retention,
             opts=resource_opts(self, c),
         )
-        self.file_service = None if props.data_lake else storage.FileServiceProperties(
+        self.file_service = None if props.data_lake or props.logs_only else storage.FileServiceProperties(
             f"{name}-file",
             account_name=self.account.name,
             resource_group_name=c.resource_group_name,

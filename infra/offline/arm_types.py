@@ -76,6 +76,7 @@ TYPES: dict[str, ArmType] = {
                     "flowType": "Flow_Type", "requestSource": "Request_Source",
                     "retentionInDays": "RetentionInDays", "samplingPercentage": "SamplingPercentage",
                     "disableIpMasking": "DisableIpMasking",
+                    "forceCustomerStorageForProfiler": "ForceCustomerStorageForProfiler",
                 }),
         ArmType("azure-native:storage:StorageAccount", "Microsoft.Storage/storageAccounts", "2024-01-01",
                 ("accountName",),
@@ -142,6 +143,16 @@ TYPES: dict[str, ArmType] = {
                 ("workspaceName", "computeName"), has_properties_input=True),
         ArmType("azure-native:containerservice:ManagedCluster", "Microsoft.ContainerService/managedClusters",
                 "2025-09-01", ("resourceName",)),
+        ArmType("azure-native:containerservice:MaintenanceConfiguration",
+                "Microsoft.ContainerService/managedClusters/maintenanceConfigurations", "2025-09-01",
+                ("resourceName", "configName")),
+        # AKS Trusted Access: how Azure ML reaches a cluster whose local accounts are off (inference.py).
+        ArmType("azure-native:containerservice:TrustedAccessRoleBinding",
+                "Microsoft.ContainerService/managedClusters/trustedAccessRoleBindings", "2025-09-01",
+                ("resourceName", "trustedAccessRoleBindingName")),
+        # VNet flow logs (flow_logs.py): a child of the region's Network Watcher, in the watcher's own group.
+        ArmType("azure-native:network:FlowLog", "Microsoft.Network/networkWatchers/flowLogs", "2024-05-01",
+                ("networkWatcherName", "flowLogName")),
         ArmType("azure-native:containerservice:ManagedNamespace",
                 "Microsoft.ContainerService/managedClusters/managedNamespaces", "2025-09-01",
                 ("resourceName", "managedNamespaceName"), has_properties_input=True),
@@ -177,7 +188,32 @@ TYPES: dict[str, ArmType] = {
               ("ComponentContainer", "components"), ("ComponentVersion", "components/versions"),
               ("DataContainer", "data"), ("DataVersion", "data/versions"),
               ("Schedule", "schedules"),
+              ("ModelContainer", "models"), ("ModelVersion", "models/versions"),
           ]),
+        # The organisation's AML registry and what is promoted to it (infra/components/ml_registry.py,
+        # registry_assets.py). Registry children name themselves with `modelName`.
+        ArmType("azure-native:machinelearningservices:Registry", "Microsoft.MachineLearningServices/registries",
+                "2025-12-01", ("registryName",)),
+        ArmType("azure-native:machinelearningservices:RegistryModelContainer",
+                "Microsoft.MachineLearningServices/registries/models", "2025-12-01", ("registryName", "modelName"),
+                has_properties_input=True),
+        ArmType("azure-native:machinelearningservices:RegistryModelVersion",
+                "Microsoft.MachineLearningServices/registries/models/versions", "2025-12-01",
+                ("registryName", "modelName", "version"), has_properties_input=True),
+        # Endpoints and deployments (infra/components/endpoints.py): `identity`, `kind`, `sku` stay beside
+        # `properties` as on every ARM resource.
+        ArmType("azure-native:machinelearningservices:OnlineEndpoint",
+                "Microsoft.MachineLearningServices/workspaces/onlineEndpoints", "2025-12-01",
+                ("workspaceName", "endpointName"), has_properties_input=True),
+        ArmType("azure-native:machinelearningservices:OnlineDeployment",
+                "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments", "2025-12-01",
+                ("workspaceName", "endpointName", "deploymentName"), has_properties_input=True),
+        ArmType("azure-native:machinelearningservices:BatchEndpoint",
+                "Microsoft.MachineLearningServices/workspaces/batchEndpoints", "2025-12-01",
+                ("workspaceName", "endpointName"), has_properties_input=True),
+        ArmType("azure-native:machinelearningservices:BatchDeployment",
+                "Microsoft.MachineLearningServices/workspaces/batchEndpoints/deployments", "2025-12-01",
+                ("workspaceName", "endpointName", "deploymentName"), has_properties_input=True),
     ]
 }
 
@@ -190,6 +226,12 @@ NOT_ARM: dict[str, str] = {
     # datastore with Entra ID; the asset versions that point at its URI are ARM resources.
     "pulumi-python:dynamic/amlplatform:WorkspaceUpload": "a content-addressed upload of asset files "
     "(code, build context, local data) to the workspace's default datastore",
+    # infra/assets/registry_upload.py and routing.py: the registry's one upload path, and an endpoint's traffic
+    # (or batch default) written once its deployments exist.
+    "pulumi-python:dynamic/amlplatform:RegistryUpload": "a promoted version's files, uploaded through the "
+    "registry's temporary data reference",
+    "pulumi-python:dynamic/amlplatform:EndpointRouting": "an online endpoint's traffic split or a batch endpoint's "
+    "default deployment, set after its deployments exist",
 }
 
 

@@ -99,7 +99,47 @@ def _managed_namespace_outputs(inputs: dict, rid: str, tenant: str) -> dict:
     return {"properties": props}
 
 
+def _ml_registry_outputs(inputs: dict, rid: str, tenant: str) -> dict:
+    """The storage account and container registry Azure ML creates per region in the registry's managed group."""
+    name = inputs["registryName"]
+    sub = rid.split("/")[2]
+    group = f"azureml-rg-{name}_{fake_guid(rid, 'managed-group')}"
+    details = []
+    for region in inputs.get("regionDetails") or []:
+        tag = uuid.UUID(fake_guid(rid, region.get("location", ""))).hex
+        account, acr = f"st{tag[:22]}", f"cr{tag[:20]}"
+        base = f"/subscriptions/{sub}/resourceGroups/{group}/providers"
+        storage = dict((region.get("storageAccountDetails") or [{}])[0].get("systemCreatedStorageAccount") or {})
+        registry = dict((region.get("acrDetails") or [{}])[0].get("systemCreatedAcrAccount") or {})
+        details.append({
+            **region,
+            "storageAccountDetails": [{"systemCreatedStorageAccount": {
+                **storage, "storageAccountName": account,
+                "armResourceId": {"resourceId": f"{base}/Microsoft.Storage/storageAccounts/{account}"}}}],
+            "acrDetails": [{"systemCreatedAcrAccount": {
+                **registry, "acrAccountName": acr,
+                "armResourceId": {"resourceId": f"{base}/Microsoft.ContainerRegistry/registries/{acr}"}}}],
+        })
+    loc = inputs.get("location", "westeurope")
+    return {
+        "regionDetails": details,
+        "managedResourceGroup": {"resourceId": f"/subscriptions/{sub}/resourceGroups/{group}"},
+        "discoveryUrl": f"https://{loc}.api.azureml.ms/registrymanagement/v1.0/registries/{name}/discovery",
+        "mlFlowRegistryUri": f"azureml://{loc}.api.azureml.ms/mlflow/v1.0{rid}",
+    }
+
+
+def _registry_upload_outputs(inputs: dict, rid: str, tenant: str) -> dict:
+    """Where the registry's temporary data reference puts a version's files (the URI without its SAS)."""
+    tag = uuid.UUID(fake_guid(str(inputs.get("registryName")), "upload")).hex
+    source = str(inputs.get("source", "")).rsplit("/", 1)[-1]
+    return {"uri": f"https://st{tag[:22]}.blob.core.windows.net/{fake_guid(rid, 'container')}/"
+                   f"{inputs.get('assetName')}/{inputs.get('assetVersion')}/{source}"}
+
+
 OUTPUTS: dict[str, Callable[[dict, str, str], dict]] = {
+    "azure-native:machinelearningservices:Registry": _ml_registry_outputs,
+    "pulumi-python:dynamic/amlplatform:RegistryUpload": _registry_upload_outputs,
     "azure-native:managedidentity:UserAssignedIdentity": _identity_outputs,
     "azure-native:storage:StorageAccount": _storage_outputs,
     "azure-native:keyvault:Vault": _vault_outputs,
@@ -138,7 +178,11 @@ class ArmEmulator(Mocks):
         if not args.custom:
             return None, {}
         if args.typ.startswith("pulumi:providers:") or args.typ in NOT_ARM:
-            return f"offline-{args.name}", dict(args.inputs)
+            state = dict(args.inputs)
+            helper = OUTPUTS.get(args.typ)
+            if helper:  # a helper whose outputs the program reads (a registry upload's URI)
+                state.update(helper(args.inputs, f"offline-{args.name}", self.tenant_id))
+            return f"offline-{args.name}", state
         spec = lookup(args.typ)
         rid = resource_id(spec, args.inputs, self.subscription_id)
         state = dict(args.inputs)

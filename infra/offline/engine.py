@@ -8,13 +8,16 @@ parent, dependencies and options, sorted so two runs are byte-identical.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
 import inspect
 import json
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import pulumi
+from pulumi.runtime.proto import source_pb2
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.mocks import set_mocks
@@ -83,6 +86,13 @@ class Plan:
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
 
+    @classmethod
+    def from_json(cls, text: str) -> "Plan":
+        """The plan to_json wrote (plans are plain JSON, so the round trip is exact)."""
+        data = json.loads(text)
+        data["resources"] = [PlannedResource(**r) for r in data["resources"]]
+        return cls(**data)
+
 
 def normalise(value: Any) -> Any:
     """Plain JSON: integral floats back to ints, secrets masked, keys sorted later by json."""
@@ -147,6 +157,46 @@ def _quiet_expected_errors() -> None:
     loop.set_exception_handler(handler)
 
 
+def _alias_unresolved(alias: Any, *_: Any) -> Any:
+    return alias
+
+
+async def _no_aliases(*_: Any) -> list[Any]:
+    return []
+
+
+def _no_stack_trace() -> source_pb2.StackTrace:
+    return source_pb2.StackTrace()
+
+
+# SDK work whose only reader is the real Pulumi engine. pulumi-azure-native gives each resource an alias
+# per API version of its type (about 60 for a virtual network); the SDK turns every one into a URN
+# (several Outputs each) in the Resource constructor and into an alias spec at registration, and walks
+# the Python stack for each resource's source position. The emulator reads none of it, and skipping it
+# takes a stack's program stage to about a third. (module, attribute, offline stand-in)
+_OFFLINE_STUBS = (
+    ("pulumi.resource", "collapse_alias_to_urn", _alias_unresolved),
+    ("pulumi.runtime.resource", "prepare_aliases", _no_aliases),
+    ("pulumi.runtime.resource", "_get_stack_trace", _no_stack_trace),
+)
+
+
+@contextlib.contextmanager
+def offline_sdk() -> Iterator[None]:
+    """Install the stand-ins for one offline run and put the SDK back as it was afterwards,
+    so a real `pulumi up` in the same interpreter (or the Automation API) still sends aliases."""
+    saved = []
+    try:
+        for module_name, attr, stand_in in _OFFLINE_STUBS:
+            module = importlib.import_module(module_name)
+            saved.append((module, attr, getattr(module, attr)))
+            setattr(module, attr, stand_in)
+        yield
+    finally:
+        for module, attr, original in reversed(saved):
+            setattr(module, attr, original)
+
+
 def run(
     program: Callable[[], object],
     stack: str,
@@ -182,7 +232,8 @@ def run(
         stack_outputs.update(resolved or {})
 
     try:
-        _sync_await(run_pulumi_func(body))
+        with offline_sdk():
+            _sync_await(run_pulumi_func(body))
     finally:
         pulumi_settings.ROOT.set(None)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from policies.rules import Resource, RuleReport, StackFacts, evaluate
 
@@ -12,6 +13,9 @@ from ..config_team import TeamStackConfig
 from ..naming import Names
 from ..program import managed_isolation, platform_tags
 from .engine import Plan, PlannedResource
+
+if TYPE_CHECKING:
+    from ..config_registry_stack import RegistryStackConfig
 
 WORKSPACE_IDENTITY = "workspace-identity-uai"
 INSTANCE_IDENTITY = "instance-identity-uai"
@@ -35,13 +39,16 @@ def facts_for(cfg: AnyStackConfig, plan: Plan | None = None) -> StackFacts:
         workspace_identity_name=WORKSPACE_IDENTITY,
         instance_identities=principals(INSTANCE_IDENTITY),
         instance_identity_name=INSTANCE_IDENTITY,
-        required_tags=tuple(sorted(platform_tags(cfg))),
+        required_tags=tuple(sorted(platform_tags(cfg) if isinstance(cfg, StackConfig) else _registry_tags(cfg))),
         allowed_locations=tuple(cfg.platform.allowed_locations),
         # Governance, not the stack's choice: staging and prod state is protected.
         protect_stateful=cfg.platform.environment != "dev",
         secrets_visible=True,
-        inference_http=cfg.aks.enabled and cfg.aks.tls.mode == "internalHttp",
-        managed_network_workspaces=managed_network_workspaces(cfg),
+        # The registry stack has no AKS, network or workspace.
+        inference_http=isinstance(cfg, StackConfig) and cfg.aks.enabled and cfg.aks.tls.mode == "internalHttp",
+        flow_logs_central=isinstance(cfg, StackConfig) and cfg.network.flow_logs.mode == "central",
+        private_ingestion=isinstance(cfg, StackConfig) and cfg.network.monitor_private_link,
+        managed_network_workspaces=managed_network_workspaces(cfg) if isinstance(cfg, StackConfig) else (),
     )
 
 
@@ -51,6 +58,12 @@ def managed_network_workspaces(cfg: StackConfig) -> tuple[str, ...]:
         return ()
     p = cfg.platform
     return (Names.for_stack(p.prefix, p.environment, p.subscription_id, p.generation).workspace,)
+
+
+def _registry_tags(cfg: RegistryStackConfig) -> dict[str, str]:
+    from ..registry_program import tags_for
+
+    return tags_for(cfg)
 
 
 def to_resource(r: PlannedResource) -> Resource:
@@ -94,6 +107,8 @@ def policy_config(cfg: AnyStackConfig) -> dict[str, object]:
         "protect-stateful": policy(protectStateful=facts.protect_stateful),
         "aml-inference-tls": policy(inferenceHttp=facts.inference_http),
         "aml-compute-in-vnet": policy(managedNetworkWorkspaces=list(facts.managed_network_workspaces)),
+        "vnet-flow-logs": policy(flowLogsCentral=facts.flow_logs_central),
+        "private-ingestion": policy(privateIngestion=facts.private_ingestion),
     }
 
 

@@ -21,6 +21,7 @@ from .engine import Plan, PlannedResource
 BY_DEFAULT = frozenset({"Microsoft.Resources", "Microsoft.Authorization"})
 
 ENCRYPTION_AT_HOST = "Microsoft.Compute/EncryptionAtHost"
+DISABLE_SSH = "Microsoft.ContainerService/DisableSSHPreview"
 MANAGED_CLUSTER = "Microsoft.ContainerService/managedClusters"
 AGENT_POOL = "Microsoft.ContainerService/managedClusters/agentPools"
 FEATURES_OUTPUT = "registeredFeatures"
@@ -70,6 +71,14 @@ def _encryption_at_host(res: PlannedResource, arm_type: str) -> Iterable[tuple[s
         yield "Microsoft.Compute", "encryption at host (the feature is Microsoft.Compute's)"
 
 
+def _ssh_disabled(res: PlannedResource, arm_type: str) -> Iterable[tuple[str, str]]:
+    # learn.microsoft.com/azure/aks/manage-ssh-node-access: "To use the Disable SSH feature, ... register
+    # the DisableSSHPreview feature flag", then the provider again.
+    if any(str((p.get("securityProfile") or {}).get("sshAccess", "")).lower() == "disabled"
+           for p in _pools(res, arm_type)):
+        yield DISABLE_SSH, "node pools with securityProfile.sshAccess Disabled"
+
+
 def _azure_policy(res: PlannedResource, arm_type: str) -> Iterable[tuple[str, str]]:
     # learn.microsoft.com/azure/aks/use-azure-policy: the add-on reports through Microsoft.PolicyInsights.
     addon = (res.inputs.get("addonProfiles") or {}).get("azurepolicy") if arm_type == MANAGED_CLUSTER else None
@@ -78,7 +87,8 @@ def _azure_policy(res: PlannedResource, arm_type: str) -> Iterable[tuple[str, st
 
 
 # Needs beyond a resource's own namespace: (resource, ARM type) -> (provider or feature, why).
-EXTRA: tuple[Callable[[PlannedResource, str], Iterable[tuple[str, str]]], ...] = (_encryption_at_host, _azure_policy)
+EXTRA: tuple[Callable[[PlannedResource, str], Iterable[tuple[str, str]]], ...] = (
+    _encryption_at_host, _ssh_disabled, _azure_policy)
 
 
 def for_plan(plan: Plan) -> Prerequisites:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..config import AnyStackConfig, StackConfig
+from ..config import StackConfig
 from ..config_team import TeamStackConfig
 from ..program import managed_isolation
 
@@ -115,6 +115,28 @@ def _aks(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
     ]
 
 
+def _vnet(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
+    if cfg.network.flow_logs.mode != "central":
+        return []
+    return [("CKV2_AMLP_5", f"{cfg.source} sets amlplatform:network.flowLogs.mode=central: the landing zone records "
+                            "this VNet's flow logs with traffic analytics (Azure Policy 6d7c9ba4 / 052c180e or its "
+                            "own), so the stack adds none")]
+
+
+def _ingestion(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
+    if cfg.network.monitor_private_link:
+        return []
+    why = {
+        "public": "dev's telemetry is sent over the public endpoints, Entra-only (it has no VNet for a scope's endpoint)",
+        "create": "telemetry stays on the public endpoint (Entra-authorised) until the stack turns the scope on",
+        "existing": "with central DNS zones Microsoft allows one private link scope per DNS, which the landing zone "
+                    "owns; this stack's telemetry uses the public endpoint (Entra-authorised)",
+        "none": "with policy-made DNS zones Microsoft allows one private link scope per DNS, which the landing zone "
+                "owns; this stack's telemetry uses the public endpoint (Entra-authorised)",
+    }["public" if cfg.network.mode == "public" else cfg.network.dns]
+    return [("CKV_AMLP_30", f"{cfg.source} sets amlplatform:network.monitorPrivateLink=false: {why}")]
+
+
 def _extension(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
     if cfg.aks.tls.mode == "internalHttp":
         return [("CKV_AMLP_16", f"{cfg.source} sets amlplatform:aks.tls.mode=internalHttp: scoring is plain HTTP "
@@ -122,12 +144,52 @@ def _extension(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
     return []
 
 
+def _asset_file(res: dict[str, Any], cfg: StackConfig) -> str:
+    """The seeded YAML file an endpoint came from (its `amlplatform.file` property), under the assets folder."""
+    inner = (res.get("properties") or {}).get("properties") or {}
+    return f"{cfg.assets.folder or 'assets'}/{inner.get('amlplatform.file', '?')}"
+
+
+def _online_endpoint(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
+    out = []
+    props = res.get("properties") or {}
+    if cfg.network.mode == "public" and props.get("publicNetworkAccess") == "Enabled":
+        out.append(("CKV_AMLP_17", _public(cfg, "online endpoint", filtered=False)))
+    out += _key_auth(res, cfg)
+    return out
+
+
+def _key_auth(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
+    if (res.get("properties") or {}).get("authMode") != "Key":
+        return []
+    return [("CKV_AMLP_18", f"{_asset_file(res, cfg)} sets auth_mode: key: clients score with a static key that never "
+                            "expires (a deliberate exception; aad_token or aml_token otherwise)")]
+
+
+def _deployment(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
+    props = res.get("properties") or {}
+    if props.get("endpointComputeType") != "Managed" or props.get("egressPublicNetworkAccess") == "Disabled":
+        return []
+    mode = cfg.network.mode
+    if mode in ("public", "managed"):
+        return [("CKV_AMLP_19", f"{cfg.source} sets amlplatform:network.mode={mode}: the deployment's outbound "
+                                "traffic follows the workspace's AML managed network and its rules; the flag no longer "
+                                "applies there (concept-secure-online-endpoint) and keeps the API's default, Enabled")]
+    return []
+
+
 RULES: dict[str, Rule] = {
+    "Microsoft.MachineLearningServices/workspaces/onlineEndpoints": _online_endpoint,
+    "Microsoft.MachineLearningServices/workspaces/batchEndpoints": _key_auth,
+    "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments": _deployment,
     STORAGE: _storage,
     REGISTRY: _registry,
     WORKSPACE: _workspace,
     "Microsoft.ContainerService/managedClusters": _aks,
     "Microsoft.KubernetesConfiguration/extensions": _extension,
+    "Microsoft.Network/virtualNetworks": _vnet,
+    "Microsoft.OperationalInsights/workspaces": _ingestion,
+    "Microsoft.Insights/components": _ingestion,
 }
 
 
@@ -145,7 +207,7 @@ def _team_compute(res: dict[str, Any], team: TeamStackConfig) -> list[Skip]:
                             f"isolation {isolation}) holds it; that workspace is in the platform stack's template")]
 
 
-def for_stack(cfg: AnyStackConfig) -> Callable[[dict[str, Any]], list[Skip]]:
+def for_stack(cfg: StackConfig | TeamStackConfig) -> Callable[[dict[str, Any]], list[Skip]]:
     """The skip rule the renderer applies for this stack (a team stack's: its platform stack's, and its own)."""
     team = cfg if isinstance(cfg, TeamStackConfig) else None
     governing = cfg.platform_config if isinstance(cfg, TeamStackConfig) else cfg

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import AnyStackConfig, StackConfig, load_stack
 from ..config_team import TeamStackConfig
 from .emulator import OFFLINE_SUBSCRIPTION
 from .engine import ORGANIZATION, PROJECT, Plan, run, with_secret_placeholders
+
+if TYPE_CHECKING:
+    from ..config_registry_stack import RegistryStackConfig
 
 # Platform plans by (repository root, stack, config): what team stacks read their outputs from.
 _PLATFORM_PLANS: OrderedDict[tuple[str, str, str], Plan] = OrderedDict()
@@ -30,6 +33,13 @@ def plan_stack(cfg: AnyStackConfig, raw: dict[str, Any]) -> tuple[Plan, list[str
     if isinstance(cfg, TeamStackConfig):
         return plan_team_stack(cfg, raw), []
     from .. import program
+    from ..config_registry_stack import RegistryStackConfig
+
+    if isinstance(cfg, RegistryStackConfig):
+        from .. import registry_program
+
+        return run(lambda: registry_program.build_registry(cfg), cfg.stack, raw,
+                   subscription_id=cfg.platform.subscription_id or OFFLINE_SUBSCRIPTION), []
 
     raw, missing = with_secret_placeholders(cfg.required_secrets(), raw)
     plan = run(lambda: program.build(cfg), cfg.stack, raw,
@@ -52,8 +62,8 @@ def reference_name(platform_stack: str) -> str:
     return f"{ORGANIZATION}/{PROJECT}/{platform_stack}"
 
 
-def governing(cfg: AnyStackConfig) -> StackConfig:
-    """The platform stack whose settings and governance apply: the stack itself, or a team stack's platform."""
+def governing(cfg: AnyStackConfig) -> StackConfig | RegistryStackConfig:
+    """The stack whose settings and governance apply: the stack itself, or a team stack's platform stack."""
     return cfg.platform_config if isinstance(cfg, TeamStackConfig) else cfg
 
 

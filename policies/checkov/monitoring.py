@@ -35,3 +35,29 @@ ValueCheck(
     ["Microsoft.Authorization/roleAssignments"], "properties/principalType",
     ["User", "Group", "ServicePrincipal", "ForeignGroup", "Device"], CheckCategories.IAM,
 )
+
+
+class PrivateIngestion(BaseResourceCheck):
+    """Azure Policy 6c53d030 / 1bc02227 (ingestion half) and a499fed8 (ingestion half): telemetry reaches Log
+    Analytics and App Insights only through an Azure Monitor private link scope. Stacks without one
+    (amlplatform:network.monitorPrivateLink false) skip it inline, naming the key."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            name="Ensure Log Analytics and App Insights take ingestion only through a private link scope",
+            id="CKV_AMLP_30",
+            categories=[CheckCategories.NETWORKING],
+            supported_resources=["Microsoft.OperationalInsights/workspaces", "Microsoft.Insights/components",
+                                 "Microsoft.Insights/privateLinkScopes"],
+        )
+
+    def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
+        props = conf.get("properties") or {}
+        if conf.get("type") == "Microsoft.Insights/privateLinkScopes":
+            ok = (props.get("accessModeSettings") or {}).get("ingestionAccessMode") == "PrivateOnly"
+        else:
+            ok = props.get("publicNetworkAccessForIngestion") == "Disabled"
+        return CheckResult.PASSED if ok else CheckResult.FAILED
+
+
+PrivateIngestion()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from . import access, data, governance, network, workspace
+from . import access, aks, data, governance, network, serving, workspace
 from .core import ANY, Resource, Rule, RuleReport, StackFacts, Violation, unknown
 from .core import evaluate as _evaluate
 
 RULES: tuple[Rule, ...] = (
-    workspace.RULES + data.RULES + network.RULES + access.RULES + governance.RULES
+    workspace.RULES + data.RULES + network.RULES + aks.RULES + access.RULES + governance.RULES + serving.RULES
 )
 
 

@@ -80,6 +80,12 @@ class StackFacts:
     # Workspaces with an AML managed network that a plan's computes may name without declaring them:
     # a team stack's instances sit in its platform stack's workspace (infra/team_program.py).
     managed_network_workspaces: tuple[str, ...] = ()
+    # The stack sets amlplatform:network.flowLogs.mode central: the landing zone records VNet flow logs, so
+    # the stack's VNets carry none (the report shows it as checkov's CKV2_AMLP_5 inline skip).
+    flow_logs_central: bool = False
+    # The stack sets amlplatform:network.monitorPrivateLink: Log Analytics and App Insights take ingestion
+    # only through an Azure Monitor private link scope.
+    private_ingestion: bool = False
 
     @property
     def level(self) -> Level:

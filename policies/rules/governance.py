@@ -24,6 +24,7 @@ TAGGABLE = frozenset({
     "azure-native:network:NatGateway",
     "azure-native:network:PublicIPAddress",
     "azure-native:network:RouteTable",
+    "azure-native:network:FlowLog",
     "azure-native:keyvault:Key",
     "azure-native:privatedns:PrivateZone",
     "azure-native:privatedns:VirtualNetworkLink",
@@ -31,6 +32,12 @@ TAGGABLE = frozenset({
     "azure-native:monitor:DataCollectionRule",
     "azure-native:monitor:DataCollectionEndpoint",
     "azure-native:containerservice:ManagedNamespace",
+    # The AML registry and the endpoints (issue 16).
+    "azure-native:machinelearningservices:Registry",
+    "azure-native:machinelearningservices:OnlineEndpoint",
+    "azure-native:machinelearningservices:OnlineDeployment",
+    "azure-native:machinelearningservices:BatchEndpoint",
+    "azure-native:machinelearningservices:BatchDeployment",
     AGENT_POOL,
 })
 

@@ -17,11 +17,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
 from .base import AzureRule, Finding, PlanView
-from . import aks, compute, diagnostics, locks, rbac, storage, subscription
+from . import aks, compute, diagnostics, locks, network, rbac, serving, storage, subscription
 from ..engine import Plan
 
 RULES: tuple[AzureRule, ...] = (rbac.RULES + storage.RULES + diagnostics.RULES + locks.RULES + compute.RULES
-                                + aks.RULES + subscription.RULES)
+                                + aks.RULES + network.RULES + subscription.RULES + serving.RULES)
 
 
 @dataclass

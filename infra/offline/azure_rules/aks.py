@@ -19,6 +19,10 @@ DCE = "Microsoft.Insights/dataCollectionEndpoints"
 DCRA = "Microsoft.Insights/dataCollectionRuleAssociations"
 SCOPED_RESOURCE = "Microsoft.Insights/privateLinkScopes/scopedResources"
 LOG_ANALYTICS = "Microsoft.OperationalInsights/workspaces"
+TRUSTED_ACCESS = "Microsoft.ContainerService/managedClusters/trustedAccessRoleBindings"
+# Azure ML's Trusted Access role (Azure/AML-Kubernetes docs/azureml-aks-ta-support.md).
+MLWORKLOAD = "Microsoft.MachineLearningServices/workspaces/mlworkload"
+IMAGE_CLEANER_HOURS = (24, 2160)
 
 
 def _lower(value: object) -> str:
@@ -178,6 +182,41 @@ def container_insights_private_link(view: PlanView) -> Iterable[tuple[str, str]]
                                 "(configurationAccessEndpoint)")
 
 
+def trusted_access(view: PlanView) -> Iterable[tuple[str, str]]:
+    """A Kubernetes compute on a cluster with local accounts off reaches it only through AKS Trusted Access: a
+    role binding on the cluster with Azure ML's mlworkload role for the compute's workspace, created before
+    the attach (computes attached before the binding existed do not use it)."""
+    for compute in _kubernetes_computes(view):
+        cluster_id = (compute.inputs.get("properties") or {}).get("resourceId")
+        cluster = view.get(cluster_id)
+        if cluster is None or cluster.inputs.get("disableLocalAccounts") is not True:
+            continue
+        workspace = _lower(compute.id.rsplit("/computes/", 1)[0] if compute.id else "")
+        bindings = [b for b in view.under(cluster.id or "") if view.arm_type(b) == TRUSTED_ACCESS
+                    and _lower(b.inputs.get("sourceResourceId")) == workspace
+                    and MLWORKLOAD.lower() in [_lower(r) for r in b.inputs.get("roles") or []]]
+        if not bindings:
+            yield compute.urn, (f"{cluster.physical_name} has local accounts disabled, and no Trusted Access role "
+                                f"binding gives the workspace the role {MLWORKLOAD} on it: Azure ML cannot reach "
+                                "the cluster")
+        elif not any(_waits_for(view, compute, b.urn) for b in bindings):
+            yield compute.urn, ("attaches before the Trusted Access role binding exists: a compute attached before "
+                                "the binding does not use it")
+
+
+def image_cleaner_interval(view: PlanView) -> Iterable[tuple[str, str]]:
+    """Image Cleaner's interval is required for ARM clients and must lie in 24-2160 hours (image-cleaner.md)."""
+    low, high = IMAGE_CLEANER_HOURS
+    for cluster in view.of_arm_type(CLUSTER):
+        cleaner = (cluster.inputs.get("securityProfile") or {}).get("imageCleaner") or {}
+        if cleaner.get("enabled") is not True:
+            continue
+        hours = cleaner.get("intervalHours")
+        if not isinstance(hours, int) or not low <= hours <= high:
+            yield cluster.urn, (f"imageCleaner.intervalHours is {hours!r}: ARM clients must state it, "
+                                f"{low}-{high} hours")
+
+
 RULES = (
     AzureRule(
         "azure-aks-udr-public-network-access",
@@ -196,6 +235,18 @@ RULES = (
         "A Kubernetes compute's namespace exists before the attach",
         "https://learn.microsoft.com/azure/machine-learning/how-to-attach-kubernetes-to-workspace",
         attach_namespace,
+    ),
+    AzureRule(
+        "azure-aks-trusted-access",
+        "A Kubernetes compute on a cluster without local accounts has its workspace's Trusted Access binding first",
+        "https://github.com/Azure/AML-Kubernetes/blob/master/docs/azureml-aks-ta-support.md",
+        trusted_access,
+    ),
+    AzureRule(
+        "azure-aks-image-cleaner-interval",
+        "Image Cleaner states an interval of 24-2160 hours",
+        "https://learn.microsoft.com/azure/aks/image-cleaner#configuration-options",
+        image_cleaner_interval,
     ),
     AzureRule(
         "azure-aks-container-insights-dcr",
