@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .config_base import _At, _Rule, _Section
+from infra.config.base import _At, _Rule, _Section
 
 # ISO 8601 durations as Key Vault's rotation policy takes them: one unit, days, months or years.
 _DURATION = re.compile(r"^P(?P<n>[1-9][0-9]{0,3})(?P<unit>[DMY])$")

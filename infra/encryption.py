@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from . import config as config_mod
-from .components.common import Common
-from .components.encryption import CustomerManagedKeysComponent, CustomerManagedKeysProps, KeyPolicy
-from .components.identity import IdentityComponent
-from .components.keyvault import KeyVaultComponent
-from .naming import Names
+from infra.config import stack as config_mod
+from infra.components.common import Common
+from infra.components.encryption import CustomerManagedKeysComponent, CustomerManagedKeysProps, KeyPolicy
+from infra.components.identity import IdentityComponent
+from infra.components.keyvault import KeyVaultComponent
+from infra.naming import Names
 
 # Consumers that take a user-assigned identity of their own, and its name's purpose (id-<base>-<purpose>).
 OWN_IDENTITIES = {"storage": "cmk-storage", "datalake": "cmk-datalake", "registry": "cmk-registry",

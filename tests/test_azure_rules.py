@@ -115,7 +115,7 @@ def test_a_setting_on_a_type_the_table_lacks_is_a_finding():
     diag = _diag_on(plan, "keyvault-diag")
     web = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Web/sites/app"
     (found,) = findings(_replace(plan, diag, resourceUri=web), "azure-diagnostic-categories")
-    assert "Microsoft.Web/sites, a type infra/diagnostic_categories.py does not list" in found[1]
+    assert "Microsoft.Web/sites, a type infra/azure_facts/diagnostic_categories.py does not list" in found[1]
 
 
 # ---- locks ----------------------------------------------------------------------------------------------

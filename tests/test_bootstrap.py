@@ -1,6 +1,6 @@
 """The state backend's bootstrap: its inputs, its offline plan, its checkov verdict and its CLI.
 
-The plan is the one `pulumi up -s state` runs in bootstrap/ (the same program
+The plan is the one `pulumi up -s state` runs in state-backend/ (the same program
 under the offline engine), so every property pinned here is what Azure gets.
 """
 
@@ -21,15 +21,15 @@ import pulumi
 import pytest
 import yaml
 
-from infra import cli
-from infra.bootstrap import config as bconfig
-from infra.bootstrap import plan as bplan
-from infra.config import ConfigError
+from infra.cli import main as cli
+from infra.state_backend import config as bconfig
+from infra.state_backend import plan as bplan
+from infra.config.stack import ConfigError
 from infra.naming import stable_guid
 from infra.offline import arm, arm_types, checkov_gate, engine
 from tests.conftest import ROOT
 
-FILE = "bootstrap/Pulumi.state.yaml"
+FILE = "state-backend/Pulumi.state.yaml"
 SUB = "00000000-0000-0000-0000-000000000000"
 RG_ID = f"/subscriptions/{SUB}/resourceGroups/rg-contoso-pulumi-state"
 ACCOUNT_ID = f"{RG_ID}/providers/Microsoft.Storage/storageAccounts/stcontosopulumistate"
@@ -379,7 +379,7 @@ def test_checkov_without_the_skips_fails_on_the_public_endpoint(tmp_path):
 
 
 def run_entry(raw: dict[str, Any]) -> engine.Plan:
-    return engine.run(lambda: runpy.run_path(str(ROOT / "bootstrap"), run_name="__main__"), "state", raw,
+    return engine.run(lambda: runpy.run_path(str(ROOT / "state-backend"), run_name="__main__"), "state", raw,
                       subscription_id=SUB, project=bplan.PROJECT)
 
 
@@ -394,10 +394,10 @@ def test_a_mistake_under_pulumi_is_a_run_error():
 
 
 def test_the_project_uses_the_repository_virtualenv_and_package():
-    project = yaml.safe_load((ROOT / "bootstrap" / "Pulumi.yaml").read_text())
+    project = yaml.safe_load((ROOT / "state-backend" / "Pulumi.yaml").read_text())
     assert project["name"] == bplan.PROJECT and "main" not in project
     assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "../.venv"}}
-    lines = [x for x in (ROOT / "bootstrap" / "requirements.txt").read_text().splitlines()
+    lines = [x for x in (ROOT / "state-backend" / "requirements.txt").read_text().splitlines()
              if x and not x.startswith("#")]
     assert lines == ["-e .."]
 
@@ -408,7 +408,7 @@ def test_the_project_uses_the_repository_virtualenv_and_package():
 @pytest.fixture()
 def repo(tmp_path) -> Path:
     shutil.copytree(ROOT / "stacks", tmp_path / "stacks")
-    (tmp_path / "bootstrap").mkdir()
+    (tmp_path / "state-backend").mkdir()
     shutil.copy(ROOT / FILE, tmp_path / FILE)
     return tmp_path
 
@@ -447,10 +447,10 @@ def test_cli_config_option_and_bad_input_exit_2_with_one_line(repo, capsys):
 
 
 def test_cli_missing_file_and_bad_arguments_exit_2_without_traceback(repo):
-    proc = subprocess.run([sys.executable, "-m", "infra.cli", "--root", str(repo), "bootstrap", "plan", "--config",
+    proc = subprocess.run([sys.executable, "-m", "infra.cli.main", "--root", str(repo), "bootstrap", "plan", "--config",
                            str(repo / "nope" / "Pulumi.state.yaml")], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2 and "no such stack file" in proc.stderr and "Traceback" not in proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "infra.cli", "bootstrap", "plan", "--nope"], capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "infra.cli.main", "bootstrap", "plan", "--nope"], capture_output=True,
                           text=True, cwd=ROOT)
     assert proc.returncode == 2 and "unrecognized arguments: --nope" in proc.stderr and "Traceback" not in proc.stderr
 

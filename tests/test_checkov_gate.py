@@ -604,7 +604,7 @@ def _vnet_with_flow_log(name: str, flow_log: bool) -> None:
 
 def test_every_vnet_needs_a_flow_log_unless_skipped_for_central_flow_logs(tmp_path, checkov_tool):
     """CKV2_AMLP_5 follows the flow log's dependency on its VNet; a stack with flowLogs.mode central carries
-    it as an inline skip naming the key (infra/offline/relaxations.py)."""
+    it as an inline skip naming the key (policies/relaxations.py)."""
     cases = {"with_flow_log": (lambda: _vnet_with_flow_log("vnet-logged", True), "PASSED"),
              "without_flow_log": (lambda: _vnet_with_flow_log("vnet-silent", False), "FAILED")}
     for name, (fn, _) in cases.items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infra.components.common import PropsError
-from infra.roles import BUILTIN_ROLES
+from infra.azure_facts.roles import BUILTIN_ROLES
 from tests.conftest import stack_plan
 from tests.test_network import ML_REGISTRY
 
@@ -294,7 +294,7 @@ def test_diagnostic_categories_follow_the_target_type(stack):
 def test_add_diagnostics_refuses_a_type_or_group_the_table_lacks():
     from infra.components.common import DiagnosticSettings, add_diagnostics
 
-    with pytest.raises(PropsError, match="Microsoft.Web/sites is not in infra/diagnostic_categories.py"):
+    with pytest.raises(PropsError, match="Microsoft.Web/sites is not in infra/azure_facts/diagnostic_categories.py"):
         add_diagnostics(None, "x", "/id", DiagnosticSettings("/log"), "Microsoft.Web/sites")  # type: ignore[arg-type]
     with pytest.raises(PropsError, match="Microsoft.Network/networkSecurityGroups has no log category group 'audit'"):
         add_diagnostics(None, "x", "/id", DiagnosticSettings("/log"),  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import config
+from infra.config import stack as config
 from tests.conftest import raw_stack
 
 SRC = "stacks/Pulumi.dev.yaml"

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from infra import config
-from infra.offline import arm, relaxations
-from infra.regions import ZONAL_REGIONS, zone_redundant
+from infra.config import stack as config
+from infra.offline import arm
+from policies import relaxations
+from infra.azure_facts.regions import ZONAL_REGIONS, zone_redundant
 from tests.conftest import ROOT, edited_plan, raw_stack, stack_config, stack_plan
 from tests.test_network_config import SUB, error, net
 
@@ -234,7 +235,7 @@ def test_flow_logs_are_refused_in_public_mode():
 
 
 def _zone_ids(monitor: bool) -> dict[str, str]:
-    from infra.dns_zones import required_zones
+    from infra.azure_facts.dns_zones import required_zones
 
     return {z: f"{SUB}/resourceGroups/rg-dns/providers/Microsoft.Network/privateDnsZones/{z}"
             for z in required_zones(monitor)}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.dns_zones import ALL_ZONES, required_zones
+from infra.azure_facts.dns_zones import ALL_ZONES, required_zones
 from tests.conftest import edited_plan, stack_plan
 from tests.test_network_config import HUB, SUB
 
@@ -303,7 +303,7 @@ def test_dev_runs_its_compute_in_the_managed_vnet_with_rules_to_its_firewalled_s
 def test_a_stack_rule_may_not_take_a_platform_rule_name():
     import pytest
 
-    from infra import config
+    from infra.config import stack as config
 
     def edit(raw):
         raw["amlplatform:network"] = {
@@ -324,7 +324,7 @@ def test_a_managed_mode_staging_passes_the_whole_gate(tmp_path):
 
     import yaml
 
-    from infra import cli
+    from infra.cli import main as cli
     from tests.conftest import ROOT
 
     shutil.copytree(ROOT / "stacks", tmp_path / "stacks")

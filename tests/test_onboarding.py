@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from infra import cli, config
+from infra.cli import main as cli
+
+from infra.config import stack as config
 from infra.offline import azure_rules
 from infra.offline.stack import plan_stack
 from tests.conftest import ROOT

@@ -1,6 +1,6 @@
 """The built-in role table is pinned: a wrong GUID would grant the wrong role silently."""
 
-from infra.roles import BUILTIN_ROLES, role_definition_id
+from infra.azure_facts.roles import BUILTIN_ROLES, role_definition_id
 
 
 def test_builtin_role_ids_are_pinned():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import cli
+from infra.cli import main as cli
 from infra.offline import diff as stack_diff
 from infra.offline import preview
 

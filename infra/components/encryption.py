@@ -29,8 +29,8 @@ import pulumi
 import pulumiverse_time as time
 from pulumi_azure_native import compute, keyvault
 
-from .common import Common, PropsError, add_lock, assign_role, builtin_role_id, resource_opts
-from .identity import IdentityComponent, IdentityProps
+from infra.components.common import Common, PropsError, add_lock, assign_role, builtin_role_id, resource_opts
+from infra.components.identity import IdentityComponent, IdentityProps
 
 WRAP_OPS = ("wrapKey", "unwrapKey")
 ENCRYPT_OPS = ("encrypt", "decrypt")

@@ -25,10 +25,10 @@ import pulumi
 import pulumiverse_time as time
 from pulumi_azure_native import network
 
-from .common import Common, PropsError, RoleAssignment, resource_opts
-from .encryption import StorageKey
-from .identity import IdentityComponent, IdentityProps
-from .storage import StorageComponent, StorageProps
+from infra.components.common import Common, PropsError, RoleAssignment, resource_opts
+from infra.components.encryption import StorageKey
+from infra.components.identity import IdentityComponent, IdentityProps
+from infra.components.storage import StorageComponent, StorageProps
 
 # Azure Policy 2f080164 and 3e9965dc accept 10 or 60 minutes; 10 shows traffic sooner at the same price per GB.
 TRAFFIC_ANALYTICS_MINUTES = 10

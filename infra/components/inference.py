@@ -26,7 +26,7 @@ from pulumi_azure_native import kubernetesconfiguration as k8sconfig
 from pulumi_azure_native import machinelearningservices as ml
 from pulumi_azure_native import monitor
 
-from .common import (
+from infra.components.common import (
     Common,
     PropsError,
     add_diagnostics,
@@ -35,10 +35,10 @@ from .common import (
     check_name,
     resource_opts,
 )
-from ..roles import AKS_ATTACH_ROLES
-from .encryption import DiskEncryption, KmsKey
-from .identity import IdentityComponent, IdentityProps
-from .inference_settings import (
+from infra.azure_facts.roles import AKS_ATTACH_ROLES
+from infra.components.encryption import DiskEncryption, KmsKey
+from infra.components.identity import IdentityComponent, IdentityProps
+from infra.components.inference_settings import (
     RELEASE_NAMESPACE,
     cluster_resource_id,
     extension_settings,

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import network, privatedns
 
-from ..dns_zones import required_zones
-from ..regions import zone_redundant
-from .common import Common, PropsError, add_diagnostics, resource_opts
+from infra.azure_facts.dns_zones import required_zones
+from infra.azure_facts.regions import zone_redundant
+from infra.components.common import Common, PropsError, add_diagnostics, resource_opts
 
 SUBNET_NAMES = {"privateEndpoints": "snet-pe", "training": "snet-training", "scoring": "snet-scoring",
                 "apiServer": "snet-apiserver"}

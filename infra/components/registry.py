@@ -8,7 +8,7 @@ from typing import Sequence
 import pulumi
 from pulumi_azure_native import containerregistry as acr
 
-from .common import (
+from infra.components.common import (
     Common,
     PropsError,
     add_diagnostics,
@@ -18,7 +18,7 @@ from .common import (
     check_name,
     resource_opts,
 )
-from .encryption import RegistryKey
+from infra.components.encryption import RegistryKey
 
 
 @dataclass

@@ -21,7 +21,7 @@ from typing import Sequence
 import pulumi
 from pulumi_azure_native import storage
 
-from .common import (
+from infra.components.common import (
     Common,
     PropsError,
     add_diagnostics,
@@ -30,7 +30,7 @@ from .common import (
     check_name,
     resource_opts,
 )
-from .encryption import StorageKey
+from infra.components.encryption import StorageKey
 
 ACCOUNT = "Microsoft.Storage/storageAccounts"
 # d.hh:mm:ss, as ARM takes sasExpirationPeriod.

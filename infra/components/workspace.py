@@ -15,7 +15,7 @@ from typing import Sequence
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 
-from .common import (
+from infra.components.common import (
     Common,
     PropsError,
     add_diagnostics,
@@ -24,7 +24,7 @@ from .common import (
     check_name,
     resource_opts,
 )
-from .encryption import WorkspaceKey
+from infra.components.encryption import WorkspaceKey
 
 ISOLATION_MODES = ("AllowInternetOutbound", "AllowOnlyApprovedOutbound")
 

@@ -13,8 +13,8 @@ import copy
 import json
 from typing import Any, Callable, Iterable
 
-from .arm_types import NOT_ARM, TYPES, UnmappedError, lookup
-from .engine import Plan, PlannedResource
+from infra.offline.arm_types import NOT_ARM, TYPES, UnmappedError, lookup
+from infra.offline.engine import Plan, PlannedResource
 
 SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
 

@@ -185,7 +185,7 @@ TYPES: dict[str, ArmType] = {
                 ("workspaceName", "ruleName"), has_properties_input=True),
         ArmType("azure-native:machinelearningservices:Workspace", "Microsoft.MachineLearningServices/workspaces",
                 "2025-12-01", ("workspaceName",)),
-        # Seeded assets (infra/components/assets.py): each takes `properties`; `name` (and `version`)
+        # Seeded assets (infra/seeding/components.py): each takes `properties`; `name` (and `version`)
         # with the workspace name make the ARM name. A datastore's `skipValidation` is a query
         # parameter of the PUT, not part of the body.
         *(ArmType(f"azure-native:machinelearningservices:{token}",
@@ -234,11 +234,11 @@ TYPES: dict[str, ArmType] = {
 # Their dependencies pass through them to whatever depends on them.
 NOT_ARM: dict[str, str] = {
     "time:index/sleep:Sleep": "a pause for Azure RBAC propagation (pulumiverse-time)",
-    # infra/assets/upload.py: a dynamic-provider resource that writes files to the workspace's default
+    # infra/seeding/upload.py: a dynamic-provider resource that writes files to the workspace's default
     # datastore with Entra ID; the asset versions that point at its URI are ARM resources.
     "pulumi-python:dynamic/amlplatform:WorkspaceUpload": "a content-addressed upload of asset files "
     "(code, build context, local data) to the workspace's default datastore",
-    # infra/assets/registry_upload.py and routing.py: the registry's one upload path, and an endpoint's traffic
+    # infra/seeding/registry_upload.py and routing.py: the registry's one upload path, and an endpoint's traffic
     # (or batch default) written once its deployments exist.
     "pulumi-python:dynamic/amlplatform:RegistryUpload": "a promoted version's files, uploaded through the "
     "registry's temporary data reference",

@@ -18,7 +18,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 from pulumi.runtime.sync_await import _ensure_event_loop
 
-from .arm_types import NOT_ARM, UnmappedError, lookup, resource_id
+from infra.offline.arm_types import NOT_ARM, UnmappedError, lookup, resource_id
 
 OFFLINE_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 OFFLINE_TENANT = "11111111-1111-1111-1111-111111111111"

@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 
 from policies.rules import Resource, RuleReport, StackFacts, evaluate
 
-from ..config import AnyStackConfig, StackConfig
-from ..config_team import TeamStackConfig
-from ..naming import Names
-from ..program import managed_isolation, platform_tags
-from .engine import Plan, PlannedResource
+from infra.config.stack import AnyStackConfig, StackConfig
+from infra.config.team_stack import TeamStackConfig
+from infra.naming import Names
+from infra.program import managed_isolation, platform_tags
+from infra.offline.engine import Plan, PlannedResource
 
 if TYPE_CHECKING:
-    from ..config_registry_stack import RegistryStackConfig
+    from infra.config.registry_stack import RegistryStackConfig
 
 WORKSPACE_IDENTITY = "workspace-identity-uai"
 INSTANCE_IDENTITY = "instance-identity-uai"
@@ -66,7 +66,7 @@ def managed_network_workspaces(cfg: StackConfig) -> tuple[str, ...]:
 
 
 def _registry_tags(cfg: RegistryStackConfig) -> dict[str, str]:
-    from ..registry_program import tags_for
+    from infra.registry_program import tags_for
 
     return tags_for(cfg)
 

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from policies.rules import unknown
 
-from ..config import ConfigError
-from .arm_types import NOT_ARM, TYPES, UnmappedError, resource_id
-from .emulator import OFFLINE_SUBSCRIPTION, STACK_REFERENCE
-from .engine import Plan, PlannedResource, normalise
+from infra.config.stack import ConfigError
+from infra.offline.arm_types import NOT_ARM, TYPES, UnmappedError, resource_id
+from infra.offline.emulator import OFFLINE_SUBSCRIPTION, STACK_REFERENCE
+from infra.offline.engine import Plan, PlannedResource, normalise
 
 GONE = {"delete", "delete-replaced", "discard", "discard-replaced", "remove-pending-replace", "read",
         "read-replacement", "refresh"}

@@ -3,7 +3,7 @@
 Workspace ba769a63, storage 6fac406b with queue/table f0e5abd0 and 7c322315, registry 5b9159ae,
 AKS disks 7d7be79c and KMS dbbdc317 (Azure/azure-policy, built-in-policies/policyDefinitions), key
 rotation as PSRule's Azure.KeyVault.AutoRotationPolicy. A stack without customer-managed keys carries
-inline skips naming its stack file and key (infra/offline/relaxations.py).
+inline skips naming its stack file and key (policies/relaxations.py).
 """
 
 from __future__ import annotations

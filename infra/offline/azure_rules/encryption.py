@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from ...roles import BUILTIN_ROLES, KEY_ENCRYPT_ROLES, KEY_WRAP_ROLES
-from ..engine import PlannedResource
-from .aks import _waits_for
-from .base import AzureRule, PlanView
+from infra.azure_facts.roles import BUILTIN_ROLES, KEY_ENCRYPT_ROLES, KEY_WRAP_ROLES
+from infra.offline.engine import PlannedResource
+from infra.offline.azure_rules.aks import _waits_for
+from infra.offline.azure_rules.base import AzureRule, PlanView
 
 VAULT = "Microsoft.KeyVault/vaults"
 KEY = "Microsoft.KeyVault/vaults/keys"

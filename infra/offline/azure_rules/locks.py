@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..engine import PlannedResource
-from .base import AzureRule, PlanView
+from infra.offline.engine import PlannedResource
+from infra.offline.azure_rules.base import AzureRule, PlanView
 
 LOCK = "Microsoft.Authorization/locks"
 ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
