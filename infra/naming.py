@@ -99,6 +99,13 @@ def stable_guid(*parts: str) -> str:
     return str(uuid.uuid5(GUID_NAMESPACE, "/".join(p.lower() for p in parts)))
 
 
+def instance_name(prefix: str, environment: str, user_object_id: str) -> str:
+    """A user's compute instance in one environment (the platform's and its team stacks' alike)."""
+    # Six letters from the hash: Azure ML wants a letter after the last hyphen.
+    digest = hashlib.sha256(user_object_id.lower().encode()).digest()
+    return f"ci-{prefix}{ENV_CODES[environment]}-{''.join(chr(97 + b % 26) for b in digest[:6])}"
+
+
 @dataclass(frozen=True)
 class Names:
     prefix: str
@@ -177,9 +184,7 @@ class Names:
 
     def instance(self, user_object_id: str) -> str:
         """Compute instance names are unique per region, so they carry the stack and the user."""
-        # Six letters from the hash: Azure ML wants a letter after the last hyphen.
-        digest = hashlib.sha256(user_object_id.lower().encode()).digest()
-        return f"ci-{self.prefix}{self.env}-{''.join(chr(97 + b % 26) for b in digest[:6])}"
+        return instance_name(self.prefix, self.environment, user_object_id)
 
     def identity(self, purpose: str) -> str:
         return f"id-{self.base}-{purpose}"

@@ -13,14 +13,16 @@ hardened alike by the same component.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import pulumi
 import pulumiverse_time as time
 from pulumi_azure_native import authorization, resources
 
 from infra.config import stack as config_mod
+from infra.config import team_stack as config_team
 from infra.seeding import stack as assets_stack
+from infra.access_grants import TEAM_ROLE_NAMES
 from infra.components.access import AccessComponent, AccessProps, Grantee, Team
 from infra.seeding.components import AssetsComponent, AssetsProps, TeamDatastore, Uploader
 from infra.components.common import Common, DiagnosticSettings, PrivateEndpoints, PropsError, RoleAssignment
@@ -42,6 +44,8 @@ from infra.components.workspace import OutboundRule, WorkspaceComponent, Workspa
 from infra.encryption import customer_managed_keys
 from infra.naming import Names
 from infra.paths import REPO_ROOT
+from infra.platform_outputs import PlatformOutputs, instance_settings_output
+from infra.azure_facts.roles import role_definition_id
 
 
 def platform_tags(cfg: config_mod.StackConfig) -> dict[str, str]:
@@ -88,7 +92,7 @@ def managed_isolation(cfg: config_mod.StackConfig) -> str | None:
     return {"public": "AllowInternetOutbound", "managed": cfg.network.isolation_mode}.get(cfg.network.mode)
 
 
-def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
+def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
     """Declare every resource of the stack; returns the stack outputs (also exported)."""
     # A plain invoke before any resource: the deployment's own subscription and tenant, as values.
     client = authorization.get_client_config()
@@ -130,9 +134,10 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
     # Compute instances get their own: idle shutdown works only when the instance's identity holds
     # Contributor on the workspace (how-to-create-compute-instance#assign-managed-identity), a role
     # the identity every cluster job runs as must not have.
+    # It exists whenever instances are on, so team stacks' members get instances too (infra/team_program.py).
     instances = instances_for(cfg, names)
     ci_id = IdentityComponent("instance-identity", IdentityProps(common(), names.identity("instance"))) \
-        if instances else None
+        if cfg.compute.instances.enabled else None
 
     monitoring = MonitoringComponent(
         "monitoring",
@@ -375,7 +380,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
             ),
         )
 
-    AccessComponent(
+    access = AccessComponent(
         "access",
         AccessProps(
             common(),
@@ -397,7 +402,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
                          [_grant(ws_id, "workspace", "mlregistry-reader", "Reader"),
                           _grant(job_id, "compute", "mlregistry-reader", "Reader")])
 
-    outputs: dict[str, pulumi.Output] = {
+    outputs: dict[str, pulumi.Input[Any]] = {
         "resourceGroupName": rg.name,
         "workspaceName": workspace.name,
         "workspaceId": workspace.id,
@@ -421,6 +426,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
     }
     if net is not None:
         outputs["vnetId"] = net.id
+    outputs.update(team_stack_outputs(cfg, names, client, access, ci_id, training_subnet, seeded is not None))
     if seeded is not None:
         assets = AssetsComponent(
             "assets",
@@ -455,6 +461,42 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Output]:
     for key, value in outputs.items():
         pulumi.export(key, value)
     return outputs
+
+
+def team_stack_outputs(cfg: config_mod.StackConfig, names: Names, client: authorization.GetClientConfigResult,
+                       access: AccessComponent, ci_id: IdentityComponent | None, training_subnet: pulumi.Input[str] | None,
+                       seeds_assets: bool) -> dict[str, pulumi.Input[Any]]:
+    """What team stacks read from this stack (infra/platform_outputs.py), besides the IDs exported anyway."""
+    key = PlatformOutputs.key
+    roles: dict[str, pulumi.Input[str]] = {
+        r: access.job_submitter.id if r == "job-submitter" else role_definition_id(client.subscription_id, r)
+        for r in TEAM_ROLE_NAMES
+    }
+    out: dict[str, pulumi.Input[Any]] = {
+        key("subscription_id"): client.subscription_id,
+        key("tenant_id"): client.tenant_id,
+        key("location"): cfg.platform.location,
+        key("environment"): cfg.platform.environment,
+        key("prefix"): cfg.platform.prefix,
+        key("tags"): platform_tags(cfg),
+        key("data_lake_name"): names.data_lake,
+        key("role_definition_ids"): roles,
+        # As for this stack's own teams: their datastores come with the seeded assets.
+        key("team_datastores"): seeds_assets and cfg.assets.team_datastores,
+        key("teams"): {name: list(team.containers) for name, team in sorted(cfg.teams.items())},
+    }
+    inst = cfg.compute.instances
+    if ci_id is not None:
+        sched = inst.schedule
+        out[key("compute_instances")] = instance_settings_output({
+            "identity_id": ci_id.id, "vm_size": inst.vm_size, "idle_shutdown_minutes": inst.idle_shutdown_minutes or 60,
+            "start": sched.start if sched else None, "stop": sched.stop if sched else None,
+            "time_zone": sched.time_zone if sched else "UTC",
+            "users": sorted(i.user_object_id for i in instances_for(cfg, names)),
+        })
+    if training_subnet is not None:
+        out[key("training_subnet_id")] = training_subnet
+    return out
 
 
 def secret(key: str) -> pulumi.Output[str]:
@@ -627,41 +669,25 @@ def serving(cfg: config_mod.StackConfig, names: Names, common, seeded, workspace
 
 
 def main() -> None:
-    """Entry point under the pulumi CLI: user mistakes end the run without a traceback."""
+    """Entry point under the pulumi CLI: user mistakes end the run without a traceback.
+
+    The stack's config says which program runs (config.stack_kind): a team stack (`amlplatform:team`)
+    declares one team's resources on its platform stack (infra/team_program.py), the registry stack
+    (`amlplatform:mlRegistry`) the organisation's registry (infra/registry_program.py), any other stack
+    the platform."""
     try:
-        if _is_registry_stack():
+        raw = config_mod.raw_from_pulumi()
+        kind = config_mod.stack_kind(raw)
+        if kind == "team":
+            from infra import team_program
+
+            team_program.run(config_team.from_pulumi(raw))
+        elif kind == "registry":
             from infra import registry_program
             from infra.config import registry_stack as config_registry_stack
 
-            reg_cfg = config_registry_stack.parse(_pulumi_raw(), f"{config_mod.STACKS_DIR}/Pulumi.{pulumi.get_stack()}"
-                                                  ".yaml", pulumi.get_stack())
-            reg_cfg._root = str(REPO_ROOT)
-            registry_program.build_registry(reg_cfg)
-            return
-        cfg = config_mod.from_pulumi()
-        build(cfg)
+            registry_program.build_registry(config_registry_stack.from_pulumi(raw))
+        else:
+            build(config_mod.from_pulumi(raw))
     except (config_mod.ConfigError, PropsError) as exc:
         raise pulumi.RunError(str(exc)) from None
-
-
-def _pulumi_raw() -> dict:
-    """The running stack's config as the engine hands it over (objects JSON-decoded)."""
-    import json
-
-    from pulumi.runtime.config import CONFIG, get_config_env
-
-    raw: dict = {}
-    for key, value in {**get_config_env(), **CONFIG.get()}.items():
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                pass
-        raw[key] = value
-    return raw
-
-
-def _is_registry_stack() -> bool:
-    from infra.config.registry_stack import is_registry_stack
-
-    return is_registry_stack(_pulumi_raw())

@@ -36,6 +36,7 @@ FACT_SCHEMA: dict[str, dict[str, Any]] = {
     "allowedLocations": {"type": "array", "items": {"type": "string"}, "default": []},
     "protectStateful": {"type": "boolean", "default": True},
     "inferenceHttp": {"type": "boolean", "default": False},
+    "managedNetworkWorkspaces": {"type": "array", "items": {"type": "string"}, "default": []},
     "flowLogsCentral": {"type": "boolean", "default": False},
     "privateIngestion": {"type": "boolean", "default": False},
     # A stack this repository does not define gets the strictest facts: its keys are required.
@@ -49,6 +50,7 @@ POLICY_FACTS: dict[str, tuple[str, ...]] = {
     "allowed-skus": ("environment",),
     "protect-stateful": ("protectStateful",),
     "aml-inference-tls": ("inferenceHttp",),
+    "aml-compute-in-vnet": ("managedNetworkWorkspaces",),
     "vnet-flow-logs": ("flowLogsCentral",),
     "private-ingestion": ("privateIngestion",),
     "cmk-workspace": ("customerManagedKey",),
@@ -72,6 +74,7 @@ def facts_from_config(config: Mapping[str, Any] | None) -> StackFacts:
         protect_stateful=bool(c["protectStateful"]),
         secrets_visible=False,
         inference_http=bool(c["inferenceHttp"]),
+        managed_network_workspaces=tuple(c["managedNetworkWorkspaces"]),
         flow_logs_central=bool(c["flowLogsCentral"]),
         private_ingestion=bool(c["privateIngestion"]),
         customer_managed_key=bool(c["customerManagedKey"]),

@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from infra.config.stack import StackConfig
-from infra.offline.relaxations_encryption import encryption_skips
+from policies.relaxations_encryption import encryption_skips
+from infra.config.team_stack import TeamStackConfig
+from infra.program import managed_isolation
 
 Skip = tuple[str, str]
 Rule = Callable[[dict[str, Any], StackConfig], list[Skip]]
@@ -19,6 +21,7 @@ Rule = Callable[[dict[str, Any], StackConfig], list[Skip]]
 STORAGE = "Microsoft.Storage/storageAccounts"
 REGISTRY = "Microsoft.ContainerRegistry/registries"
 WORKSPACE = "Microsoft.MachineLearningServices/workspaces"
+COMPUTE = "Microsoft.MachineLearningServices/workspaces/computes"
 
 
 def _public(cfg: StackConfig, what: str, filtered: bool = True) -> str:
@@ -191,11 +194,30 @@ RULES: dict[str, Rule] = {
 }
 
 
-def for_stack(cfg: StackConfig) -> Callable[[dict[str, Any]], list[Skip]]:
-    """The skip rule the renderer applies for this stack."""
+def _team_compute(res: dict[str, Any], team: TeamStackConfig) -> list[Skip]:
+    """A team stack's compute sits in its platform stack's workspace, which its template does not hold:
+    CKV_AMLP_12's graph cannot follow it there. Skipped only where the platform's workspace has a managed
+    network (compute with a subnet passes anyway); the platform rule aml-compute-in-vnet still checks it."""
+    platform = team.platform_config
+    isolation = managed_isolation(platform)
+    outer = res.get("properties") or {}
+    if isolation is None or (outer.get("properties") or {}).get("subnet"):
+        return []
+    return [("CKV_AMLP_12", f"{team.source} is a team stack on {platform.source}: the compute runs in that stack's "
+                            f"workspace, whose AML managed network (amlplatform:network.mode={platform.network.mode}, "
+                            f"isolation {isolation}) holds it; that workspace is in the platform stack's template")]
+
+
+def for_stack(cfg: StackConfig | TeamStackConfig) -> Callable[[dict[str, Any]], list[Skip]]:
+    """The skip rule the renderer applies for this stack (a team stack's: its platform stack's, and its own)."""
+    team = cfg if isinstance(cfg, TeamStackConfig) else None
+    governing = cfg.platform_config if isinstance(cfg, TeamStackConfig) else cfg
 
     def skips(res: dict[str, Any]) -> list[Skip]:
         rule = RULES.get(res["type"])
-        return (rule(res, cfg) if rule else []) + encryption_skips(res, cfg)
+        out = rule(res, governing) if rule else []
+        if team is not None and res["type"] == COMPUTE:
+            out += _team_compute(res, team)
+        return out + encryption_skips(res, governing)
 
     return skips

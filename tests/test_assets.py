@@ -917,3 +917,22 @@ def test_job_scripts_run_end_to_end(tmp_path, monkeypatch):
                                    "--metrics", f"{t}/metrics"])
     metrics = json.loads((tmp_path / "metrics/metrics.json").read_text())
     assert metrics["passed"] is True and metrics["test_auc"] > 0.6
+
+
+def test_versions_and_schedules_wait_only_for_the_datastores_they_name():
+    """A data version depends on the datastores its URIs name, a schedule on those its pipeline reads directly:
+    never on the teams' datastores, so a team adds no edge to them (808 edges at 100 teams before)."""
+    raw = copy.deepcopy(raw_stack("prod"))
+    raw["amlplatform:teams"] = {f"team{i}": {"containers": [f"team{i}-raw"]} for i in range(3)}
+    cfg = config.parse(raw, "stacks/Pulumi.prod.yaml", "prod")
+    cfg._root = str(ROOT)
+    plan = offline_stack.plan_stack(cfg, raw)[0]
+    stores = {r.inputs["name"]: r.urn for r in plan.of_type(ML + "Datastore")}
+    assert {"team0_raw", "team1_raw", "team2_raw", "curated_adls", "landing_blob"} <= set(stores)
+    deps = {r.inputs["name"]: {n for n, u in stores.items() if u in r.dependencies} for r in plan.of_type(ML + "DataVersion")}
+    assert deps == {"credit_defaults_curated": {"curated_adls"}, "credit_defaults_raw": {"landing_blob"},
+                    # The MLTable's paths name the landing zone.
+                    "credit_defaults_table": {"landing_blob"}}
+    sched = plan.one(ML + "Schedule")
+    assert not {u for u in stores.values()} & set(sched.dependencies)
+    assert plan.one(ML + "DataVersion", "assets-data-credit_defaults_raw-1").urn in sched.dependencies

@@ -29,8 +29,9 @@ def test_plan_dev_writes_every_report_and_passes(repo, capsys):
     assert files == ["azure.json", "checkov.json", "checkov.sarif", "checkov.xml", "plan.json", "report.md", "rules.json",
                      "template.json"]
     assert "platform rules: PASS" in out and "azure rules: PASS" in out
-    # 42, and the link to the organisation's registry: two Reader grants, three managed-network rules.
-    assert "checkov: PASS" in out and "47 Azure resources" in out
+    # 42, the compute instance identity with its four grants (instances are on in dev), and the link to the
+    # organisation's registry: two Reader grants, three managed-network rules.
+    assert "checkov: PASS" in out and "52 Azure resources" in out
     report = (repo / "out" / "dev" / "report.md").read_text()
     assert "```mermaid\nflowchart LR" in report and "CKV_AZURE_206" in report
     plan = json.loads((repo / "out" / "dev" / "plan.json").read_text())
@@ -141,7 +142,7 @@ def test_plan_all_scans_every_stack_in_one_checkov_process_with_single_stack_res
     together = capsys.readouterr().out
     assert len(started) == 1
     assert [line.split()[2] for line in together.splitlines() if line.startswith("amlplatform plan ")] == \
-        ["dev", "prod", "registry", "staging"]  # the order of stacks/, as before
+        ["dev", "prod", "staging", "registry"]  # platform stacks by name, then the registry stack
     for stack in ("dev", "prod", "registry", "staging"):
         checkov_gate.close()  # a single-stack run has a checkov process of its own
         assert cli.main(["--root", str(repo), "plan", stack, "--out", str(repo / "one")]) == 0

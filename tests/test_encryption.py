@@ -10,7 +10,7 @@ import json
 import pytest
 
 from infra.config_encryption import duration_days
-from infra.config.registry_stack import load_any
+from infra.config.stack import load_stack
 from infra.offline import arm, azure_rules, checkov_gate, platform_rules, preview
 from policies import relaxations
 from infra.offline.engine import Plan, PlannedResource
@@ -397,7 +397,7 @@ def test_policy_pack_config_carries_the_facts():
         assert written == platform_rules.policy_config(stack_config(stack))
     # The registry stack has no encryption section (README: Customer-managed keys): its facts say so, rather
     # than leave the pack's strictest default (customerManagedKey true) to a stack without keys.
-    registry, _ = load_any("registry", ROOT)
+    registry, _ = load_stack("registry", ROOT)
     written = json.loads((ROOT / "policies" / "config" / "registry.json").read_text())
     assert written == platform_rules.policy_config(registry)
     assert {written[name]["customerManagedKey"] for name in ("cmk-workspace", "cmk-storage", "cmk-registry")} == {False}

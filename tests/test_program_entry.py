@@ -61,12 +61,17 @@ def expected_rows(stack: str, raw: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def start(stack: str, raw: dict[str, Any], secrets: list[str], out: Path,
-          subscription: str = OFFLINE_SUBSCRIPTION) -> subprocess.Popen[bytes]:
-    """The program in a fresh process, launched as the language host launches it."""
+          subscription: str = OFFLINE_SUBSCRIPTION, references: dict[str, Any] | None = None) -> subprocess.Popen[bytes]:
+    """The program in a fresh process, launched as the language host launches it (`references`: the stacks a
+    StackReference may read, by fully qualified name, as the engine would read them from the backend)."""
     lx = launch(ROOT)
     assert lx.program_venv is not None
     env = {**venv_env(lx.program_venv), **engine_config(raw, secrets), "HARNESS_RECORD": str(out),
            "ARM_SUBSCRIPTION_ID": subscription}
+    if references is not None:
+        refs = out.with_suffix(".references.json")
+        refs.write_text(json.dumps(references))
+        env["HARNESS_REFERENCES"] = str(refs)
     # Output to a file, not a pipe: nothing blocks while the offline plans are made here.
     with out.with_suffix(".log").open("w") as log:
         return subprocess.Popen(program_command(lx, stack), cwd=lx.pwd, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -123,6 +128,39 @@ def test_launched_program_plans_what_amlplatform_plan_plans(tmp_path):
     assert uploads and all(r["inputs"]["source"].startswith("assets/") for r in uploads)
     onboarded = {r["urn"] for r in expected["dev+fraud"]} - dev
     assert any("fraud-raw" in urn for urn in onboarded), sorted(onboarded)
+
+
+def test_a_team_stack_launches_its_own_program_on_its_config(tmp_path):
+    """Same project, same entry point: a stack whose config holds amlplatform:team runs the team program, which
+    reads its platform stack through a StackReference (the engine answers from the backend, here from a file)."""
+    root = tmp_path / "repo"
+    shutil.copytree(ROOT / "stacks", root / "stacks")
+    (root / "assets").symlink_to(ROOT / "assets")
+    team = {"name": "fraud", "dataScientists": [{"objectId": TEAM.roles["dataScientists"][0]["objectId"],
+                                                 "type": "Group"}], "members": TEAM.members, "containers": ["fraud-raw"]}
+    raw = {"amlplatform:platformStack": "dev", "amlplatform:team": team}
+    (root / "stacks" / "Pulumi.dev-fraud.yaml").write_text(yaml.safe_dump({"config": raw}))
+    cfg, _ = config.load_stack("dev-fraud", root)
+    plan, _ = offline_stack.plan_stack(cfg, raw)
+    outputs = offline_stack.referenced_plans(cfg)[0].outputs
+    references = {"organization/amlplatform/dev": outputs}
+    code, err = finish(start("dev-fraud", raw, [], tmp_path / "team.json", references=references), tmp_path / "team.json")
+    assert code == 0, err[-3000:]
+    got = json.loads((tmp_path / "team.json").read_text())
+    expected = [{"urn": r.urn, "type": r.type, "parent": r.parent, "inputs": r.inputs, "dependencies": r.dependencies,
+                 "protect": r.protect, "retain_on_delete": r.retain_on_delete} for r in plan.resources]
+    assert got == expected
+    assert {r["type"] for r in got} >= {"amlplatform:components:Team", "azure-native:storage:BlobContainer",
+                                        "azure-native:machinelearningservices:Compute"}
+    # A team the platform already holds is one line under the engine too (from the platform's outputs).
+    both = {**references["organization/amlplatform/dev"], "teams": {"fraud": []}}
+    code, err = finish(start("dev-fraud", raw, [], tmp_path / "both.json",
+                             references={"organization/amlplatform/dev": both}), tmp_path / "both.json")
+    errors = [line for line in err.splitlines() if line.startswith("ERROR: ")]
+    assert code == 1 and errors == [
+        "ERROR: stacks/Pulumi.dev-fraud.yaml: amlplatform:team.name: team 'fraud' is also in the platform stack dev's "
+        "amlplatform:teams; a team lives in the platform stack or in its own team stack, never both: offboard it "
+        "from one"] and "Traceback" not in err, err
 
 
 def test_config_mistake_under_the_engine_is_one_line_without_traceback(tmp_path):

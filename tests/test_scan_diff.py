@@ -156,12 +156,17 @@ def test_diff_cli_table_and_json(repo, capsys):
     assert cli.main(["--root", str(repo), "diff", "dev", "staging", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     # Only dev's managed VNet needs rules to its public-with-firewall stores, to the organisation's registry (staging
-    # has private endpoints in its VNet instead) and the lake's approver grant.
+    # has private endpoints in its VNet instead) and the lake's approver grant; only dev has compute instances on, so
+    # only dev has their identity (with its four grants).
     assert data["a"] == "dev" and data["b"] == "staging"
     assert sorted(map(tuple, data["onlyIn"]["dev"])) == sorted(
         [("ManagedNetworkSettingsRule", f"workspace-rule-pe-{r}")
          for r in ("lake-blob", "lake-dfs", "storage-blob", "storage-file", "vault", "mlregistry", "mlregistry-blob",
                    "mlregistry-acr")]
-        + [("RoleAssignment", "datalake-ra-workspace-pe-approver")])
+        + [("RoleAssignment", "datalake-ra-workspace-pe-approver")]
+        + [("UserAssignedIdentity", "instance-identity-uai")]
+        + [("RoleAssignment", f"{where}-ra-instance-{role}") for where, role in (
+            ("keyvault", "secrets-user"), ("registry", "acr-pull"), ("storage", "blob-data"),
+            ("workspace", "contributor"))])
     assert cli.main(["--root", str(repo), "diff", "dev", "qa"]) == 2
     assert "no stack 'qa'" in capsys.readouterr().err

@@ -12,8 +12,7 @@ import pytest
 import yaml
 
 from infra.cli import main as cli
-from infra.config.stack import ConfigError, read_stack_file
-from infra.config.registry_stack import load_any
+from infra.config.stack import ConfigError, load_stack, read_stack_file
 from infra.offline import azure_rules, engine
 from infra.offline import stack as offline_stack
 from infra.offline.azure_rules import serving as serving_rules
@@ -31,7 +30,7 @@ REGISTRY_ID = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGrou
 def plan(stack: str) -> engine.Plan:
     """A stack's plan with the repository beside it (so its assets and endpoints are seeded), from the
     shared plan cache (tests/conftest.py)."""
-    cfg, raw = load_any(stack, ROOT)
+    cfg, raw = load_stack(stack, ROOT)
     return cached_plan(f"rooted-{stack}", lambda: offline_stack.plan_stack(cfg, raw)[0])
 
 

@@ -24,7 +24,8 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.config.registry_stack import RegistryStackConfig, load_any
+from infra.config.stack import load_stack
+from infra.config.registry_stack import RegistryStackConfig
 from tests.conftest import ACTIONLINT_PKG
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -336,7 +337,7 @@ def _runs(job: dict[str, Any], fragment: str) -> bool:
 def _private(stack: str) -> bool:
     """A stack whose `pulumi up` writes through private endpoints: the environments outside public mode, and
     the registry stack (the registry's storage takes uploads only through private endpoints)."""
-    cfg = load_any(stack, ROOT)[0]
+    cfg = load_stack(stack, ROOT)[0]
     return isinstance(cfg, RegistryStackConfig) or cfg.network.mode != "public"
 
 

@@ -19,7 +19,7 @@ import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from infra.config.stack import ConfigError, StackConfig, parse, stack_file
+from infra.config.stack import AnyStackConfig, ConfigError, StackConfig, parse, stack_file
 
 TEAMS_KEY = "amlplatform:teams"
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -77,11 +77,13 @@ class TeamSpec:
 
 @dataclass
 class Edit:
+    """A stack file's text before and after; "" before: a new file (a team stack), "" after: the file goes."""
+
     stack: str
     path: Path
     before: str
     after: str
-    config: StackConfig
+    config: AnyStackConfig
 
 
 def _load(path: Path) -> Any:
@@ -105,17 +107,28 @@ def _validate(stack: str, path: Path, text: str, shown: str) -> StackConfig:
     return cfg
 
 
-def plan_onboard(root: Path, stacks: list[str], spec: TeamSpec) -> list[Edit]:
+def check_spec(spec: TeamSpec) -> None:
     if not re.match(r"^[a-z][a-z0-9-]{1,23}$", spec.name):
         raise ConfigError(f"--team: {spec.name!r} must be 2-24 lowercase letters, digits or hyphens, "
                           "starting with a letter")
     if not any(spec.roles.values()) and not spec.members and not spec.containers:
         raise ConfigError("onboard: give the team at least one role (--data-scientists, --readers, "
                           "--compute-operators, --job-submitters), --members or --containers")
+
+
+def plan_onboard(root: Path, stacks: list[str], spec: TeamSpec, team_stacks: dict[str, str] | None = None
+                 ) -> list[Edit]:
+    """Add the team to each platform stack file. `team_stacks` maps a platform stack to a team stack file that
+    already holds this team on it (a team lives in one place)."""
+    check_spec(spec)
     edits = []
     for stack in stacks:
         path = stack_file(stack, root)
         shown = f"stacks/{path.name}"
+        if team_stacks and stack in team_stacks:
+            raise ConfigError(f"{shown}: {TEAMS_KEY}.{spec.name}: team {spec.name!r} has its own team stack on {stack} "
+                              f"(stacks/Pulumi.{team_stacks[stack]}.yaml); a team lives in the platform stack or in its "
+                              "own team stack, never both")
         before = path.read_text(encoding="utf-8")
         doc = _load(path)
         cfg = doc["config"]
@@ -162,8 +175,11 @@ def stacks_with_team(root: Path, stacks: list[str], team: str) -> list[str]:
 
 
 def write(edits: list[Edit]) -> None:
-    """Replace each file atomically (all edits were validated before the first write)."""
+    """Replace, create or remove each file atomically (all edits were validated before the first write)."""
     for e in edits:
+        if not e.after:
+            e.path.unlink()
+            continue
         fd, tmp = tempfile.mkstemp(prefix=f".{e.path.name}.", dir=e.path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(e.after)

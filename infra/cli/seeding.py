@@ -2,7 +2,7 @@
 
     amlplatform assets validate [--root DIR] [--folder assets] [--stack STACK]
     amlplatform assets lock [--root DIR] [--folder assets] [--stack STACK]
-    amlplatform verify STACK [--root DIR]   (an environment stack, or the registry stack)
+    amlplatform verify STACK [--root DIR]   (a platform stack, or the registry stack)
 
 Mistakes (every rule in infra/seeding/rules.py: schema, keys in datastores, dangling references,
 content changed under a version, what the stack lacks with --stack) exit 2 with one line per
@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from infra.config.stack import ConfigError, load_stack
+from infra.config.stack import ConfigError, StackConfig, load_platform_stack, load_stack
 
 if TYPE_CHECKING:
     from infra.seeding.model import StackContext
@@ -38,7 +38,7 @@ def _stack_context(args: argparse.Namespace) -> StackContext | None:
 
     if not getattr(args, "stack", None):
         return None
-    cfg, _ = load_stack(args.stack, args.root)
+    cfg, _ = load_platform_stack(args.stack, args.root, "assets validate --stack")
     names = Names.for_stack(cfg.platform.prefix, cfg.platform.environment, cfg.platform.subscription_id)
     return assets_stack.context_for(cfg, names)
 
@@ -89,9 +89,10 @@ def _registry_client(cfg: Any, resource_group: str) -> Any:
 
 
 def cmd_verify(args: argparse.Namespace, client_factory: Callable[[Any, Any], Any] | None = None) -> int:
-    from infra.config.registry_stack import RegistryStackConfig, load_any
+    from infra.config.registry_stack import RegistryStackConfig
 
-    cfg, _ = load_any(args.stack, args.root)
+    cfg, _ = load_stack(args.stack, args.root, ("platform", "registry"), "verify")
+    assert isinstance(cfg, (StackConfig, RegistryStackConfig))  # load_stack refused a team stack
     if not cfg.platform.subscription_id:
         raise ConfigError(f"{cfg.source}: amlplatform:platform.subscriptionId: verify needs the stack's "
                           "subscription to find what it deployed, got null")

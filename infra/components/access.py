@@ -15,13 +15,26 @@ renames, and so never deletes, a grant another team still gives.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import pulumi
 from pulumi_azure_native import authorization
 
+from infra.access_grants import (  # noqa: F401 (TEAM_GRANTS, Grantee, Team re-exported for the program)
+    RESOURCE_GROUP,
+    TEAM_GRANTS,
+    WHERE,
+    WORKSPACE,
+    WORKSPACE_STORAGE,
+    Grant,
+    Grantee,
+    Team,
+    container_label,
+    team_grants,
+    unique_grants,
+)
 from infra.naming import stable_guid
-from infra.components.common import Common, PrincipalType, PropsError, assign_role, builtin_role_id
+from infra.components.common import Common, PropsError, assign_role, builtin_role_id
 
 # What the job submitter may do: run and watch jobs and read every asset, but not
 # create or delete compute nor change the workspace. NotActions spell out the
@@ -43,48 +56,6 @@ JOB_SUBMITTER_NOT_ACTIONS = (
     "Microsoft.MachineLearningServices/workspaces/listKeys/action",
     "Microsoft.MachineLearningServices/workspaces/datastores/listsecrets/action",
 )
-
-
-
-@dataclass(frozen=True)
-class TeamRole:
-    """What one team role key grants, and where."""
-
-    workspace: str
-    # On the workspace's default storage account. With shared keys off, people reach AML's own
-    # containers and file share as themselves: Storage Blob Data Contributor and Storage File Data
-    # Privileged Contributor for those who work in the workspace, the Reader pair for read-only users
-    # (https://learn.microsoft.com/azure/machine-learning/how-to-disable-local-auth-storage).
-    workspace_storage: tuple[str, ...] = ()
-    # On each of the team's own containers in the data lake (None: no data access).
-    containers: str | None = None
-
-
-TEAM_GRANTS: dict[str, TeamRole] = {
-    "readers": TeamRole("Reader", ("Storage Blob Data Reader", "Storage File Data Privileged Reader"),
-                        "Storage Blob Data Reader"),
-    # Notebooks, compute instances and studio uploads: blob and file, read and write.
-    "dataScientists": TeamRole("AzureML Data Scientist",
-                               ("Storage Blob Data Contributor", "Storage File Data Privileged Contributor"),
-                               "Storage Blob Data Contributor"),
-    # Compute only: no data.
-    "computeOperators": TeamRole("AzureML Compute Operator"),
-    # Submitting a job uploads its code snapshot to the default blob datastore; no notebooks share.
-    "jobSubmitters": TeamRole("job-submitter", ("Storage Blob Data Contributor",), "Storage Blob Data Reader"),
-}
-
-
-@dataclass(frozen=True)
-class Grantee:
-    object_id: str
-    type: PrincipalType
-
-
-@dataclass(frozen=True)
-class Team:
-    name: str
-    grants: Sequence[tuple[str, Grantee]]  # (role key of TEAM_GRANTS, principal)
-    containers: Sequence[str] = ()
 
 
 @dataclass
@@ -113,20 +84,22 @@ class AccessProps:
             raise PropsError("the platform owners must be a group")
 
 
-@dataclass(frozen=True)
-class _Grant:
-    scope_label: str  # stable words for the scope: names the resource, never changes with the teams
-    scope: pulumi.Input[str]
-    role: str
-    who: Grantee
-
-
-# Scope label -> how a description names it (container labels name their container).
-WHERE = {"resource-group": "the resource group", "workspace": "the workspace", "workspace-storage": "the workspace storage"}
-
-
 def _slug(text: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in text.lower()).strip("-")
+
+
+def assign_grants(owner: pulumi.Resource, name: str, grants: Sequence[Grant], scopes: Mapping[str, pulumi.Input[str]],
+                  role_id: Callable[[str], pulumi.Input[str]]) -> list[authorization.RoleAssignment]:
+    """One assignment per grant, named by its scope label, role and principal (never by a team)."""
+    out = []
+    for g in grants:
+        what = "AML Job Submitter" if g.role == "job-submitter" else g.role
+        where = WHERE.get(g.scope_label, g.scope_label.replace("container-", "container "))
+        out.append(assign_role(
+            owner, f"{name}-{g.scope_label}-{_slug(g.role)}-{g.who.object_id}", scopes[g.scope_label],
+            g.who.object_id, g.who.type, role_id(g.role), f"amlplatform access: {what} on {where}",
+        ))
+    return out
 
 
 class AccessComponent(pulumi.ComponentResource):
@@ -156,35 +129,22 @@ class AccessComponent(pulumi.ComponentResource):
         def role(role_name: str) -> pulumi.Input[str]:
             return self.job_submitter.id if role_name == "job-submitter" else builtin_role_id(c.subscription_id, role_name)
 
-        self.assignments: list[authorization.RoleAssignment] = []
-        for g in _unique_grants(props):
-            what = "AML Job Submitter" if g.role == "job-submitter" else g.role
-            self.assignments.append(assign_role(
-                self, f"{name}-{g.scope_label}-{_slug(g.role)}-{g.who.object_id}", g.scope, g.who.object_id,
-                g.who.type, role(g.role),
-                f"amlplatform access: {what} on {WHERE.get(g.scope_label, g.scope_label.replace('container-', 'container '))}",
-            ))
+        scopes: dict[str, pulumi.Input[str]] = {RESOURCE_GROUP: props.resource_group_id, WORKSPACE: props.workspace_id,
+                                                WORKSPACE_STORAGE: props.workspace_storage_id}
+        scopes.update({container_label(ct): cid for ct, cid in props.container_ids.items()})
+        self.assignments = assign_grants(self, name, _unique_grants(props), scopes, role)
 
         self.register_outputs({"job_submitter_role_id": self.job_submitter.id})
 
 
-def _unique_grants(props: AccessProps) -> list[_Grant]:
+def _unique_grants(props: AccessProps) -> list[Grant]:
     """Every grant the access settings imply, once per (scope, role, principal), in a stable order."""
-    wanted: list[_Grant] = []
+    wanted: list[Grant] = []
     if props.platform_owners:
-        wanted.append(_Grant("resource-group", props.resource_group_id, "Owner", props.platform_owners))
+        wanted.append(Grant(RESOURCE_GROUP, "Owner", props.platform_owners))
     if props.deployment:
         # CI/CD registers assets and verifies the workspace.
-        wanted.append(_Grant("workspace", props.workspace_id, "AzureML Data Scientist", props.deployment))
+        wanted.append(Grant(WORKSPACE, "AzureML Data Scientist", props.deployment))
     for team in props.teams:
-        for key, who in team.grants:
-            grants = TEAM_GRANTS[key]
-            wanted.append(_Grant("workspace", props.workspace_id, grants.workspace, who))
-            wanted += [_Grant("workspace-storage", props.workspace_storage_id, r, who) for r in grants.workspace_storage]
-            if grants.containers:
-                wanted += [_Grant(f"container-{ct}", props.container_ids[ct], grants.containers, who)
-                           for ct in team.containers]
-    unique: dict[tuple[str, str, str], _Grant] = {}
-    for g in wanted:
-        unique.setdefault((g.scope_label, g.role, g.who.object_id.lower()), g)
-    return list(unique.values())
+        wanted += team_grants(team)
+    return unique_grants(wanted)

@@ -8,17 +8,17 @@ the component, so every component handles them the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import pulumi
 from pulumi_azure_native import authorization, monitor, network
 
+from infra.config.rbac import PrincipalType
 from infra.azure_facts.diagnostic_categories import ALL_LOGS, for_type
 from infra.azure_facts.dns_zones import ZONES_BY_GROUP
 from infra.naming import RULES, stable_guid
 from infra.azure_facts.roles import BUILTIN_ROLES, role_definition_id
 
-PrincipalType = Literal["User", "Group", "ServicePrincipal"]
 
 
 class PropsError(ValueError):
@@ -94,9 +94,13 @@ def assign_role(
     description: str = "",
 ) -> authorization.RoleAssignment:
     """One role assignment; its Azure name is a uuid5 of scope, principal and role (stable, no 409s)."""
-    guid = pulumi.Output.all(scope, principal_id, role_definition_id).apply(
-        lambda p: stable_guid(p[0], p[1], p[2].rsplit("/", 1)[-1])
-    )
+    parts = (scope, principal_id, role_definition_id)
+    guid: pulumi.Input[str]
+    if all(isinstance(p, str) for p in parts):
+        # Known now (a team stack's scopes from the platform's outputs): no Output to resolve.
+        guid = stable_guid(str(scope), str(principal_id), str(role_definition_id).rsplit("/", 1)[-1])
+    else:
+        guid = pulumi.Output.all(*parts).apply(lambda p: stable_guid(p[0], p[1], p[2].rsplit("/", 1)[-1]))
     return authorization.RoleAssignment(
         name,
         role_assignment_name=guid,
@@ -109,8 +113,13 @@ def assign_role(
     )
 
 
-def builtin_role_id(subscription_id: pulumi.Input[str], role: str) -> pulumi.Output[str]:
-    return pulumi.Output.from_input(subscription_id).apply(lambda sub: role_definition_id(sub, role))
+def builtin_role_id(subscription_id: pulumi.Input[str], role: str) -> pulumi.Input[str]:
+    """The role's ID in the subscription; a plain string when the subscription is one (the program's
+    getClientConfig answer), so each grant costs no Output of its own."""
+    if isinstance(subscription_id, str):
+        return role_definition_id(subscription_id, role)
+    sub: pulumi.Output[str] = pulumi.Output.from_input(subscription_id)
+    return sub.apply(lambda s: role_definition_id(s, role))
 
 
 def add_role_assignments(

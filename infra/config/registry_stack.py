@@ -1,7 +1,7 @@
 """The registry stack's config (`stacks/Pulumi.registry.yaml`): validated like an environment stack's.
 
-A stack file with `amlplatform:mlRegistry` is the registry stack; `load_any` tells the two kinds
-apart, so `amlplatform plan --all` and `pulumi up -s registry` take the same path.
+A stack file with `amlplatform:mlRegistry` is the registry stack (`config.stack_kind` tells the kinds of
+stack apart), so `amlplatform plan --all` and `pulumi up -s registry` take the same path.
 """
 
 from __future__ import annotations
@@ -94,19 +94,22 @@ def parse(raw: Mapping[str, Any], source: str, stack: str = "") -> RegistryStack
     return cfg
 
 
-def is_registry_stack(raw: Mapping[str, Any]) -> bool:
-    return f"{c.NAMESPACE}:{REGISTRY_SECTION}" in raw
-
-
-def load_any(stack: str, root: Path | str = ".") -> tuple[c.StackConfig | RegistryStackConfig, dict[str, Any]]:
-    """An environment stack or the registry stack, by what its file holds."""
-    path = c.stack_file(stack, root)
-    raw = c.read_stack_file(path)
-    if not is_registry_stack(raw):
-        return c.load_stack(stack, root)
-    cfg = parse(raw, c._display(path), stack)
+def load(stack: str, root: Path | str, raw: dict[str, Any]) -> RegistryStackConfig:
+    """The registry stack file's config (config.load_stack calls this for a file of that kind)."""
+    cfg = parse(raw, c._display(c.stack_file(stack, root)), stack)
     cfg._root = str(Path(root))
-    return cfg, raw
+    return cfg
+
+
+def from_pulumi(raw: dict[str, Any]) -> RegistryStackConfig:
+    """The running registry stack's config, as the pulumi engine hands it over."""
+    import pulumi
+
+    stack = pulumi.get_stack()
+    cfg = parse(raw, f"{c.STACKS_DIR}/Pulumi.{stack}.yaml", stack)
+    c.check_checkout()
+    cfg._root = str(c.REPO_ROOT)
+    return cfg
 
 
 def registry_stack_file(root: Path | str, stack: str) -> RegistryStackConfig | None:
@@ -115,7 +118,7 @@ def registry_stack_file(root: Path | str, stack: str) -> RegistryStackConfig | N
     if not path.is_file():
         return None
     raw = c.read_stack_file(path)
-    return parse(raw, c._display(path), stack) if is_registry_stack(raw) else None
+    return parse(raw, c._display(path), stack) if c.stack_kind(raw) == "registry" else None
 
 
-__all__ = ["RegistryStackConfig", "_At", "is_registry_stack", "load_any", "parse", "registry_stack_file"]
+__all__ = ["RegistryStackConfig", "_At", "from_pulumi", "load", "parse", "registry_stack_file"]

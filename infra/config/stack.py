@@ -14,7 +14,7 @@ import json
 import re
 import types
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Literal, Mapping, TypeAlias
 
 import yaml
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
@@ -453,6 +453,34 @@ class StackConfig(_Section):
         return self.storage.replication in GEO_REPLICATION
 
 
+if TYPE_CHECKING:
+    from infra.config.registry_stack import RegistryStackConfig
+    from infra.config.team_stack import TeamStackConfig
+
+# What a stack file holds: a platform stack (an environment), a team stack on one (config_team.py), or the
+# organisation's registry stack (config_registry_stack.py). `stack_kind` tells them apart.
+AnyStackConfig: TypeAlias = "StackConfig | TeamStackConfig | RegistryStackConfig"
+StackKind = Literal["platform", "registry", "team"]
+# The key whose presence makes a stack file a team stack or the registry stack; any other file is a platform stack.
+TEAM_KEY = f"{NAMESPACE}:team"
+# The key a team stack names its platform stack with (config_team.py).
+PLATFORM_STACK_KEY = f"{NAMESPACE}:platformStack"
+REGISTRY_KEY = f"{NAMESPACE}:{REGISTRY_SECTION}"
+# The order `plan --all` plans the kinds in: a team stack reads its platform stack's outputs.
+KIND_ORDER: tuple[StackKind, ...] = ("platform", "registry", "team")
+
+
+def stack_kind(raw: Mapping[str, Any]) -> StackKind:
+    """The kind of stack a stack file's `config:` holds: the one place stack kinds are told apart (the
+    program's entry point, the CLI, the preflight across stacks and the listings of stacks/ all ask here).
+    A file with both keys is a team stack, whose validation then names the registry key as foreign."""
+    if TEAM_KEY in raw:
+        return "team"
+    if REGISTRY_KEY in raw:
+        return "registry"
+    return "platform"
+
+
 def _merge(defaults: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
     out = dict(defaults)
     for key, value in given.items():
@@ -484,7 +512,7 @@ def _allowed_keys(model: type[BaseModel]) -> str:
     return ", ".join(f.alias or name for name, f in model.model_fields.items())
 
 
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+def _model_at(loc: tuple[Any, ...], root: type[BaseModel] | None = None) -> type[BaseModel] | None:
     """The model a key path points into (through optional, list and name-keyed sections)."""
     import typing
 
@@ -492,7 +520,7 @@ def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         return args[0] if typing.get_origin(tp) in (typing.Union, types.UnionType) and len(args) == 1 else tp
 
-    current: Any = StackConfig
+    current: Any = root or StackConfig
     parts = list(loc)
     while parts:
         part = parts.pop(0)
@@ -565,7 +593,7 @@ def _message(err: Mapping[str, Any]) -> str:
     return _TYPE_MESSAGES.get(kind, str(err["msg"]))
 
 
-def _format_error(err: Mapping[str, Any], source: str, data: Any = None) -> str:
+def _format_error(err: Mapping[str, Any], source: str, data: Any = None, root: type[BaseModel] | None = None) -> str:
     loc = tuple(err["loc"])
     kind = err["type"]
     path = _path(loc, data)
@@ -575,7 +603,7 @@ def _format_error(err: Mapping[str, Any], source: str, data: Any = None) -> str:
     if isinstance(cause, _At):
         return _line(source, _join(path, cause.key), cause.message, cause.value)
     if kind == "extra_forbidden":
-        parent = _model_at(loc[:-1])
+        parent = _model_at(loc[:-1], root)
         allowed = f" (allowed: {_allowed_keys(parent)})" if parent else ""
         return _line(source, path, f"unknown key{allowed}")
     if kind == "missing":
@@ -678,20 +706,68 @@ def _refuse_repeated_keys(node: yaml.Node | None, shown: str, path: str = "") ->
             _refuse_repeated_keys(item, shown, f"{path}[{name if name else i}]")
 
 
-def load_stack(stack: str, root: Path | str = ".") -> tuple[StackConfig, dict[str, Any]]:
-    """Read and validate `stacks/Pulumi.<stack>.yaml`; returns the model and the raw config."""
+def load_stack(stack: str, root: Path | str = ".", kinds: tuple[StackKind, ...] = KIND_ORDER,
+               what: str = "this command") -> tuple[AnyStackConfig, dict[str, Any]]:
+    """Read and validate `stacks/Pulumi.<stack>.yaml` of any kind (`stack_kind`): a platform stack, a team
+    stack (config_team.py, with its platform stack's file and the preflight across stacks) or the registry
+    stack (config_registry_stack.py); returns the model and the raw config. A kind not in `kinds` is refused
+    in one line saying what `what` takes."""
     if not re.match(r"^[A-Za-z0-9_.-]{1,100}$", stack):
         raise ConfigError(f"stack name {stack!r} must be 1-100 letters, digits, '-', '_' or '.'")
     path = stack_file(stack, root)
     raw = read_stack_file(path)
+    kind = stack_kind(raw)
+    if kind not in kinds:
+        _refuse_kind(path, stack, raw, kind, kinds, what)
+    if kind == "team":
+        from infra.config import team_stack as config_team
+
+        return config_team.load(stack, root, raw), raw
+    if kind == "registry":
+        from infra.config import registry_stack as config_registry_stack
+
+        return config_registry_stack.load(stack, root, raw), raw
     cfg = parse(raw, _display(path), stack)
     cfg._root = str(Path(root))
     return cfg, raw
 
 
-def from_pulumi() -> StackConfig:
-    """The running stack's config, as the pulumi engine hands it to the program."""
-    import pulumi
+def _refuse_kind(path: Path, stack: str, raw: Mapping[str, Any], kind: StackKind, kinds: tuple[StackKind, ...],
+                 what: str) -> None:
+    takes = " or ".join({"platform": "a platform stack (an environment)", "registry": "the registry stack",
+                         "team": "a team stack"}[k] for k in kinds)
+    if kind == "team":
+        raise ConfigError(f"{_display(path)}: {TEAM_KEY}: {stack} is a team stack on {raw.get(PLATFORM_STACK_KEY)}; "
+                          f"{what} takes {takes}")
+    key = REGISTRY_KEY if kind == "registry" else f"{NAMESPACE}:platform"
+    raise ConfigError(f"{_display(path)}: {key}: {stack} is {'the registry' if kind == 'registry' else 'a platform'} "
+                      f"stack; {what} takes {takes}")
+
+
+def load_platform_stack(stack: str, root: Path | str = ".", what: str = "this command"
+                        ) -> tuple[StackConfig, dict[str, Any]]:
+    """A platform stack's config; a team stack or the registry stack is refused in one line naming what needs
+    a platform stack."""
+    cfg, raw = load_stack(stack, root, ("platform",), what)
+    assert isinstance(cfg, StackConfig)
+    return cfg, raw
+
+
+def stack_kinds(root: Path | str = ".") -> dict[str, StackKind]:
+    """Every stack in stacks/ by name, with its kind. A file that does not read counts as a platform stack:
+    whatever loads it next reports what is wrong with it, in one line."""
+    out: dict[str, StackKind] = {}
+    for path in sorted((Path(root) / STACKS_DIR).glob("Pulumi.*.yaml")):
+        try:
+            kind = stack_kind(read_stack_file(path))
+        except ConfigError:
+            kind = "platform"
+        out[path.name[len("Pulumi."):-len(".yaml")]] = kind
+    return out
+
+
+def raw_from_pulumi() -> dict[str, Any]:
+    """The running stack's config as the pulumi engine hands it over, structured values decoded."""
     from pulumi.runtime.config import CONFIG, get_config_env
 
     merged: dict[str, Any] = {**get_config_env(), **CONFIG.get()}
@@ -703,15 +779,27 @@ def from_pulumi() -> StackConfig:
             except ValueError:
                 pass
         raw[key] = value
+    return raw
+
+
+def from_pulumi(raw: dict[str, Any] | None = None) -> StackConfig:
+    """The running stack's config, as the pulumi engine hands it to the program."""
+    import pulumi
+
+    raw = raw_from_pulumi() if raw is None else raw
     stack = pulumi.get_stack()
     # The engine hands secrets over decrypted; only stack files show whether they are secure.
     cfg = parse(raw, f"{STACKS_DIR}/Pulumi.{stack}.yaml", stack, from_file=False)
-    # The stack file and assets/ are in the checkout this code runs from, whatever the working directory.
+    check_checkout()
+    cfg._root = str(REPO_ROOT)
+    return cfg
+
+
+def check_checkout() -> None:
+    """The stack files and assets/ are in the checkout this code runs from, whatever the working directory."""
     if not (REPO_ROOT / "Pulumi.yaml").is_file():
         raise ConfigError(f"{REPO_ROOT}: no Pulumi.yaml beside the running infra package: install the repository "
                           "editable (requirements.txt: -e .), as `pulumi install` and `make setup` do")
-    cfg._root = str(REPO_ROOT)
-    return cfg
 
 
 def _display(path: Path) -> str:

@@ -34,6 +34,7 @@ WORKER = Path(__file__).with_name("checkov_arm.py")
 TIMEOUT = 600  # seconds one scan may take before checkov counts as broken
 _REPORTS = (("results_json.json", "checkov.json"), ("results_sarif.sarif", "checkov.sarif"),
             ("results_junitxml.xml", "checkov.xml"))
+REPORT_FILES = tuple(dst for _, dst in _REPORTS)
 
 
 class CheckovUnavailable(Exception):
@@ -177,7 +178,9 @@ def apply_graph_skips(result: CheckovResult, skips: dict[tuple[str, str, str], s
 
 def _env() -> dict[str, str]:
     # PYTHONPATH: the custom checks import policies.checkov._base. BC_SKIP_MAPPING: no download.
-    return {**os.environ, "PYTHONPATH": str(ROOT), "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": ""}
+    # PYTHONHASHSEED: checkov lists some evaluated keys in set order; a fixed seed keeps its reports byte-identical.
+    return {**os.environ, "PYTHONPATH": str(ROOT), "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "",
+            "PYTHONHASHSEED": "0"}
 
 
 # pip's launcher for an interpreter path too long for #!: `#!/bin/sh` then `'''exec' "/path/python" "$0" "$@"`.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
@@ -168,12 +168,28 @@ OUTPUTS: dict[str, Callable[[dict, str, str], dict]] = {
 }
 
 
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
+
+
 class ArmEmulator(Mocks):
-    def __init__(self, subscription_id: str = OFFLINE_SUBSCRIPTION, tenant_id: str = OFFLINE_TENANT) -> None:
+    def __init__(self, subscription_id: str = OFFLINE_SUBSCRIPTION, tenant_id: str = OFFLINE_TENANT,
+                 references: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.subscription_id = subscription_id
         self.tenant_id = tenant_id
+        # Fully qualified stack name -> that stack's outputs (its offline plan's), for StackReference reads.
+        self.references = dict(references or {})
+
+    def read_stack(self, name: str) -> tuple[str, dict]:
+        """A StackReference read, as the engine answers it: the referenced stack's outputs (none secret here)."""
+        if name not in self.references:
+            known = ", ".join(sorted(self.references)) or "none"
+            raise UnmappedError(f"StackReference {name}: no such stack offline (planned first: {known}); a team "
+                                "stack references its platform stack as <organization>/<project>/<stack>")
+        return name, {"name": name, "outputs": dict(self.references[name]), "secretOutputNames": []}
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict]:
+        if args.typ == STACK_REFERENCE:
+            return self.read_stack(args.resource_id or str(args.inputs.get("name", "")))
         if not args.custom:
             return None, {}
         if args.typ.startswith("pulumi:providers:") or args.typ in NOT_ARM:
@@ -233,7 +249,15 @@ class Recorder(MockMonitor):
     def __init__(self, mocks: Mocks) -> None:
         super().__init__(mocks)
         self.registrations: dict[str, Registration] = {}
+        # Stacks read through a StackReference (a read, not a registration: never a planned resource).
+        self.references: list[str] = []
         self._lock = threading.Lock()
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        if request.type == STACK_REFERENCE:
+            with self._lock:
+                self.references.append(request.id)
+        return super().ReadResource(request)
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         if request.type != "pulumi:pulumi:Stack":

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import inspect
 import json
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 import pulumi
 from pulumi.runtime.proto import source_pb2
@@ -27,6 +28,8 @@ from infra.offline.arm_types import NOT_ARM, TYPES
 from infra.offline.emulator import OFFLINE_SUBSCRIPTION, OFFLINE_TENANT, ArmEmulator, Recorder
 
 PROJECT = "amlplatform"
+# The organization of every stack in a DIY backend (azblob and the like); a stack reference names it.
+ORGANIZATION = "organization"
 SECRET = "[secret]"
 _SECRET_SIG = "4dabf18193072939515e22adb298388d"
 
@@ -61,6 +64,8 @@ class Plan:
     subscription_id: str
     resources: list[PlannedResource]
     outputs: dict[str, Any] = field(default_factory=dict)
+    # Stacks whose outputs the program read (StackReference), fully qualified: a team stack's platform stack.
+    references: list[str] = field(default_factory=list)
 
     def by_urn(self) -> dict[str, PlannedResource]:
         return {r.urn: r for r in self.resources}
@@ -202,13 +207,18 @@ def run(
     subscription_id: str = OFFLINE_SUBSCRIPTION,
     tenant_id: str = OFFLINE_TENANT,
     project: str = PROJECT,
+    references: Mapping[str, Mapping[str, Any]] | None = None,
+    organization: str = ORGANIZATION,
 ) -> Plan:
-    """Run `program` as stack `stack` with the given stack-file config; return its plan."""
-    emulator = ArmEmulator(subscription_id=subscription_id, tenant_id=tenant_id)
+    """Run `program` as stack `stack` with the given stack-file config; return its plan.
+
+    `program` may return an awaitable (a team stack's asynchronous entry point): it is awaited.
+    `references` are the outputs of the stacks it may reference, by fully qualified name."""
+    emulator = ArmEmulator(subscription_id=subscription_id, tenant_id=tenant_id, references=references)
     recorder = Recorder(emulator)
     pulumi_settings.ROOT.set(None)
     set_all_config(config_for_pulumi(config or {}), [])
-    set_mocks(emulator, project=project, stack=stack, preview=False, monitor=recorder)
+    set_mocks(emulator, project=project, stack=stack, preview=False, monitor=recorder, organization=organization)
     pulumi_settings.SETTINGS.rpc_manager.clear()
     pulumi_settings.SETTINGS.outputs.clear()
 
@@ -216,7 +226,9 @@ def run(
     _quiet_expected_errors()
 
     async def body() -> None:
-        program()
+        result = program()
+        if inspect.isawaitable(result):
+            await result
         root = pulumi_settings.get_root_resource()
         exported = dict(getattr(root, "outputs", {}) or {})
         resolved = await pulumi.Output.from_input(exported).future()
@@ -256,4 +268,4 @@ def run(
             )
         )
     return Plan(stack=stack, project=project, subscription_id=subscription_id, resources=resources,
-                outputs=normalise(stack_outputs))
+                outputs=normalise(stack_outputs), references=sorted(set(recorder.references)))

@@ -8,7 +8,6 @@ scan, writes the report and moves the folder into place. `run` does both.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,7 +51,11 @@ class Staged:
 def stage(plan: Plan, template: dict[str, Any], rules: RuleReport, azure: AzureReport, source: str, out_root: Path,
           folder: str, verb: str = "plan", extra: dict[str, str] | None = None) -> Staged:
     out_root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder}-", dir=out_root))
+    # A fixed name: checkov's reports carry the path it scanned (and hashes of it), so a fixed path keeps two runs
+    # byte-identical; one left by a run that died is replaced (one run per output folder at a time).
+    staging = out_root / f".{folder}.staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
     try:
         (staging / "plan.json").write_text(plan.to_json(), encoding="utf-8")
         (staging / "template.json").write_text(arm.to_json(template), encoding="utf-8")
@@ -71,6 +74,7 @@ def finish(staged: Staged) -> GateResult:
     plan, rules, azure, final = staged.plan, staged.rules, staged.azure, staged.final
     try:
         result = staged.scan.result()
+        _name_final_folder(staged.staging, final)
         (staged.staging / "report.md").write_text(report.markdown(plan, staged.source, result, rules, azure),
                                                   encoding="utf-8")
         if final.exists():
@@ -81,6 +85,16 @@ def finish(staged: Staged) -> GateResult:
         raise
     text = report.summary(plan, staged.source, result, rules, azure, str(final), verb=staged.verb)
     return GateResult(result.ok and rules.ok and azure.ok, text, result, rules, azure, final)
+
+
+def _name_final_folder(staging: Path, final: Path) -> None:
+    """checkov's reports name the folder it scanned, the staging folder, gone after the rename: name the
+    final folder instead, so the reports point at files that exist."""
+    for name in checkov_gate.REPORT_FILES:
+        path = staging / name
+        if path.exists():
+            text = path.read_text(encoding="utf-8")
+            path.write_text(text.replace(staging.name, final.name), encoding="utf-8")
 
 
 def run(plan: Plan, template: dict[str, Any], rules: RuleReport, azure: AzureReport, source: str, out_root: Path,

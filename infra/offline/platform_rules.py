@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING
 
 from policies.rules import Resource, RuleReport, StackFacts, evaluate
 
-from infra.config.stack import StackConfig
-from infra.program import platform_tags
+from infra.config.stack import AnyStackConfig, StackConfig
+from infra.config.team_stack import TeamStackConfig
+from infra.naming import Names
+from infra.program import managed_isolation, platform_tags
 from infra.offline.engine import Plan, PlannedResource
 
 if TYPE_CHECKING:
@@ -19,8 +21,11 @@ WORKSPACE_IDENTITY = "workspace-identity-uai"
 INSTANCE_IDENTITY = "instance-identity-uai"
 
 
-def facts_for(cfg: StackConfig | RegistryStackConfig, plan: Plan | None = None) -> StackFacts:
-    """The facts the CrossGuard pack gets from policies/config/<stack>.json, here from the stack itself."""
+def facts_for(cfg: AnyStackConfig, plan: Plan | None = None) -> StackFacts:
+    """The facts the CrossGuard pack gets from policies/config/<stack>.json, here from the stack itself
+    (a team stack's are its platform stack's: the same governance applies to both)."""
+    if isinstance(cfg, TeamStackConfig):
+        cfg = cfg.platform_config
     owners = {cfg.rbac.platform_owners.object_id.lower()} if cfg.rbac else set()
     # The registry stack has no AKS, network or encryption section.
     env_stack = cfg if isinstance(cfg, StackConfig) else None
@@ -48,7 +53,16 @@ def facts_for(cfg: StackConfig | RegistryStackConfig, plan: Plan | None = None) 
         private_ingestion=bool(env_stack and env_stack.network.monitor_private_link),
         customer_managed_key=bool(cmk and cmk.enabled),
         aks_kms=bool(env_stack and cmk and cmk.enabled and cmk.aks_kms and env_stack.aks.enabled),
+        managed_network_workspaces=managed_network_workspaces(cfg) if isinstance(cfg, StackConfig) else (),
     )
+
+
+def managed_network_workspaces(cfg: StackConfig) -> tuple[str, ...]:
+    """The stack's workspace when it has an AML managed network (its team stacks' instances sit there)."""
+    if managed_isolation(cfg) is None:
+        return ()
+    p = cfg.platform
+    return (Names.for_stack(p.prefix, p.environment, p.subscription_id, p.generation).workspace,)
 
 
 def _registry_tags(cfg: RegistryStackConfig) -> dict[str, str]:
@@ -78,7 +92,7 @@ def to_json(report: RuleReport) -> str:
                       indent=2, sort_keys=True) + "\n"
 
 
-def policy_config(cfg: StackConfig | RegistryStackConfig) -> dict[str, object]:
+def policy_config(cfg: AnyStackConfig) -> dict[str, object]:
     """The CrossGuard config for this stack (`--policy-pack-config policies/config/<stack>.json`):
     the same facts `facts_for` gives the offline check, and the stack's enforcement level."""
     facts = facts_for(cfg)
@@ -97,6 +111,7 @@ def policy_config(cfg: StackConfig | RegistryStackConfig) -> dict[str, object]:
         "allowed-skus": policy(environment=facts.environment),
         "protect-stateful": policy(protectStateful=facts.protect_stateful),
         "aml-inference-tls": policy(inferenceHttp=facts.inference_http),
+        "aml-compute-in-vnet": policy(managedNetworkWorkspaces=list(facts.managed_network_workspaces)),
         "vnet-flow-logs": policy(flowLogsCentral=facts.flow_logs_central),
         "private-ingestion": policy(privateIngestion=facts.private_ingestion),
         **{name: policy(customerManagedKey=facts.customer_managed_key)
@@ -105,5 +120,5 @@ def policy_config(cfg: StackConfig | RegistryStackConfig) -> dict[str, object]:
     }
 
 
-def policy_config_json(cfg: StackConfig | RegistryStackConfig) -> str:
+def policy_config_json(cfg: AnyStackConfig) -> str:
     return json.dumps(policy_config(cfg), indent=2, sort_keys=True) + "\n"

@@ -19,7 +19,7 @@ from policies.rules import unknown
 
 from infra.config.stack import ConfigError
 from infra.offline.arm_types import NOT_ARM, TYPES, UnmappedError, resource_id
-from infra.offline.emulator import OFFLINE_SUBSCRIPTION
+from infra.offline.emulator import OFFLINE_SUBSCRIPTION, STACK_REFERENCE
 from infra.offline.engine import Plan, PlannedResource, normalise
 
 GONE = {"delete", "delete-replaced", "discard", "discard-replaced", "remove-pending-replace", "read",
@@ -38,7 +38,8 @@ class Preview:
         """The plan without the unmapped resources (checkov gets only what can be rendered)."""
         dropped = {u for urns in self.unmapped.values() for u in urns}
         keep = [r for r in self.plan.resources if r.urn not in dropped]
-        return Plan(self.plan.stack, self.plan.project, self.plan.subscription_id, keep, self.plan.outputs)
+        return Plan(self.plan.stack, self.plan.project, self.plan.subscription_id, keep, self.plan.outputs,
+                    self.plan.references)
 
 
 def _fail(path: Path, what: str) -> ConfigError:
@@ -68,6 +69,7 @@ def load(path: Path) -> Preview:
         raise _fail(path, "no `steps` list")
 
     resources: list[PlannedResource] = []
+    references: list[str] = []
     ops: dict[str, int] = {}
     stack = project = ""
     text = json.dumps(doc)
@@ -79,6 +81,10 @@ def load(path: Path) -> Preview:
         op = str(step.get("op", ""))
         ops[op] = ops.get(op, 0) + 1
         state = step.get("newState")
+        if isinstance(state, dict) and state.get("type") == STACK_REFERENCE:
+            # A read of another stack's outputs (a team stack's platform stack), no resource of this one.
+            references.append(str(state.get("id") or (state.get("inputs") or {}).get("name") or ""))
+            continue
         if op in GONE or not isinstance(state, dict):
             continue
         urn = step["urn"]
@@ -110,7 +116,7 @@ def load(path: Path) -> Preview:
                 res.physical_name = None
         resources.append(res)
     plan = Plan(stack=stack or "preview", project=project, subscription_id=subscription,
-                resources=sorted(resources, key=lambda r: r.urn))
+                resources=sorted(resources, key=lambda r: r.urn), references=sorted(set(references)))
     unmapped: dict[str, list[str]] = {}
     for r in plan.custom():
         if r.type not in TYPES and r.type not in NOT_ARM:

@@ -37,6 +37,8 @@ def summary(plan: Plan, source: str, result: CheckovResult, rules: RuleReport, a
     groups = by_component(plan)
     lines = [f"amlplatform {verb} {plan.stack}  ({source})"]
     lines.append(f"  {len(plan.custom())} Azure resources in {len(groups)} groups")
+    if plan.references:
+        lines.append("  reads the outputs of " + ", ".join(plan.references) + " (StackReference)")
     for name, items in groups.items():
         kinds = Counter(_short(r.type) for r in items)
         detail = ", ".join(f"{n} {k}" if n > 1 else k for k, n in sorted(kinds.items()))
@@ -121,6 +123,8 @@ def markdown(plan: Plan, source: str, result: CheckovResult, rules: RuleReport, 
         f"{result.skipped} skipped, {result.resource_count} resources scanned, "
         f"{result.parsing_errors} parsing errors.",
         "",
+        *([f"Reads the outputs of {', '.join(f'`{r}`' for r in plan.references)} through a StackReference "
+           "(offline: that stack's plan).", ""] if plan.references else []),
         "## Resources",
         "",
         "| group | type | name | protect |",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import pulumi
 from pulumi_azure_native import authorization
@@ -21,6 +21,7 @@ from pulumi_azure_native import machinelearningservices as ml
 from infra.seeding import spec, stack_rules
 from infra.seeding.errors import Problems
 from infra.seeding.model import Asset, AssetSet, StackContext, Upload
+from infra.seeding.refs import datastore_of
 from infra.seeding.upload import WorkspaceUpload
 from infra.naming import stable_guid
 from infra.components.common import Common, PrincipalType, PropsError, builtin_role_id, resource_opts
@@ -58,6 +59,27 @@ class TeamDatastore:
     name: str
     container: str
     team: str
+
+
+def team_datastore(owner: pulumi.Resource, name: str, team: TeamDatastore, workspace: dict[str, Any],
+                   account: pulumi.Input[str], resource_group: pulumi.Input[str], subscription_id: pulumi.Input[str],
+                   opts: pulumi.ResourceOptions) -> ml.Datastore:
+    """A team container as an identity-based ADLS Gen2 datastore (the platform's and a team stack's alike).
+
+    `workspace` holds the datastore's workspace_name and resource_group_name."""
+    args = ml.AzureDataLakeGen2DatastoreArgs(
+        datastore_type="AzureDataLakeGen2",
+        credentials=ml.NoneDatastoreCredentialsArgs(credentials_type="None"),
+        account_name=account,
+        filesystem=team.container,
+        endpoint="core.windows.net",
+        protocol="https",
+        resource_group=resource_group,
+        subscription_id=subscription_id,
+        description=f"Team {team.team}'s container {team.container} (identity-based; the team's RBAC applies)",
+        tags={"team": team.team},
+    )
+    return ml.Datastore(name, name=team.name, properties=args, **workspace, skip_validation=SKIP_VALIDATION, opts=opts)
 
 
 @dataclass(frozen=True)
@@ -219,6 +241,12 @@ class AssetsComponent(pulumi.ComponentResource):
             opts=self._opts(depends_on=[self.upload_grant] if self.upload_grant else ()),
         )
 
+    def _datastores_named(self, uris: Iterable[str]) -> list[pulumi.Resource]:
+        """The declared datastores the azureml://datastores/<name>/... URIs name, once each, in order
+        (the workspace's own datastores exist with the workspace and are not declared here)."""
+        names = dict.fromkeys(n for n in (datastore_of(u) for u in uris) if n in self.datastores)
+        return [self.datastores[n] for n in names if n is not None]
+
     def _props_of(self, asset: Asset) -> dict[str, str]:
         return spec.asset_properties(asset)
 
@@ -251,21 +279,8 @@ class AssetsComponent(pulumi.ComponentResource):
 
     def _team_datastore(self, team: TeamDatastore) -> ml.Datastore:
         p = self._props
-        args = ml.AzureDataLakeGen2DatastoreArgs(
-            datastore_type="AzureDataLakeGen2",
-            credentials=ml.NoneDatastoreCredentialsArgs(credentials_type="None"),
-            account_name=p.data_lake_account_name,
-            filesystem=team.container,
-            endpoint="core.windows.net",
-            protocol="https",
-            resource_group=p.resource_group,
-            subscription_id=self._common.subscription_id,
-            description=f"Team {team.team}'s container {team.container} (identity-based; the team's RBAC applies)",
-            tags={"team": team.team},
-        )
-        return ml.Datastore(f"{self._name}-datastore-{team.name}", name=team.name, properties=args, **self._addr(),
-                            skip_validation=SKIP_VALIDATION,
-                            opts=self._opts())
+        return team_datastore(self, f"{self._name}-datastore-{team.name}", team, self._addr(), p.data_lake_account_name,
+                              p.resource_group, self._common.subscription_id, self._opts())
 
     def _environment(self, env: Asset) -> ml.EnvironmentVersion:
         body = spec.environment_rest(env)
@@ -300,7 +315,8 @@ class AssetsComponent(pulumi.ComponentResource):
         body = spec.data_rest(data)
         container = self._container_for("data", data.name, ml.DataContainerPropertiesArgs(
             data_type=body["dataType"], description=f"Seeded by amlplatform from {data.file}"))
-        deps: list[pulumi.Resource] = [container, *self.datastores.values()]
+        # Only the datastores its URIs name: a version never waits for (nor grows with) other teams' datastores.
+        deps: list[pulumi.Resource] = [container, *self._datastores_named(data.refs.get("datastores", []))]
         if "path" in data.uploads:
             deps.append(self._upload("path", data, data.uploads["path"]))
         cls = {"uri_file": ml.UriFileDataVersionArgs, "uri_folder": ml.UriFolderDataVersionArgs,
@@ -362,7 +378,9 @@ class AssetsComponent(pulumi.ComponentResource):
         deps: list[pulumi.Resource] = [self.versions[f"component/{r.name}/{r.version}"]
                                        for r in pipeline.refs["components"].values()]
         deps += [self.versions[f"data/{r.name}/{r.version}"] for r in pipeline.refs.get("data", {}).values()]
-        deps += list(self.datastores.values()) + list(self._props.schedule_depends_on)
+        # Datastores its pipeline reads directly (azureml://datastores/...); data versions bring their own.
+        deps += self._datastores_named(pipeline.refs.get("inputs", {}).values())
+        deps += list(self._props.schedule_depends_on)
 
         def filled(value: Any) -> Any:
             return ws_id.apply(lambda w: spec.fill(value, w))

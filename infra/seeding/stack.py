@@ -30,11 +30,16 @@ def folder_for(cfg: StackConfig) -> Path | None:
     return None
 
 
+def team_datastore_name(container: str) -> str:
+    """AML datastore names take letters, digits and underscores: the container's, hyphens made underscores."""
+    return container.replace("-", "_")
+
+
 def team_datastore_names(cfg: StackConfig) -> dict[str, tuple[str, str]]:
     """Datastore name -> (team, container) for every team container, when the stack exposes them."""
     if not cfg.assets.team_datastores:
         return {}
-    return {c.replace("-", "_"): (team, c) for team, t in cfg.teams.items() for c in t.containers}
+    return {team_datastore_name(c): (team, c) for team, t in cfg.teams.items() for c in t.containers}
 
 
 def computes_for(cfg: StackConfig, names: Names) -> list[str]:

@@ -72,6 +72,8 @@ def compute_in_vnet(resources: Sequence[Resource], facts: StackFacts) -> list[tu
         ws = _workspace_of(res, workspaces)
         if ws is not None and dig(ws.props, "managedNetwork.isolationMode") in MANAGED_NETWORK:
             continue
+        if ws is None and res.props.get("workspaceName") in facts.managed_network_workspaces:
+            continue  # another stack's workspace (a team stack's platform), known to have a managed network
         out.append((res.urn, f"{kind} {res.props.get('computeName')}: no subnet and no managed network on its "
                              "workspace; compute joins the stack's training subnet or the AML managed VNet"))
     return out

@@ -7,7 +7,9 @@ change to --pwd, and run PROGRAM with `runpy.run_path(PROGRAM, run_name="__main_
 `pulumi.runtime.run_in_stack`. The only difference: the resource monitor is the project's emulator
 (pulumi.runtime.set_mocks with infra.offline.emulator's ArmEmulator and Recorder), and what it
 recorded is written as JSON to the file named by HARNESS_RECORD (taken out of the environment
-before the program starts, so the program sees only what the engine gives it).
+before the program starts, so the program sees only what the engine gives it). HARNESS_REFERENCES,
+when set, names a JSON file of fully qualified stack name -> outputs: the stacks a StackReference may
+read, as the engine reads them from the backend (also taken out before the program starts).
 
 Exit codes as the executor's: 0, 1 after a pulumi.RunError (its message logged, no traceback), 32
 after any other exception (logged with its traceback).
@@ -60,6 +62,11 @@ def record(recorder, path: str) -> None:
 
 def main() -> int:
     out = os.environ.pop("HARNESS_RECORD")
+    references_file = os.environ.pop("HARNESS_REFERENCES", None)
+    references = {}
+    if references_file:
+        with open(references_file, encoding="utf-8") as f:
+            references = json.load(f)
     args = arguments()
     pulumi.runtime.set_all_config(pulumi.runtime.get_config_env(), pulumi.runtime.get_config_secret_keys_env())
 
@@ -69,7 +76,8 @@ def main() -> int:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     # The subscription Azure answers for is the deployer's login (ARM_SUBSCRIPTION_ID, as in CI).
-    recorder = Recorder(ArmEmulator(subscription_id=os.environ.get("ARM_SUBSCRIPTION_ID", OFFLINE_SUBSCRIPTION)))
+    recorder = Recorder(ArmEmulator(subscription_id=os.environ.get("ARM_SUBSCRIPTION_ID", OFFLINE_SUBSCRIPTION),
+                                    references=references))
     set_mocks(recorder.mocks, project=args.project, stack=args.stack, preview=args.dry_run == "true",
               monitor=recorder, organization=args.organization)
     # set_mocks makes a root stack of its own (not recorded); the executor's is run_in_stack's.

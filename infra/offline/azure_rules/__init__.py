@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from typing import Sequence
 
 from infra.offline.azure_rules.base import AzureRule, Finding, PlanView
 from infra.offline.azure_rules import aks, compute, diagnostics, encryption, locks, network, rbac, serving, storage, subscription
+from infra.offline.engine import Plan
 
 RULES: tuple[AzureRule, ...] = (rbac.RULES + storage.RULES + diagnostics.RULES + locks.RULES + compute.RULES
                                 + aks.RULES + network.RULES + encryption.RULES + subscription.RULES
@@ -37,9 +39,10 @@ class AzureReport:
         return f"FAIL: {len(self.findings)} finding(s)" if self.findings else "PASS"
 
 
-def evaluate(plan, rules: tuple[AzureRule, ...] = RULES) -> AzureReport:
-    """Every rule over the plan's Azure resources; findings sorted by rule, then resource."""
-    view = PlanView(plan)
+def evaluate(plan, rules: tuple[AzureRule, ...] = RULES, referenced: Sequence[Plan] = ()) -> AzureReport:
+    """Every rule over the plan's Azure resources (the referenced stacks' plans as context); findings sorted
+    by rule, then resource."""
+    view = PlanView(plan, referenced)
     report = AzureReport(tuple(r.id for r in rules), len(view.resources))
     for rule in rules:
         for urn, message in rule.check(view):

@@ -17,8 +17,7 @@ def _managed(ws_inputs: dict[str, Any]) -> bool:
 
 def no_public_ip_needs_network(view: PlanView) -> Iterable[tuple[str, str]]:
     """Clusters, instances and serverless compute with no public IP: a subnet, or a managed-network workspace."""
-    workspaces = {ws.id.lower(): ws for ws in view.of_arm_type(WORKSPACE) if ws.id}
-    for ws in workspaces.values():
+    for ws in view.of_arm_type(WORKSPACE):
         settings = ws.inputs.get("serverlessComputeSettings") or {}
         if settings.get("serverlessComputeNoPublicIP") is True and not settings.get("serverlessComputeCustomSubnet") \
                 and not _managed(ws.inputs):
@@ -32,7 +31,8 @@ def no_public_ip_needs_network(view: PlanView) -> Iterable[tuple[str, str]]:
             continue
         if (inner.get("subnet") or {}).get("id"):
             continue
-        home = workspaces.get((c.id or "").lower().rsplit("/computes/", 1)[0])
+        # A team stack's compute sits in its platform stack's workspace (a referenced plan's).
+        home = view.get((c.id or "").rsplit("/computes/", 1)[0])
         if home is not None and _managed(home.inputs):
             continue
         where = "its workspace has no managed network" if home is not None else "its workspace is not in the plan"

@@ -41,9 +41,10 @@ def _static(view: PlanView, child: PlannedResource, principals: set[str]) -> boo
 
 
 def locks_over_managed_children(view: PlanView) -> Iterable[tuple[str, str]]:
-    """A lock's scope covers every resource whose ID it prefixes, extension resources included."""
+    """A lock's scope covers every resource whose ID it prefixes, extension resources included (a team stack's
+    resources below its platform stack's locks too)."""
     principals = _platform_principals(view)
-    for lock in view.of_arm_type(LOCK):
+    for lock in view.known_of_arm_type(LOCK):
         scope = str(lock.inputs.get("scope", ""))
         for child in view.under(scope):
             if view.arm_type(child) == LOCK or child.retain_on_delete or _static(view, child, principals):
