@@ -21,7 +21,7 @@ import pulumi
 from pulumi_azure_native import authorization
 
 from infra.naming import stable_guid
-from infra.components.common import Common, PrincipalType, PropsError, assign_role, builtin_role_id
+from infra.components.common import Common, Component, PrincipalType, PropsError, assign_role, builtin_role_id
 
 # What the job submitter may do: run and watch jobs and read every asset, but not
 # create or delete compute nor change the workspace. NotActions spell out the
@@ -51,13 +51,14 @@ class TeamRole:
     """What one team role key grants, and where."""
 
     workspace: str
-    # On the workspace's default storage account. With shared keys off, people reach AML's own
-    # containers and file share as themselves: Storage Blob Data Contributor and Storage File Data
-    # Privileged Contributor for those who work in the workspace, the Reader pair for read-only users
-    # (https://learn.microsoft.com/azure/machine-learning/how-to-disable-local-auth-storage).
+    """The role on the workspace (a built-in role's name, or job-submitter: the stack's custom role)."""
     workspace_storage: tuple[str, ...] = ()
-    # On each of the team's own containers in the data lake (None: no data access).
+    """Roles on the workspace's default storage account. With shared keys off, people reach AML's own
+    containers and file share as themselves: Storage Blob Data Contributor and Storage File Data Privileged
+    Contributor for those who work in the workspace, the Reader pair for read-only users
+    (https://learn.microsoft.com/azure/machine-learning/how-to-disable-local-auth-storage)."""
     containers: str | None = None
+    """The role on each of the team's own containers in the data lake; None: no data access."""
 
 
 TEAM_GRANTS: dict[str, TeamRole] = {
@@ -76,30 +77,46 @@ TEAM_GRANTS: dict[str, TeamRole] = {
 
 @dataclass(frozen=True)
 class Grantee:
+    """A principal people's access is granted to."""
+
     object_id: str
+    """Its Entra object ID."""
     type: PrincipalType
+    """User, Group or ServicePrincipal."""
 
 
 @dataclass(frozen=True)
 class Team:
+    """One team: who holds which team role, and the team's containers in the data lake."""
+
     name: str
-    grants: Sequence[tuple[str, Grantee]]  # (role key of TEAM_GRANTS, principal)
+    """The team's name (teams.<name> in the stack file)."""
+    grants: Sequence[tuple[str, Grantee]]
+    """(role key of TEAM_GRANTS, principal) pairs."""
     containers: Sequence[str] = ()
+    """The team's own containers in the data lake."""
 
 
 @dataclass
 class AccessProps:
     common: Common
-    stack_label: str  # makes the custom role's name unique in the tenant
+    """Placement only (role assignments and definitions take no tags, locks or endpoints); no shared setting."""
+    stack_label: str
+    """Makes the custom role's name unique in the tenant (the stack's naming base)."""
     resource_group_id: pulumi.Input[str]
+    """The stack's resource group ID: the custom role's scope and the platform owners' grant."""
     workspace_id: pulumi.Input[str]
-    # The workspace's default storage account (AML's containers and notebooks share).
+    """The workspace's ARM ID."""
     workspace_storage_id: pulumi.Input[str]
-    # Team containers in the data lake, by name.
+    """ARM ID of the workspace's default storage account (AML's containers and notebooks share)."""
     container_ids: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Team containers in the data lake: name -> ARM ID."""
     platform_owners: Grantee | None = None
+    """The platform owners group (Owner on the resource group); None: no rbac section."""
     deployment: Grantee | None = None
+    """The CI/CD principal (AzureML Data Scientist on the workspace); None: none named."""
     teams: Sequence[Team] = ()
+    """The stack's teams."""
 
     def __post_init__(self) -> None:
         for team in self.teams:
@@ -115,10 +132,14 @@ class AccessProps:
 
 @dataclass(frozen=True)
 class _Grant:
-    scope_label: str  # stable words for the scope: names the resource, never changes with the teams
+    scope_label: str
+    """Stable words for the scope: names the resource, never changes with the teams."""
     scope: pulumi.Input[str]
+    """ARM ID the role is granted on."""
     role: str
+    """A built-in role's name, or job-submitter."""
     who: Grantee
+    """The principal."""
 
 
 # Scope label -> how a description names it (container labels name their container).
@@ -129,9 +150,11 @@ def _slug(text: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in text.lower()).strip("-")
 
 
-class AccessComponent(pulumi.ComponentResource):
+class AccessComponent(Component):
+    SUPPORTS = frozenset[str]()
+
     def __init__(self, name: str, props: AccessProps, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("amlplatform:components:Access", name, None, opts)
+        super().__init__("amlplatform:components:Access", name, props.common, opts)
         c = props.common
 
         self.job_submitter = authorization.RoleDefinition(
