@@ -13,10 +13,10 @@ itself (`az keyvault key rotation-policy update`), never through the stack.
 from __future__ import annotations
 
 import re
-from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from infra.azure_facts.limits import KeySize, KeyType
 from infra.config.base import _At, _Rule, _Section
 
 # ISO 8601 durations as Key Vault's rotation policy takes them: one unit, days, months or years.
@@ -46,9 +46,9 @@ class CustomerManagedKeyConfig(_Section):
     enabled: bool | None = None
     # RSA-HSM (a premium vault's HSM-protected keys) or RSA (software-protected); unset: RSA-HSM when
     # keyVault.sku is premium, else RSA. Every consumer here takes both (none takes EC keys).
-    key_type: Literal["RSA-HSM", "RSA"] | None = None
+    key_type: KeyType | None = None
     # 3072 is Azure ML's recommended minimum; storage, registry, disks and KMS take 3072 and 4096 too.
-    key_size: Literal[3072, 4096] = 3072
+    key_size: KeySize = 3072
     # Key Vault rotates every key this long after its (version's) creation: a new version, which the
     # storage accounts, the registry and the disk encryption set adopt by themselves.
     rotate_after: str = "P1Y"

@@ -13,6 +13,7 @@ hardened alike by the same component.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Sequence
 
 import pulumi
@@ -25,7 +26,15 @@ from infra.seeding import stack as assets_stack
 from infra.access_grants import TEAM_ROLE_NAMES
 from infra.components.access import AccessComponent, AccessProps, Grantee, Team
 from infra.seeding.components import AssetsComponent, AssetsProps, TeamDatastore, Uploader
-from infra.components.common import Common, DiagnosticSettings, PrivateEndpoints, PropsError, RoleAssignment
+from infra.components.common import (
+    Common,
+    DiagnosticSettings,
+    ManagedIdentities,
+    PrivateEndpoints,
+    PropsError,
+    RoleAssignment,
+    stack_lock,
+)
 from infra.components.compute import Attach, Cluster, ComputeComponent, ComputeProps, Instance
 from infra.components.flow_logs import FlowLogsComponent, FlowLogsProps
 from infra.components.inference import InferenceComponent, InferenceProps, InstanceType, MaintenanceWindow
@@ -34,7 +43,6 @@ from infra.components.keyvault import KeyVaultComponent, KeyVaultProps
 from infra.components.monitor_private_link import MonitorPrivateLinkComponent, MonitorPrivateLinkProps
 from infra.components.monitoring import MonitoringComponent, MonitoringProps
 from infra.components.network import NetworkComponent, NetworkProps
-from infra.components.encryption import StorageKey
 from infra.components.endpoints import EndpointGrant, EndpointsComponent, EndpointsProps
 from infra.components.registry import RegistryComponent, RegistryProps
 from infra.components.registry_link import RULES as REGISTRY_LINK_RULES
@@ -114,16 +122,16 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
         opts=pulumi.ResourceOptions(protect=cfg.protection.protect),
     )
 
+    # Where every component goes; each one then gets only the shared settings it supports (Component.SUPPORTS).
+    placement = Common(resource_group_name=rg.name, location=cfg.platform.location,
+                       subscription_id=client.subscription_id)
+    lock = stack_lock(cfg.protection.locks)
+
     def common(**kw) -> Common:
-        return Common(
-            resource_group_name=rg.name,
-            location=cfg.platform.location,
-            subscription_id=client.subscription_id,
-            tags=tags,
-            lock=cfg.protection.locks,
-            protect=cfg.protection.protect,
-            **kw,
-        )
+        return dataclasses.replace(placement, tags=tags, **kw)
+
+    def stateful(**kw) -> Common:
+        return common(protect=cfg.protection.protect, **kw)
 
     # The workspace's identity, and the one jobs run as (only data-plane roles, never Owner or
     # Contributor). The workspace identity's set is Azure ML's documented one for a user-assigned
@@ -142,7 +150,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
     monitoring = MonitoringComponent(
         "monitoring",
         MonitoringProps(
-            common(role_assignments=[_grant(ws_id, "workspace", "contributor", "Contributor")]),
+            stateful(lock=lock, role_assignments=[_grant(ws_id, "workspace", "contributor", "Contributor")]),
             log_analytics_name=names.log_analytics,
             app_insights_name=names.app_insights,
             retention_days=cfg.monitoring.retention_days,
@@ -169,8 +177,9 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
             ),
         )
 
-    def stores(*grants: RoleAssignment) -> Common:
-        return common(diagnostic_settings=diagnostics, private_endpoints=endpoints, role_assignments=list(grants))
+    def stores(*grants: RoleAssignment, **kw) -> Common:
+        return stateful(diagnostic_settings=diagnostics, private_endpoints=endpoints, role_assignments=list(grants),
+                        **kw)
 
     def instance(key: str, role: str) -> list[RoleAssignment]:
         return [_grant(ci_id, "instance", key, role)] if ci_id else []
@@ -185,6 +194,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
                 _grant(ws_id, "workspace", "kv-admin", "Key Vault Administrator"),
                 _grant(job_id, "compute", "secrets-user", "Key Vault Secrets User"),
                 *instance("secrets-user", "Key Vault Secrets User"),
+                lock=lock,
             ),
             name=names.key_vault,
             tenant_id=client.tenant_id,
@@ -194,7 +204,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
             soft_delete_retention_days=cfg.key_vault.soft_delete_retention_days,
         ),
     )
-    cmk = customer_managed_keys(cfg, names, common(), vault, ws_id, wait_seconds)
+    cmk = customer_managed_keys(cfg, names, stateful(lock=lock), vault, ws_id, wait_seconds)
     keys_ready = [cmk.ready] if cmk else []
 
     store = StorageComponent(
@@ -206,12 +216,12 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
                 # Jobs write to the workspace's default datastore, whose container AML names itself.
                 _grant(job_id, "compute", "blob-data", "Storage Blob Data Contributor"),
                 *instance("blob-data", "Storage Blob Data Contributor"),
+                customer_managed_key=cmk.key("storage") if cmk else None,
             ),
             name=names.storage,
             replication=cfg.storage.replication,
             public_network_access=public,
             allowed_ip_ranges=allowed,
-            customer_managed_key=cmk.storage_key("storage") if cmk else None,
             depends_on=keys_ready,
         ),
     )
@@ -226,6 +236,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
                 # (how-to-managed-network: a UAI workspace needs this role on the target).
                 *([_grant(ws_id, "workspace", "pe-approver", "Azure AI Enterprise Network Connection Approver")]
                   if isolation else []),
+                customer_managed_key=cmk.key("datalake") if cmk else None,
             ),
             name=names.data_lake,
             replication=cfg.storage.replication,
@@ -233,7 +244,6 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
             allowed_ip_ranges=allowed,
             data_lake=True,
             containers=[c for team in cfg.teams.values() for c in team.containers],
-            customer_managed_key=cmk.storage_key("datalake") if cmk else None,
             depends_on=keys_ready,
         ),
     )
@@ -244,6 +254,8 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
                 _grant(ws_id, "workspace", "contributor", "Contributor"),
                 _grant(job_id, "compute", "acr-pull", "AcrPull"),
                 *instance("acr-pull", "AcrPull"),
+                lock=lock,
+                customer_managed_key=cmk.key("registry") if cmk else None,
             ),
             name=names.registry,
             sku=cfg.registry.sku,
@@ -251,14 +263,13 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
             zone_redundancy=cfg.registry.zone_redundancy,
             quarantine=cfg.registry.quarantine,
             allowed_ip_ranges=allowed,
-            customer_managed_key=cmk.registry_key() if cmk else None,
             depends_on=keys_ready,
         ),
     )
 
     if net is not None and cfg.network.stack_flow_logs:
-        flow_logs_for(cfg, names, net, monitoring, stores(), wait_seconds,
-                      cmk.storage_key("flowlogs") if cmk else None, keys_ready)
+        flow_logs_for(cfg, names, net, monitoring,
+                      stores(customer_managed_key=cmk.key("flowlogs") if cmk else None), wait_seconds, keys_ready)
 
     # Azure checks the workspace identity's access when the workspace is created, and new
     # grants take a while to reach the resource providers: wait after them, then create it.
@@ -273,7 +284,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
     workspace = WorkspaceComponent(
         "workspace",
         WorkspaceProps(
-            common(
+            stateful(
                 diagnostic_settings=diagnostics,
                 private_endpoints=endpoints,
                 role_assignments=[
@@ -281,9 +292,10 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
                     _grant(ws_id, "workspace", "contributor", "Contributor"),
                     *instance("contributor", "Contributor"),
                 ],
+                managed_identities=ManagedIdentities(user_assigned_resource_ids=[ws_id.id]),
+                customer_managed_key=cmk.key("workspace") if cmk else None,
             ),
             name=names.workspace,
-            identity_id=ws_id.id,
             storage_account_id=store.id,
             key_vault_id=vault.id,
             container_registry_id=registry.id,
@@ -299,7 +311,6 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
             image_build_compute=cfg.compute.clusters[0].name if training_subnet is not None and cfg.compute.clusters
             else None,
             depends_on=[propagation, *keys_ready],
-            customer_managed_key=cmk.workspace_key() if cmk else None,
         ),
     )
 
@@ -312,11 +323,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
             instance_identity_id=ci_id.id if ci_id else None,
             tenant_id=client.tenant_id,
             subnet_id=training_subnet,
-            clusters=[
-                Cluster(c.name, c.vm_size, c.priority or "Dedicated", c.min_nodes, c.max_nodes or 1,
-                        c.idle_minutes_before_scale_down)
-                for c in cfg.compute.clusters or []
-            ],
+            clusters=clusters_for(cfg),
             instances=instances,
             attach=[
                 Attach(a.name, a.type, a.resource_id, a.workspace_url,
@@ -330,10 +337,14 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
     if cfg.aks.enabled and net is not None:
         k = cfg.aks
         certificate = k.tls.mode == "certificate"
+        # Resolved by the config once AKS is on: the pools' counts (AksConfig) and the egress (NetworkConfig).
+        assert k.system_pool.count is not None and cfg.network.egress is not None
+        assert k.inference_pool.min_count is not None and k.inference_pool.max_count is not None
         inference = InferenceComponent(
             "inference",
             InferenceProps(
-                common(diagnostic_settings=diagnostics),
+                common(diagnostic_settings=diagnostics,
+                       customer_managed_key=cmk.key("kms") if cmk and "kms" in cmk.keys else None),
                 cluster_name=names.aks,
                 identity_name=names.identity("aks"),
                 compute_name="aks-inference",
@@ -341,18 +352,18 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
                 subnet_id=net.subnet_ids["scoring"],
                 log_analytics_id=monitoring.log_analytics_id,
                 tenant_id=client.tenant_id,
-                egress=cfg.network.egress or "none",
+                egress=cfg.network.egress,
                 system_vm_size=k.system_pool.vm_size,
-                system_count=k.system_pool.count or 1,
+                system_count=k.system_pool.count,
                 inference_vm_size=k.inference_pool.vm_size,
-                inference_min=k.inference_pool.min_count or 0,
-                inference_max=k.inference_pool.max_count or 1,
+                inference_min=k.inference_pool.min_count,
+                inference_max=k.inference_pool.max_count,
                 max_pods=k.max_pods,
                 network_plugin_mode=k.network_plugin_mode,
                 pod_cidr=k.pod_cidr,
                 service_cidr=k.service_cidr,
                 dns_service_ip=k.dns_service_ip,
-                zones=k.zones or [],
+                zones=k.zones,
                 kubernetes_version=k.kubernetes_version,
                 upgrade_channel=k.upgrade_channel,
                 admin_group_ids=[cfg.rbac.platform_owners.object_id] if cfg.rbac else [],
@@ -373,7 +384,6 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
                 encryption_at_host=k.encryption_at_host,
                 private_link_scope_name=monitor_link.scope.name if monitor_link else None,
                 api_server_subnet_id=net.subnet_ids.get("apiServer"),
-                kms=cmk.kms_key() if cmk and "kms" in cmk.keys else None,
                 disk_encryption=cmk.disk_encryption() if cmk and cmk.disk_encryption_set else None,
                 workspace_id=workspace.id,
                 maintenance=MaintenanceWindow(k.maintenance.day, k.maintenance.start_time, k.maintenance.utc_offset),
@@ -383,7 +393,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
     access = AccessComponent(
         "access",
         AccessProps(
-            common(),
+            placement,
             stack_label=names.base,
             resource_group_id=rg.id,
             workspace_id=workspace.id,
@@ -431,7 +441,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
         assets = AssetsComponent(
             "assets",
             AssetsProps(
-                common(),
+                placement,
                 assets=seeded,
                 repo_root=cfg.root or REPO_ROOT,
                 workspace_name=workspace.name,
@@ -513,10 +523,21 @@ def instances_for(cfg: config_mod.StackConfig, names: Names) -> list[Instance]:
     users = inst.users if inst.users is not None else members
     sched = inst.schedule
     return [
-        Instance(names.instance(user), user, inst.vm_size, inst.idle_shutdown_minutes or 60,
-                 sched.start if sched else None, sched.stop if sched else None, sched.time_zone if sched else "UTC")
+        Instance(names.instance(user), user, inst.vm_size, inst.idle_shutdown_minutes,
+                 sched.start if sched else None, sched.stop if sched else None, sched.time_zone if sched else None)
         for user in users
     ]
+
+
+def clusters_for(cfg: config_mod.StackConfig) -> list[Cluster]:
+    """The training clusters: the config filled in the default cluster and each cluster's priority and
+    maxNodes from the environment's defaults (StackConfig._check_compute)."""
+    assert cfg.compute.clusters is not None
+    out = []
+    for c in cfg.compute.clusters:
+        assert c.priority is not None and c.max_nodes is not None
+        out.append(Cluster(c.name, c.vm_size, c.priority, c.min_nodes, c.max_nodes, c.idle_minutes_before_scale_down))
+    return out
 
 
 def _grantee(p: config_mod.Principal) -> Grantee:
@@ -528,6 +549,8 @@ def network_for(cfg: config_mod.StackConfig, names: Names, common: Common) -> Ne
     n = cfg.network
     if n.mode == "public":
         return None
+    # NetworkConfig resolves the egress of private and managed mode (managed: none).
+    assert n.egress is not None
     subnets = {
         (info.alias or field): getattr(n.subnets, field)
         for field, info in type(n.subnets).model_fields.items()
@@ -540,7 +563,7 @@ def network_for(cfg: config_mod.StackConfig, names: Names, common: Common) -> Ne
             vnet_name=names.vnet,
             address_space=n.address_space,
             subnets=subnets,
-            egress=n.egress or "none",
+            egress=n.egress,
             firewall_ip=n.firewall_ip,
             dns=n.dns,
             dns_zone_ids=n.dns_zone_ids,
@@ -552,8 +575,7 @@ def network_for(cfg: config_mod.StackConfig, names: Names, common: Common) -> Ne
 
 
 def flow_logs_for(cfg: config_mod.StackConfig, names: Names, net: NetworkComponent, monitoring: MonitoringComponent,
-                  common: Common, wait_seconds: int, key: StorageKey | None,
-                  keys_ready: Sequence[pulumi.Resource]) -> FlowLogsComponent:
+                  common: Common, wait_seconds: int, keys_ready: Sequence[pulumi.Resource]) -> FlowLogsComponent:
     """A VNet flow log with traffic analytics, unless the landing zone records flow logs centrally. With
     customer-managed keys its account is encrypted like the others, with a key of its own."""
     fl = cfg.network.flow_logs
@@ -569,10 +591,9 @@ def flow_logs_for(cfg: config_mod.StackConfig, names: Names, net: NetworkCompone
             log_analytics_id=monitoring.log_analytics_id,
             log_analytics_customer_id=monitoring.log_analytics_customer_id,
             network_watcher_resource_group=fl.network_watcher_resource_group,
-            network_watcher_name=fl.network_watcher_name or "",
+            network_watcher_name=fl.network_watcher_name,
             retention_days=fl.retention_days,
             role_propagation_seconds=wait_seconds,
-            customer_managed_key=key,
             depends_on=keys_ready,
         ),
     )

@@ -13,10 +13,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pulumi
 from pulumi_azure_native import authorization, operationalinsights, resources
 
-from infra.components.common import Common, DiagnosticSettings, RoleAssignment, add_lock, resource_opts
+from infra.components.common import Common, DiagnosticSettings, RoleAssignment, add_lock, resource_opts, stack_lock
 from infra.components.ml_registry import MlRegistryComponent, MlRegistryProps
 from infra.config.registry_stack import RegistryStackConfig
 from infra.naming import RULES
@@ -54,10 +56,8 @@ def build_registry(cfg: RegistryStackConfig) -> dict[str, pulumi.Output]:
     rg = resources.ResourceGroup("rg", resource_group_name=names["resource_group"], location=cfg.platform.location,
                                  tags=tags, opts=pulumi.ResourceOptions(protect=protect))
 
-    def common(**kw) -> Common:
-        return Common(resource_group_name=rg.name, location=cfg.platform.location,
-                      subscription_id=client.subscription_id, tags=tags, lock=cfg.protection.locks, protect=protect,
-                      **kw)
+    placement = Common(resource_group_name=rg.name, location=cfg.platform.location,
+                       subscription_id=client.subscription_id)
 
     log = operationalinsights.Workspace(
         "registry-log",
@@ -76,7 +76,7 @@ def build_registry(cfg: RegistryStackConfig) -> dict[str, pulumi.Output]:
         tags=tags,
         opts=pulumi.ResourceOptions(protect=protect),
     )
-    add_lock(log, "registry-log", log.id, common(), "Log Analytics workspace")
+    add_lock(log, "registry-log", log.id, stack_lock(cfg.protection.locks), "Log Analytics workspace")
 
     writers = []
     if cfg.rbac and cfg.rbac.deployment:
@@ -85,7 +85,8 @@ def build_registry(cfg: RegistryStackConfig) -> dict[str, pulumi.Output]:
                                       principal_type=d.type, description="CI/CD: the registry's only writer "
                                       "(promoted versions)"))
     registry = MlRegistryComponent("mlregistry", MlRegistryProps(
-        common(diagnostic_settings=DiagnosticSettings(workspace_id=log.id), role_assignments=writers),
+        dataclasses.replace(placement, tags=tags, protect=protect, role_assignments=writers,
+                            diagnostic_settings=DiagnosticSettings(workspace_id=log.id)),
         name=cfg.ml_registry.name,
         regions=cfg.ml_registry.regions,
         storage_replication=cfg.ml_registry.storage_replication,
@@ -108,7 +109,7 @@ def build_registry(cfg: RegistryStackConfig) -> dict[str, pulumi.Output]:
     }
     if promoted is not None:
         seeded = RegistryAssetsComponent("registry-assets", RegistryAssetsProps(
-            common(), promoted=promoted, registry_name=registry.name, registry_id=registry.id,
+            placement, promoted=promoted, registry_name=registry.name, registry_id=registry.id,
             resource_group=names["resource_group"], depends_on=[registry.registry, *registry.role_assignments]))
         outputs["promotedAssets"] = pulumi.Output.from_input(sorted(seeded.seeded))
     for key, value in outputs.items():

@@ -313,7 +313,8 @@ def test_props_validate_before_any_resource():
         StorageProps(common, name="stok1", replication="Standard_LRS", public_network_access=False,
                      containers=["fraud-raw"])
     with pytest.raises(PropsError, match="zone redundancy needs the Premium SKU"):
-        RegistryProps(common, name="crok12", sku="Basic", public_network_access=False, zone_redundancy=True)
+        RegistryProps(common, name="crok12", sku="Basic", public_network_access=False, zone_redundancy=True,
+                      quarantine=False)
 
 
 def test_compute_instances_run_as_their_own_identity_with_contributor_on_the_workspace():

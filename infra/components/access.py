@@ -34,7 +34,7 @@ from infra.access_grants import (  # noqa: F401 (TEAM_GRANTS, Grantee, Team re-e
     unique_grants,
 )
 from infra.naming import stable_guid
-from infra.components.common import Common, PropsError, assign_role, builtin_role_id
+from infra.components.common import Common, Component, PropsError, assign_role, builtin_role_id
 
 # What the job submitter may do: run and watch jobs and read every asset, but not
 # create or delete compute nor change the workspace. NotActions spell out the
@@ -61,16 +61,23 @@ JOB_SUBMITTER_NOT_ACTIONS = (
 @dataclass
 class AccessProps:
     common: Common
-    stack_label: str  # makes the custom role's name unique in the tenant
+    """Placement only (role assignments and definitions take no tags, locks or endpoints); no shared setting."""
+    stack_label: str
+    """Makes the custom role's name unique in the tenant (the stack's naming base)."""
     resource_group_id: pulumi.Input[str]
+    """The stack's resource group ID: the custom role's scope and the platform owners' grant."""
     workspace_id: pulumi.Input[str]
-    # The workspace's default storage account (AML's containers and notebooks share).
+    """The workspace's ARM ID."""
     workspace_storage_id: pulumi.Input[str]
-    # Team containers in the data lake, by name.
+    """ARM ID of the workspace's default storage account (AML's containers and notebooks share)."""
     container_ids: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Team containers in the data lake: name -> ARM ID."""
     platform_owners: Grantee | None = None
+    """The platform owners group (Owner on the resource group); None: no rbac section."""
     deployment: Grantee | None = None
+    """The CI/CD principal (AzureML Data Scientist on the workspace); None: none named."""
     teams: Sequence[Team] = ()
+    """The stack's teams."""
 
     def __post_init__(self) -> None:
         for team in self.teams:
@@ -102,9 +109,11 @@ def assign_grants(owner: pulumi.Resource, name: str, grants: Sequence[Grant], sc
     return out
 
 
-class AccessComponent(pulumi.ComponentResource):
+class AccessComponent(Component):
+    SUPPORTS = frozenset[str]()
+
     def __init__(self, name: str, props: AccessProps, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("amlplatform:components:Access", name, None, opts)
+        super().__init__("amlplatform:components:Access", name, props.common, opts)
         c = props.common
 
         self.job_submitter = authorization.RoleDefinition(

@@ -13,7 +13,7 @@ from typing import Sequence, TypeAlias
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 
-from infra.components.common import Common, PropsError, check_name, resource_opts
+from infra.components.common import Common, Component, PropsError, check_name, resource_opts
 
 # The compute kinds this component declares (ml.Compute's `properties` takes one of them).
 ComputeProperties: TypeAlias = ml.AmlComputeArgs | ml.ComputeInstanceArgs | ml.SynapseSparkArgs | ml.DatabricksArgs
@@ -21,47 +21,79 @@ ComputeProperties: TypeAlias = ml.AmlComputeArgs | ml.ComputeInstanceArgs | ml.S
 
 @dataclass(frozen=True)
 class Cluster:
+    """A training cluster that scales to zero."""
+
     name: str
+    """The compute's name in the workspace (infra/naming.py rule `compute`)."""
     vm_size: str
+    """The nodes' VM size (Standard_DS3_v2)."""
     priority: str
+    """Dedicated or LowPriority (evictable, cheaper)."""
     min_nodes: int
+    """Nodes kept running when idle (0: scale to zero)."""
     max_nodes: int
+    """Nodes at most; at least min_nodes."""
     idle_minutes: int
+    """Minutes a node idles before the cluster scales it down."""
 
 
 @dataclass(frozen=True)
 class Instance:
+    """A personal compute instance that shuts down when idle."""
+
     name: str
+    """The compute's name in the workspace (infra/naming.py rule `compute_instance`)."""
     user_object_id: str
+    """Entra object ID of the one user the instance belongs to."""
     vm_size: str
+    """The instance's VM size."""
     idle_minutes: int
-    start_cron: str | None = None
-    stop_cron: str | None = None
-    time_zone: str = "UTC"
+    """Minutes of inactivity before the instance shuts down."""
+    start_cron: str | None
+    """Cron expression (five fields) that starts the instance; None: no start schedule."""
+    stop_cron: str | None
+    """Cron expression that stops the instance; None: no stop schedule."""
+    time_zone: str | None
+    """Windows time zone ID the schedules run in; None when there is no schedule."""
 
 
 @dataclass(frozen=True)
 class Attach:
+    """An existing Spark compute attached to the workspace."""
+
     name: str
-    kind: str  # SynapseSpark | Databricks
+    """The compute's name in the workspace (infra/naming.py rule `compute`)."""
+    kind: str
+    """SynapseSpark or Databricks."""
     resource_id: str
-    workspace_url: str | None = None
-    access_token: pulumi.Input[str] | None = None
+    """ARM ID of the Synapse Spark pool or Databricks workspace."""
+    workspace_url: str | None
+    """Databricks: the workspace URL; None for Synapse."""
+    access_token: pulumi.Input[str] | None
+    """Databricks: the access token (a Pulumi secret); None for Synapse."""
 
 
 @dataclass
 class ComputeProps:
     common: Common
+    """Placement and shared settings: tags."""
     workspace_name: pulumi.Input[str]
+    """The workspace the computes belong to."""
     identity_id: pulumi.Input[str]
+    """ARM ID of the user-assigned identity clusters (and jobs on them) run as."""
     tenant_id: pulumi.Input[str]
-    subnet_id: pulumi.Input[str] | None  # training subnet in private mode
+    """The Entra tenant of the instances' users."""
+    subnet_id: pulumi.Input[str] | None
+    """Private mode: the training subnet clusters and instances join; None: AML's network (managed VNet)."""
     clusters: Sequence[Cluster] = ()
+    """Training clusters."""
     instances: Sequence[Instance] = ()
+    """Personal compute instances."""
     attach: Sequence[Attach] = field(default_factory=list)
-    # The identity compute instances run as (default: identity_id). Idle shutdown needs it to hold
-    # Contributor on the workspace, a role the clusters' identity must not get (how-to-create-compute-instance).
+    """Attached Spark computes."""
     instance_identity_id: pulumi.Input[str] | None = None
+    """ARM ID of the identity compute instances run as; None: `identity_id`. Idle shutdown needs it to hold
+    Contributor on the workspace, a role the clusters' identity must not get (how-to-create-compute-instance)."""
 
     def __post_init__(self) -> None:
         for c in self.clusters:
@@ -76,9 +108,11 @@ class ComputeProps:
                 raise PropsError(f"attach {a.name}: Databricks needs its access token")
 
 
-class ComputeComponent(pulumi.ComponentResource):
+class ComputeComponent(Component):
+    SUPPORTS = frozenset({"tags"})
+
     def __init__(self, name: str, props: ComputeProps, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("amlplatform:components:Compute", name, None, opts)
+        super().__init__("amlplatform:components:Compute", name, props.common, opts)
         c = props.common
         identity = ml.ManagedServiceIdentityArgs(type="UserAssigned", user_assigned_identities=[props.identity_id])
         instance_identity = identity if props.instance_identity_id is None else ml.ManagedServiceIdentityArgs(

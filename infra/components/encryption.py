@@ -22,14 +22,25 @@ pause after the grants, as the workspace does after its identity's roles).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import pulumi
 import pulumiverse_time as time
 from pulumi_azure_native import compute, keyvault
 
-from infra.components.common import Common, PropsError, add_lock, assign_role, builtin_role_id, resource_opts
+from infra.azure_facts.limits import KEY_SIZES, KEY_TYPES
+from infra.components.common import (
+    Common,
+    Component,
+    CustomerManagedKey,
+    PropsError,
+    UserAssignedIdentity,
+    add_lock,
+    assign_role,
+    builtin_role_id,
+    resource_opts,
+)
 from infra.components.identity import IdentityComponent, IdentityProps
 
 WRAP_OPS = ("wrapKey", "unwrapKey")
@@ -39,14 +50,18 @@ WRAP_ROLE = "Key Vault Crypto Service Encryption User"
 
 @dataclass(frozen=True)
 class Consumer:
+    """A service that takes a customer-managed key of its own."""
+
     key_name: str
-    # The key operations the consumer calls (and the only ones the key permits).
+    """The key's name in the vault."""
     ops: tuple[str, ...]
+    """The key operations the consumer calls (and the only ones the key permits)."""
     what: str
-    # Storage and the registry take a user-assigned identity of their own for the key (the documented
-    # path for both; the registry takes no other); the workspace uses its identity, the disk encryption
-    # set its system-assigned one, and KMS the AKS cluster's identity (infra/components/inference.py).
+    """What the key encrypts, as grant descriptions say it."""
     own_identity: bool = False
+    """The consumer reaches its key with a user-assigned identity of its own (storage, the registry: the
+    documented path for both; the registry takes no other). Otherwise the workspace uses its identity, the disk
+    encryption set its system-assigned one, and KMS the AKS cluster's identity (infra/components/inference.py)."""
 
 
 CONSUMERS: dict[str, Consumer] = {
@@ -62,47 +77,23 @@ CONSUMERS: dict[str, Consumer] = {
 
 @dataclass(frozen=True)
 class KeyPolicy:
+    """How the stack's keys are made and rotated."""
+
     key_type: str
+    """RSA or RSA-HSM (HSM-protected: a premium vault)."""
     key_size: int
+    """Bits: 3072 or 4096."""
     rotate_after: str
+    """ISO 8601 duration after a version's creation when Key Vault creates the next one (P1Y)."""
     expire_after: str
+    """ISO 8601 duration a rotated version stays valid."""
     notify_before: str
+    """ISO 8601 duration before expiry when Key Vault raises a near-expiry event."""
 
-
-@dataclass(frozen=True)
-class StorageKey:
-    """A storage account's key, without a version: Azure Storage adopts new versions by itself."""
-
-    key_name: str
-    vault_uri: pulumi.Input[str]
-    identity_id: pulumi.Input[str]
-
-
-@dataclass(frozen=True)
-class RegistryKey:
-    """The registry's key without a version (adopted within an hour) and the client ID of its identity."""
-
-    key_identifier: pulumi.Input[str]
-    identity_id: pulumi.Input[str]
-    identity_client_id: pulumi.Input[str]
-
-
-@dataclass(frozen=True)
-class WorkspaceKey:
-    """The workspace's key version in the vault, used with the workspace's own identity."""
-
-    vault_id: pulumi.Input[str]
-    key_identifier: pulumi.Input[str]
-    identity_id: pulumi.Input[str]
-
-
-@dataclass(frozen=True)
-class KmsKey:
-    """AKS KMS: the key version, the key (grant scope) and the private vault it lives in."""
-
-    key_id: pulumi.Input[str]
-    key_resource_id: pulumi.Input[str]
-    vault_id: pulumi.Input[str]
+    def __post_init__(self) -> None:
+        if self.key_type not in KEY_TYPES or self.key_size not in KEY_SIZES:
+            raise PropsError(f"customer-managed keys are {' or '.join(KEY_TYPES)} of "
+                             f"{' or '.join(map(str, KEY_SIZES))} bits, got {self.key_type} {self.key_size}")
 
 
 @dataclass(frozen=True)
@@ -110,32 +101,43 @@ class DiskEncryption:
     """The AKS nodes' disk encryption set, and what must exist before a cluster uses it."""
 
     set_id: pulumi.Input[str]
-    ready: Sequence[pulumi.Resource] = ()
+    """The disk encryption set's ARM ID."""
+    ready: Sequence[pulumi.Resource]
+    """What the cluster waits for: the set's identity's grant on its key."""
 
 
 @dataclass
 class CustomerManagedKeysProps:
     common: Common
+    """Placement and shared settings: tags, lock (on the disk encryption set), protect (keys, the set)."""
     vault_id: pulumi.Input[str]
+    """ARM ID of the stack's key vault (RBAC authorization, purge protection)."""
     vault_name: pulumi.Input[str]
+    """The vault's name."""
     vault_uri: pulumi.Input[str]
+    """The vault's URI."""
     policy: KeyPolicy
+    """How every key is made and rotated."""
     consumers: Sequence[str]
-    # Names of the user-assigned identities of the consumers that take their own (the storage accounts, registry).
-    identity_names: Mapping[str, str] = field(default_factory=dict)
-    workspace_identity_id: pulumi.Input[str] | None = None
-    workspace_principal_id: pulumi.Input[str] | None = None
-    disk_encryption_set_name: str | None = None
-    role_propagation_seconds: int = 60
-    # What the keys wait for (the vault's own role assignments).
+    """The consumers (CONSUMERS keys) that get a key."""
+    identity_names: Mapping[str, str]
+    """Names of the user-assigned identities of the consumers that take their own (the storage accounts,
+    the registry)."""
+    workspace_identity_id: pulumi.Input[str] | None
+    """With the workspace consumer: ARM ID of the workspace's identity, which reaches its key."""
+    workspace_principal_id: pulumi.Input[str] | None
+    """With the workspace consumer: that identity's principal (its grant on the key)."""
+    disk_encryption_set_name: str | None
+    """With the disks consumer: the disk encryption set's name; None otherwise."""
+    role_propagation_seconds: int
+    """Seconds to wait after the key grants before the consumers are created."""
     depends_on: Sequence[pulumi.Resource] = ()
+    """What the keys wait for (the vault's own role assignments)."""
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.consumers) - set(CONSUMERS))
         if unknown:
             raise PropsError(f"unknown customer-managed key consumer(s) {unknown}; known: {sorted(CONSUMERS)}")
-        if self.policy.key_type not in ("RSA", "RSA-HSM") or self.policy.key_size not in (3072, 4096):
-            raise PropsError("customer-managed keys are RSA or RSA-HSM of 3072 or 4096 bits")
         for consumer in self.consumers:
             if CONSUMERS[consumer].own_identity and consumer not in self.identity_names:
                 raise PropsError(f"customer-managed key consumer {consumer!r} needs an identity name")
@@ -145,14 +147,17 @@ class CustomerManagedKeysProps:
             raise PropsError("a disk encryption set name goes with the disks consumer, and only with it")
 
 
-class CustomerManagedKeysComponent(pulumi.ComponentResource):
+class CustomerManagedKeysComponent(Component):
+    SUPPORTS = frozenset({"tags", "lock", "protect"})
+
     def __init__(self, name: str, props: CustomerManagedKeysProps, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("amlplatform:components:CustomerManagedKeys", name, None, opts)
+        super().__init__("amlplatform:components:CustomerManagedKeys", name, props.common, opts)
         self.props = props
         c = props.common
         self.keys = {consumer: self._key(name, consumer) for consumer in props.consumers}
         self.identities = {
-            consumer: IdentityComponent(f"{name}-{consumer}-identity", IdentityProps(c, props.identity_names[consumer]),
+            consumer: IdentityComponent(f"{name}-{consumer}-identity",
+                                        IdentityProps(c.only("tags"), props.identity_names[consumer]),
                                         opts=pulumi.ResourceOptions(parent=self))
             for consumer in props.consumers if CONSUMERS[consumer].own_identity
         }
@@ -238,26 +243,24 @@ class CustomerManagedKeysComponent(pulumi.ComponentResource):
         # Known once the set exists; a set created with a system-assigned identity always has one.
         principal: pulumi.Output[str] = des.identity.apply(lambda i: i.principal_id if i else "")
         grant = self._grant(name, "disks", principal)
-        add_lock(self, f"{name}-des", des.id, c, "disk encryption set")
+        add_lock(self, f"{name}-des", des.id, c.lock, "disk encryption set")
         return des, grant
 
     # ---- what each consumer takes ------------------------------------------------------------------
 
-    def storage_key(self, consumer: str) -> StorageKey:
-        return StorageKey(CONSUMERS[consumer].key_name, self.props.vault_uri, self.identities[consumer].id)
-
-    def registry_key(self) -> RegistryKey:
-        identity = self.identities["registry"]
-        return RegistryKey(self.keys["registry"].key_uri, identity.id, identity.client_id)
-
-    def workspace_key(self) -> WorkspaceKey:
-        assert self.props.workspace_identity_id is not None
-        return WorkspaceKey(self.props.vault_id, self.keys["workspace"].key_uri_with_version,
-                            self.props.workspace_identity_id)
-
-    def kms_key(self) -> KmsKey:
-        key = self.keys["kms"]
-        return KmsKey(key.key_uri_with_version, key.id, self.props.vault_id)
+    def key(self, consumer: str) -> CustomerManagedKey:
+        """The consumer's key as the shared interface carries it, with the identity that reaches it: its own,
+        the workspace's, or none (KMS: the AKS cluster's own identity)."""
+        p, key = self.props, self.keys[consumer]
+        identity = None
+        if consumer in self.identities:
+            own = self.identities[consumer]
+            identity = UserAssignedIdentity(own.id, own.client_id)
+        elif consumer == "workspace":
+            assert p.workspace_identity_id is not None
+            identity = UserAssignedIdentity(p.workspace_identity_id)
+        return CustomerManagedKey(p.vault_id, p.vault_uri, CONSUMERS[consumer].key_name, key.id, key.key_uri,
+                                  key.key_uri_with_version, identity)
 
     def disk_encryption(self) -> DiskEncryption:
         assert self.disk_encryption_set is not None and self._des_grant is not None

@@ -29,7 +29,7 @@ from infra.seeding import spec
 from infra.seeding.model import Asset, AssetSet
 from infra.seeding.resolve_serving import RegistryRef
 from infra.seeding.routing import EndpointRouting
-from infra.components.common import Common, assign_role, builtin_role_id, resource_opts
+from infra.components.common import Common, Component, assign_role, builtin_role_id, resource_opts
 
 AUTH_MODES = {"aad_token": "AADToken", "aml_token": "AMLToken", "key": "Key"}
 DEFAULT_AUTH = {"managed": "aad_token", "kubernetes": "aml_token", "batch": "aad_token"}
@@ -42,30 +42,49 @@ class EndpointGrant:
     """A role the endpoints' identity holds, on one scope."""
 
     key: str
+    """Names the grant in the Pulumi URN (<component>-ra-<key>)."""
     role: str
+    """A built-in role's name (infra/azure_facts/roles.py BUILTIN_ROLES)."""
     scope: pulumi.Input[str]
+    """ARM ID of the resource the role is granted on."""
 
 
 @dataclass
 class EndpointsProps:
     common: Common
+    """Placement and shared settings: tags (each endpoint's and deployment's own YAML tags are added)."""
     assets: AssetSet
+    """The loaded assets folder: its online and batch endpoints and deployments."""
     workspace_name: pulumi.Input[str]
+    """The workspace the endpoints live in."""
     workspace_id: pulumi.Input[str]
+    """The workspace's ARM ID (compute and model IDs are built under it)."""
     resource_group: str
-    env_code: str  # dev, stg, prd: appended to every endpoint name
-    public: bool  # the stack's network mode is public (dev)
-    managed_network: bool  # the workspace has an AML managed network (egress follows its rules)
-    identity_id: pulumi.Input[str] | None = None
-    identity_principal_id: pulumi.Input[str] | None = None
-    grants: Sequence[EndpointGrant] = ()
-    role_propagation_seconds: int = 60
+    """The workspace's resource group, by name (the routing provider's calls)."""
+    env_code: str
+    """The environment's code (dev, stg, prd), appended to every endpoint name."""
+    public: bool
+    """The stack's network mode is public (dev): endpoints take public network access Enabled unless the YAML
+    says otherwise."""
+    managed_network: bool
+    """The workspace has an AML managed network (egress follows its rules; the deployment flag is left out)."""
+    identity_id: pulumi.Input[str] | None
+    """ARM ID of the user-assigned identity online endpoints run as; None: no online endpoints."""
+    identity_principal_id: pulumi.Input[str] | None
+    """That identity's principal ID (its grants); None with it."""
+    grants: Sequence[EndpointGrant]
+    """Roles the endpoints' identity holds (AcrPull on the registry, Storage Blob Data Reader, ...)."""
+    role_propagation_seconds: int
+    """Seconds to wait after the grants before creating the endpoints."""
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
+    """What the endpoints wait for besides their grants (assets, computes, the registry link)."""
 
 
-class EndpointsComponent(pulumi.ComponentResource):
+class EndpointsComponent(Component):
+    SUPPORTS = frozenset({"tags"})
+
     def __init__(self, name: str, props: EndpointsProps, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("amlplatform:components:Endpoints", name, None, opts)
+        super().__init__("amlplatform:components:Endpoints", name, props.common, opts)
         self._name, self._props, c = name, props, props.common
         self._ws = pulumi.Output.from_input(props.workspace_id)
         grants = [

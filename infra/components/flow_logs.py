@@ -25,8 +25,8 @@ import pulumi
 import pulumiverse_time as time
 from pulumi_azure_native import network
 
-from infra.components.common import Common, PropsError, RoleAssignment, resource_opts
-from infra.components.encryption import StorageKey
+from infra.azure_facts.limits import FLOW_LOG_RETENTION_DAYS
+from infra.components.common import Common, Component, PropsError, RoleAssignment, resource_opts
 from infra.components.identity import IdentityComponent, IdentityProps
 from infra.components.storage import StorageComponent, StorageProps
 
@@ -37,38 +37,57 @@ WRITER_ROLE = "Storage Blob Data Contributor"
 
 @dataclass
 class FlowLogsProps:
-    # The stack's resource group, tags, diagnostics and private endpoints: for the account and the identity.
     common: Common
+    """Placement and shared settings, for the account and the identity: tags, diagnostics and private endpoints
+    (the account's), customer-managed key (the account's own, like every other account of the stack), protect."""
     flow_log_name: str
+    """The flow log's name under the Network Watcher."""
     storage_name: str
+    """The records' storage account's name (infra/naming.py rule `flow_logs`)."""
     identity_name: str
+    """Name of the user-assigned identity Network Watcher writes the records with (created here)."""
     replication: str
+    """The account's SKU name (replication)."""
     vnet_id: pulumi.Input[str]
+    """ARM ID of the VNet whose flows are recorded."""
     log_analytics_id: pulumi.Input[str]
-    # The Log Analytics workspace's GUID (customerId): traffic analytics takes both.
+    """ARM ID of the Log Analytics workspace traffic analytics writes to."""
     log_analytics_customer_id: pulumi.Input[str]
-    network_watcher_resource_group: str = "NetworkWatcherRG"
-    network_watcher_name: str = ""
-    retention_days: int = 90
-    role_propagation_seconds: int = 60
-    # Customer-managed keys: the account's key (its own, like every other account of the stack) and what the
-    # account waits for (the key identity's grant and its propagation pause).
-    customer_managed_key: StorageKey | None = None
+    """That workspace's GUID (customerId): traffic analytics takes both."""
+    network_watcher_resource_group: str
+    """The resource group of the region's Network Watcher (Azure creates NetworkWatcherRG)."""
+    network_watcher_name: str | None
+    """The region's Network Watcher; None: NetworkWatcher_<region>, the one Azure creates with the region's first
+    VNet."""
+    retention_days: int
+    """Days Network Watcher keeps the raw records (90-365, infra/azure_facts/limits.py)."""
+    role_propagation_seconds: int
+    """Seconds to wait after the identity's grant before creating the flow log (Network Watcher checks it)."""
     depends_on: Sequence[pulumi.Resource] = ()
+    """What the account waits for (with a customer-managed key: its identity's grant and propagation pause)."""
 
     def __post_init__(self) -> None:
-        if not 90 <= self.retention_days <= 365:
-            raise PropsError(f"flow log retention must be 90-365 days, got {self.retention_days}")
-        if not self.network_watcher_name:
-            self.network_watcher_name = f"NetworkWatcher_{self.common.location}"
+        problem = FLOW_LOG_RETENTION_DAYS.problem(self.retention_days)
+        if problem:
+            raise PropsError(problem)
+
+    @property
+    def watcher_name(self) -> str:
+        """The Network Watcher the flow log lives under."""
+        if self.network_watcher_name is None:
+            return f"NetworkWatcher_{self.common.location}"
+        return self.network_watcher_name
 
 
-class FlowLogsComponent(pulumi.ComponentResource):
+class FlowLogsComponent(Component):
+    SUPPORTS = frozenset({"tags", "diagnostic_settings", "private_endpoints", "customer_managed_key", "protect"})
+
     def __init__(self, name: str, props: FlowLogsProps, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("amlplatform:components:FlowLogs", name, None, opts)
+        super().__init__("amlplatform:components:FlowLogs", name, props.common, opts)
         c = props.common
         child = pulumi.ResourceOptions(parent=self)
-        self.identity = IdentityComponent(f"{name}-identity", IdentityProps(c, props.identity_name), opts=child)
+        self.identity = IdentityComponent(f"{name}-identity", IdentityProps(c.only("tags"), props.identity_name),
+                                          opts=child)
         grant = RoleAssignment(key="flowlogs-blob-data", role=WRITER_ROLE, principal_id=self.identity.principal_id,
                                principal_type="ServicePrincipal",
                                description="VNet flow logs: Network Watcher writes the records")
@@ -76,7 +95,7 @@ class FlowLogsComponent(pulumi.ComponentResource):
             f"{name}-storage",
             StorageProps(dataclasses.replace(c, role_assignments=[grant]), name=props.storage_name,
                          replication=props.replication, public_network_access=False, logs_only=True,
-                         customer_managed_key=props.customer_managed_key, depends_on=props.depends_on),
+                         depends_on=props.depends_on),
             opts=child,
         )
         # Network Watcher checks the identity's access when the flow log is created.
@@ -88,7 +107,7 @@ class FlowLogsComponent(pulumi.ComponentResource):
         self.flow_log = network.FlowLog(
             f"{name}-vnet",
             flow_log_name=props.flow_log_name,
-            network_watcher_name=props.network_watcher_name,
+            network_watcher_name=props.watcher_name,
             resource_group_name=props.network_watcher_resource_group,
             location=c.location,
             target_resource_id=props.vnet_id,

@@ -11,21 +11,25 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import managedidentity
 
-from infra.components.common import Common, check_name, resource_opts
+from infra.components.common import Common, Component, check_name, resource_opts
 
 
 @dataclass
 class IdentityProps:
     common: Common
+    """Placement and shared settings: tags."""
     name: str
+    """The identity's name (infra/naming.py rule `identity`)."""
 
     def __post_init__(self) -> None:
         check_name("identity", self.name)
 
 
-class IdentityComponent(pulumi.ComponentResource):
+class IdentityComponent(Component):
+    SUPPORTS = frozenset({"tags"})
+
     def __init__(self, name: str, props: IdentityProps, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("amlplatform:components:Identity", name, None, opts)
+        super().__init__("amlplatform:components:Identity", name, props.common, opts)
         c = props.common
         # The SDK renames the physical-name input to `resource_name_` (the Pulumi name owns `resource_name`).
         self.identity = managedidentity.UserAssignedIdentity(

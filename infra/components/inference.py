@@ -16,7 +16,7 @@ an identity of its own that may pull from the workspace registry. No CLI step.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import pulumi
@@ -28,6 +28,8 @@ from pulumi_azure_native import monitor
 
 from infra.components.common import (
     Common,
+    Component,
+    CustomerManagedKey,
     PropsError,
     add_diagnostics,
     assign_role,
@@ -36,7 +38,7 @@ from infra.components.common import (
     resource_opts,
 )
 from infra.azure_facts.roles import AKS_ATTACH_ROLES
-from infra.components.encryption import DiskEncryption, KmsKey
+from infra.components.encryption import DiskEncryption
 from infra.components.identity import IdentityComponent, IdentityProps
 from infra.components.inference_settings import (
     RELEASE_NAMESPACE,
@@ -91,76 +93,120 @@ def ci_config_endpoint_name(region: str, cluster: str) -> str:
 
 @dataclass(frozen=True)
 class InstanceType:
+    """An AML instance type on the cluster: what a deployment's pods request and may use."""
+
     cpu: str
+    """CPU request (Kubernetes quantity: 1, 500m)."""
     memory: str
+    """Memory request (Kubernetes quantity: 4Gi)."""
     cpu_limit: str
+    """CPU limit."""
     memory_limit: str
-    gpu: int = 0
+    """Memory limit."""
+    gpu: int
+    """NVIDIA GPUs per pod (0: none)."""
 
 
 @dataclass(frozen=True)
 class MaintenanceWindow:
     """When AKS may upgrade: the weekday, the start time and its UTC offset."""
 
-    day: str = "Sunday"
-    start_time: str = "02:00"
-    utc_offset: str = "+00:00"
+    day: str
+    """Weekday (Monday-Sunday): node images weekly on it, Kubernetes upgrades on the first of each month."""
+    start_time: str
+    """HH:MM the four-hour window starts at."""
+    utc_offset: str
+    """The start time's UTC offset (+00:00, +05:30, -08:00)."""
 
 
 @dataclass
 class InferenceProps:
     common: Common
+    """Placement and shared settings: tags, diagnostics (the cluster's control-plane logs), customer-managed key
+    (KMS: etcd secrets, with the private vault; the cluster's identity reaches it)."""
     cluster_name: str
+    """The cluster's name (infra/naming.py rule `aks`); also its DNS prefix."""
     identity_name: str
+    """Name of the control plane's user-assigned identity (created here)."""
     compute_name: str
+    """The name the cluster is attached under in the workspace (infra/naming.py rule `compute`)."""
     workspace_name: pulumi.Input[str]
+    """The workspace the cluster is attached to."""
     subnet_id: pulumi.Input[str]
+    """ARM ID of the scoring subnet the nodes join."""
     log_analytics_id: pulumi.Input[str]
+    """ARM ID of the Log Analytics workspace Container Insights sends to."""
     tenant_id: pulumi.Input[str]
+    """The Entra tenant that authenticates cluster users (managed Entra integration)."""
     egress: str
+    """The subnet's egress (natGateway, firewall, none): sets the cluster's outbound type."""
     system_vm_size: str
+    """The system pool's VM size (needs a local temp disk: ephemeral OS disks)."""
     system_count: int
+    """The system pool's node count."""
     inference_vm_size: str
+    """The inference pool's VM size (needs a local temp disk)."""
     inference_min: int
+    """The inference pool's autoscaler minimum."""
     inference_max: int
-    max_pods: int = 50
-    network_plugin_mode: str = "overlay"
-    pod_cidr: str = "192.168.0.0/16"
-    service_cidr: str = "172.16.0.0/16"
-    dns_service_ip: str = "172.16.0.10"
-    zones: Sequence[str] = ()
-    kubernetes_version: str | None = None
-    upgrade_channel: str = "stable"
-    admin_group_ids: Sequence[str] = ()
-    tls_mode: str = "certificate"
-    tls_cname: str | None = None
-    tls_cert_pem: pulumi.Input[str] | None = None
-    tls_key_pem: pulumi.Input[str] | None = None
-    namespace: str = "azureml"
-    cluster_purpose: str = "FastProd"
-    instance_types: Mapping[str, InstanceType] = field(default_factory=dict)
-    default_instance_type: str = "defaultinstancetype"
-    # The workspace's user-assigned identity: it gets AKS_ATTACH_ROLES on the cluster before the attach.
-    workspace_principal_id: pulumi.Input[str] | None = None
-    # The workspace's registry: the attached compute's own identity (compute_identity_name) may pull from it.
-    registry_id: pulumi.Input[str] | None = None
-    compute_identity_name: str | None = None
-    role_propagation_seconds: int = 60
-    # Needs the subscription feature Microsoft.Compute/EncryptionAtHost.
-    encryption_at_host: bool = True
-    # Create `namespace` as an AKS managed namespace (false: it must already exist, e.g. `default`).
-    create_namespace: bool = True
-    # The Azure Monitor private link scope's name, when telemetry goes through one.
-    private_link_scope_name: pulumi.Input[str] | None = None
-    # API Server VNet Integration: the API server's own delegated subnet (network.subnets.apiServer).
-    api_server_subnet_id: pulumi.Input[str] | None = None
-    # Customer-managed keys: etcd secrets through KMS with the private vault, node disks through a
-    # disk encryption set (infra/components/encryption.py). Both are set when the cluster is created.
-    kms: KmsKey | None = None
-    disk_encryption: DiskEncryption | None = None
-    # The workspace's ARM ID: the source of the Trusted Access role binding the attach goes through.
-    workspace_id: pulumi.Input[str] | None = None
-    maintenance: MaintenanceWindow = field(default_factory=MaintenanceWindow)
+    """The inference pool's autoscaler maximum."""
+    max_pods: int
+    """Pods per node."""
+    network_plugin_mode: str
+    """overlay (Azure CNI Overlay with Cilium: pod IPs from `pod_cidr`) or flat (pod IPs from the subnet)."""
+    pod_cidr: str
+    """Overlay: the pods' IPv4 range."""
+    service_cidr: str
+    """The Kubernetes services' IPv4 range."""
+    dns_service_ip: str
+    """The cluster DNS service's IP, inside `service_cidr`."""
+    zones: Sequence[str] | None
+    """Availability zones of both pools (1, 2, 3); None: no zones."""
+    kubernetes_version: str | None
+    """A minor version AKS offers; None: AKS's default."""
+    upgrade_channel: str
+    """AKS auto-upgrade channel (patch, stable, rapid, node-image)."""
+    admin_group_ids: Sequence[str]
+    """Entra groups that are cluster admins (Azure RBAC for Kubernetes)."""
+    tls_mode: str
+    """certificate (HTTPS on the scoring router) or internalHttp (plain HTTP inside the VNet)."""
+    tls_cname: str | None
+    """certificate mode: the host name the certificate is for."""
+    tls_cert_pem: pulumi.Input[str] | None
+    """certificate mode: the certificate, PEM (a Pulumi secret)."""
+    tls_key_pem: pulumi.Input[str] | None
+    """certificate mode: its private key, PEM (a Pulumi secret)."""
+    namespace: str
+    """The Kubernetes namespace AML deploys models into (never the extension's own `azureml`)."""
+    create_namespace: bool
+    """Create `namespace` as an AKS managed namespace; False: it must already exist (`default`)."""
+    cluster_purpose: str
+    """The AzureML extension's clusterPurpose: DevTest (one replica of its services) or FastProd."""
+    instance_types: Mapping[str, InstanceType]
+    """AML instance types by name."""
+    default_instance_type: str
+    """The instance type deployments get when they name none; one of `instance_types`."""
+    workspace_principal_id: pulumi.Input[str]
+    """The workspace identity's principal: it gets AKS_ATTACH_ROLES on the cluster before the attach."""
+    workspace_id: pulumi.Input[str]
+    """The workspace's ARM ID: the source of the Trusted Access role binding the attach goes through."""
+    registry_id: pulumi.Input[str]
+    """ARM ID of the workspace's container registry: the attached compute's identity may pull from it."""
+    compute_identity_name: str
+    """Name of the attached compute's own user-assigned identity (created here)."""
+    role_propagation_seconds: int
+    """Seconds to wait after grants before what checks them (cluster creation, the attach)."""
+    encryption_at_host: bool
+    """Encryption at host on both pools (needs the subscription feature Microsoft.Compute/EncryptionAtHost)."""
+    private_link_scope_name: pulumi.Input[str] | None
+    """The Azure Monitor private link scope's name when telemetry goes through one; None otherwise."""
+    api_server_subnet_id: pulumi.Input[str] | None
+    """API Server VNet Integration: the API server's own delegated subnet; None: not integrated."""
+    disk_encryption: DiskEncryption | None
+    """The disk encryption set the node disks use (customer-managed keys); None: platform-managed keys. Set
+    only when the cluster is created."""
+    maintenance: MaintenanceWindow
+    """When AKS may upgrade the nodes and Kubernetes."""
 
     def __post_init__(self) -> None:
         check_name("aks", self.cluster_name)
@@ -173,24 +219,23 @@ class InferenceProps:
             raise PropsError("the default instance type must be one of the instance types")
         if self.namespace == RELEASE_NAMESPACE:
             raise PropsError(f"namespace {RELEASE_NAMESPACE!r} is the AzureML extension's own; attach another")
-        if self.kms is not None and self.api_server_subnet_id is None:
+        if self.common.customer_managed_key is not None and self.api_server_subnet_id is None:
             raise PropsError("KMS with a private key vault runs only over API Server VNet Integration: it needs the "
                              "API server subnet")
-        if self.workspace_principal_id is None or self.registry_id is None or not self.compute_identity_name \
-                or self.workspace_id is None:
-            raise PropsError("the attach needs the workspace's ID, its identity's principal, the registry ID and a "
-                             "name for the compute's identity")
 
 
-class InferenceComponent(pulumi.ComponentResource):
+class InferenceComponent(Component):
+    SUPPORTS = frozenset({"tags", "diagnostic_settings", "customer_managed_key"})
+
     def __init__(self, name: str, props: InferenceProps, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("amlplatform:components:Inference", name, None, opts)
+        super().__init__("amlplatform:components:Inference", name, props.common, opts)
         c = props.common
         self.props = props
 
         # The control plane's identity joins the scoring subnet: Network Contributor there, nowhere else.
         self.identity = IdentityComponent(
-            f"{name}-identity", IdentityProps(c, props.identity_name), opts=pulumi.ResourceOptions(parent=self)
+            f"{name}-identity", IdentityProps(c.only("tags"), props.identity_name),
+            opts=pulumi.ResourceOptions(parent=self)
         )
         subnet_grant = assign_role(
             self, f"{name}-ra-subnet", props.subnet_id, self.identity.principal_id, "ServicePrincipal",
@@ -223,7 +268,7 @@ class InferenceComponent(pulumi.ComponentResource):
             enable_node_public_ip=False,
             max_pods=p.max_pods,
             vnet_subnet_id=p.subnet_id,
-            availability_zones=list(p.zones) or None,
+            availability_zones=list(p.zones) if p.zones else None,
             # The system pool runs critical add-ons only.
             node_taints=["CriticalAddonsOnly=true:NoSchedule"] if mode == "System" else None,
             node_labels={"workload": "inference"} if mode == "User" else None,
@@ -255,10 +300,11 @@ class InferenceComponent(pulumi.ComponentResource):
             network.append(grant("apiserver-subnet", p.api_server_subnet_id, "Network Contributor",
                                  "AKS control plane places its API server in the API server subnet"))
         keys: list[pulumi.Resource] = []
-        if p.kms is not None:
-            keys += [grant("kms-key", p.kms.key_resource_id, "Key Vault Crypto User",
+        kms = c.customer_managed_key
+        if kms is not None:
+            keys += [grant("kms-key", kms.key_resource_id, "Key Vault Crypto User",
                            "AKS KMS encrypts and decrypts etcd secrets with its key"),
-                     grant("kms-vault", p.kms.vault_id, "Key Vault Contributor",
+                     grant("kms-vault", kms.key_vault_resource_id, "Key Vault Contributor",
                            "AKS KMS creates its private link to the private key vault")]
         if p.disk_encryption is not None:
             keys += [grant("disk-encryption-set", p.disk_encryption.set_id, "Reader",
@@ -338,13 +384,14 @@ class InferenceComponent(pulumi.ComponentResource):
             oidc_issuer_profile=aks.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
             security_profile=aks.ManagedClusterSecurityProfileArgs(
                 workload_identity=aks.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
-                azure_key_vault_kms=kms_profile(p.kms),
+                azure_key_vault_kms=kms_profile(c.customer_managed_key),
                 image_cleaner=aks.ManagedClusterSecurityProfileImageCleanerArgs(
                     enabled=True, interval_hours=IMAGE_CLEANER_HOURS),
             ),
             tags=c.tags,
             # The KMS key version stays as created unless an operator rotates it (README: Customer-managed keys).
-            opts=resource_opts(self, c, depends_on=depends_on, ignore_changes=[KMS_KEY_ID] if p.kms else None),
+            opts=resource_opts(self, c, depends_on=depends_on,
+                               ignore_changes=[KMS_KEY_ID] if c.customer_managed_key else None),
         )
 
     def _maintenance(self, name: str) -> None:
@@ -496,7 +543,6 @@ class InferenceComponent(pulumi.ComponentResource):
     def _attach(self, name: str) -> ml.Compute:
         """The workspace identity's roles on the cluster, a pause for them to propagate, then the attach."""
         p, c = self.props, self.props.common
-        assert p.workspace_principal_id is not None and p.registry_id is not None and p.compute_identity_name
         grants = [
             assign_role(self, f"{name}-ra-attach-{role.lower().replace(' ', '-')}", self.cluster.id,
                         p.workspace_principal_id, "ServicePrincipal", builtin_role_id(c.subscription_id, role),
@@ -505,7 +551,7 @@ class InferenceComponent(pulumi.ComponentResource):
         ]
         # The compute's own identity: pulls model images from the workspace registry, nothing else.
         self.compute_identity = IdentityComponent(
-            f"{name}-compute-identity", IdentityProps(c, p.compute_identity_name),
+            f"{name}-compute-identity", IdentityProps(c.only("tags"), p.compute_identity_name),
             opts=pulumi.ResourceOptions(parent=self),
         )
         grants.append(assign_role(
@@ -570,11 +616,12 @@ class InferenceComponent(pulumi.ComponentResource):
 KMS_KEY_ID = "securityProfile.azureKeyVaultKms.keyId"
 
 
-def kms_profile(key: KmsKey | None) -> aks.AzureKeyVaultKmsArgs | None:
+def kms_profile(key: CustomerManagedKey | None) -> aks.AzureKeyVaultKmsArgs | None:
     """KMS etcd encryption with a private vault: a versioned key ID, and the vault's ID, which Private
-    access requires (the SDK defaults keyVaultNetworkAccess to Public when it is left out)."""
+    access requires (the SDK defaults keyVaultNetworkAccess to Public when it is left out). The cluster's
+    own identity reaches the key (its grants: InferenceComponent._before_cluster)."""
     if key is None:
         return None
-    return aks.AzureKeyVaultKmsArgs(enabled=True, key_id=key.key_id,
+    return aks.AzureKeyVaultKmsArgs(enabled=True, key_id=key.key_uri_with_version,
                                     key_vault_network_access=aks.KeyVaultNetworkAccessTypes.PRIVATE,
-                                    key_vault_resource_id=key.vault_id)
+                                    key_vault_resource_id=key.key_vault_resource_id)

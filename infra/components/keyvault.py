@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 from pulumi_azure_native import keyvault
 
+from infra.azure_facts.limits import KEY_VAULT_SOFT_DELETE_DAYS
 from infra.components.common import (
     Common,
+    Component,
     PropsError,
     add_diagnostics,
     add_lock,
@@ -22,24 +24,36 @@ from infra.components.common import (
 @dataclass
 class KeyVaultProps:
     common: Common
+    """Placement and shared settings: tags, role assignments (on the vault), diagnostics, private endpoints
+    (group vault), lock, protect."""
     name: str
+    """The vault's name, globally unique (infra/naming.py rule `key_vault`)."""
     tenant_id: pulumi.Input[str]
+    """The Entra tenant whose identities the vault authorizes (RBAC)."""
     sku: str
+    """standard (software-protected keys) or premium (HSM-protected keys too)."""
     public_network_access: bool
-    allowed_ip_ranges: list[str] = field(default_factory=list)
-    soft_delete_retention_days: int = 90
+    """True: reachable from the IP ranges in `allowed_ip_ranges` (dev); False: private endpoints only."""
+    allowed_ip_ranges: list[str]
+    """Public IPv4 addresses or CIDR ranges the firewall lets in; everything else is denied."""
+    soft_delete_retention_days: int
+    """Days a deleted vault (and its keys and secrets) stays recoverable; purge protection holds it that long
+    (7-90, infra/azure_facts/limits.py)."""
 
     def __post_init__(self) -> None:
         check_name("key_vault", self.name)
         if self.sku not in ("standard", "premium"):
             raise PropsError(f"key vault sku must be standard or premium, got {self.sku!r}")
-        if not 7 <= self.soft_delete_retention_days <= 90:
-            raise PropsError("key vault soft delete retention must be 7-90 days")
+        problem = KEY_VAULT_SOFT_DELETE_DAYS.problem(self.soft_delete_retention_days)
+        if problem:
+            raise PropsError(problem)
 
 
-class KeyVaultComponent(pulumi.ComponentResource):
+class KeyVaultComponent(Component):
+    SUPPORTS = frozenset({"tags", "role_assignments", "diagnostic_settings", "private_endpoints", "lock", "protect"})
+
     def __init__(self, name: str, props: KeyVaultProps, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("amlplatform:components:KeyVault", name, None, opts)
+        super().__init__("amlplatform:components:KeyVault", name, props.common, opts)
         c = props.common
 
         self.vault = keyvault.Vault(
@@ -71,7 +85,7 @@ class KeyVaultComponent(pulumi.ComponentResource):
         add_diagnostics(self, name, self.vault.id, c.diagnostic_settings, "Microsoft.KeyVault/vaults")
         self.role_assignments = add_role_assignments(self, name, self.vault.id, c)
         self.private_endpoints = add_private_endpoints(self, name, self.vault.id, props.name, ["vault"], c)
-        add_lock(self, name, self.vault.id, c, "key vault")
+        add_lock(self, name, self.vault.id, c.lock, "key vault")
 
         self.id = self.vault.id
         self.register_outputs({"id": self.vault.id})

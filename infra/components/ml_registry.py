@@ -20,7 +20,7 @@ import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 
 from infra.config.registry import registry_name_problem
-from infra.components.common import Common, PropsError, add_diagnostics, add_role_assignments, resource_opts
+from infra.components.common import Common, Component, PropsError, add_diagnostics, add_role_assignments, resource_opts
 
 REGISTRY_TYPE = "Microsoft.MachineLearningServices/registries"
 # azure-ai-ml's registry schema: "Currently only Premium is a valid option for registries" (acr_account_sku).
@@ -30,11 +30,15 @@ ACR_SKU = "Premium"
 @dataclass
 class MlRegistryProps:
     common: Common
+    """Placement and shared settings: tags, role assignments (on the registry), diagnostics, protect."""
     name: str
+    """The registry's name (infra/config/registry.py registry_name_problem)."""
     regions: Sequence[str]
-    storage_replication: str = "Standard_ZRS"
-    # Extra resources the registry waits for (none today; kept for symmetry with the workspace).
+    """The regions Azure ML replicates the registry's assets to; the first is its own location."""
+    storage_replication: str
+    """The SKU of the storage account Azure ML creates in each region (Standard_ZRS, ...)."""
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
+    """Extra resources the registry waits for (none today; kept for symmetry with the workspace)."""
 
     def __post_init__(self) -> None:
         problem = registry_name_problem(self.name)
@@ -44,9 +48,11 @@ class MlRegistryProps:
             raise PropsError("the registry's first region is its own location")
 
 
-class MlRegistryComponent(pulumi.ComponentResource):
+class MlRegistryComponent(Component):
+    SUPPORTS = frozenset({"tags", "role_assignments", "diagnostic_settings", "protect"})
+
     def __init__(self, name: str, props: MlRegistryProps, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("amlplatform:components:MlRegistry", name, None, opts)
+        super().__init__("amlplatform:components:MlRegistry", name, props.common, opts)
         c = props.common
 
         self.registry = ml.Registry(

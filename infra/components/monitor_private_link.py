@@ -7,24 +7,30 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import monitor
 
-from infra.components.common import Common, PropsError, add_private_endpoints, resource_opts
+from infra.components.common import Common, Component, PropsError, add_private_endpoints, resource_opts
 
 
 @dataclass
 class MonitorPrivateLinkProps:
     common: Common
+    """Placement and shared settings: tags, private endpoints (group azuremonitor; required)."""
     name: str
+    """The private link scope's name."""
     log_analytics_id: pulumi.Input[str]
+    """ARM ID of the Log Analytics workspace whose ingestion the scope carries."""
     app_insights_id: pulumi.Input[str]
+    """ARM ID of the Application Insights component whose ingestion the scope carries."""
 
     def __post_init__(self) -> None:
         if self.common.private_endpoints is None:
             raise PropsError("an Azure Monitor private link scope needs common.private_endpoints (its subnet)")
 
 
-class MonitorPrivateLinkComponent(pulumi.ComponentResource):
+class MonitorPrivateLinkComponent(Component):
+    SUPPORTS = frozenset({"tags", "private_endpoints"})
+
     def __init__(self, name: str, props: MonitorPrivateLinkProps, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("amlplatform:components:MonitorPrivateLink", name, None, opts)
+        super().__init__("amlplatform:components:MonitorPrivateLink", name, props.common, opts)
         c = props.common
         self.scope = monitor.PrivateLinkScope(
             f"{name}-ampls",

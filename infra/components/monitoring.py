@@ -7,31 +7,40 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import applicationinsights, operationalinsights
 
-from infra.components.common import Common, PropsError, add_lock, add_role_assignments, check_name, resource_opts
+from infra.azure_facts.limits import LOG_ANALYTICS_RETENTION_DAYS
+from infra.components.common import Common, Component, PropsError, add_lock, add_role_assignments, check_name, resource_opts
 
 
 @dataclass
 class MonitoringProps:
     common: Common
+    """Placement and shared settings: tags, role assignments (on Application Insights, the workspace's link),
+    lock (on the Log Analytics workspace), protect."""
     log_analytics_name: str
+    """The Log Analytics workspace's name (infra/naming.py rule `log_analytics`)."""
     app_insights_name: str
+    """The Application Insights component's name (infra/naming.py rule `app_insights`)."""
     retention_days: int
-    # Disabling local auth makes every telemetry writer use Entra ID; AML writes
-    # endpoint telemetry with the connection string, so it stays a stack switch.
-    app_insights_local_auth: bool = True
-    # True when a private link scope (MonitorPrivateLinkComponent) carries ingestion.
-    private_ingestion: bool = False
+    """Days Log Analytics keeps data interactively (30-730, infra/azure_facts/limits.py)."""
+    app_insights_local_auth: bool
+    """Keep Application Insights' connection-string (key) ingestion: AML writes endpoint telemetry with it.
+    False makes every writer use Entra ID."""
+    private_ingestion: bool
+    """True when a private link scope (MonitorPrivateLinkComponent) carries ingestion: public ingestion off."""
 
     def __post_init__(self) -> None:
         check_name("log_analytics", self.log_analytics_name)
         check_name("app_insights", self.app_insights_name)
-        if not 30 <= self.retention_days <= 730:
-            raise PropsError(f"Log Analytics retention must be 30-730 days, got {self.retention_days}")
+        problem = LOG_ANALYTICS_RETENTION_DAYS.problem(self.retention_days)
+        if problem:
+            raise PropsError(problem)
 
 
-class MonitoringComponent(pulumi.ComponentResource):
+class MonitoringComponent(Component):
+    SUPPORTS = frozenset({"tags", "role_assignments", "lock", "protect"})
+
     def __init__(self, name: str, props: MonitoringProps, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("amlplatform:components:Monitoring", name, None, opts)
+        super().__init__("amlplatform:components:Monitoring", name, props.common, opts)
         c = props.common
         # With a private link scope, telemetry arrives only over its private endpoint; queries
         # stay open so the portal works from outside the VNet (they are Entra-authorised).
@@ -54,7 +63,7 @@ class MonitoringComponent(pulumi.ComponentResource):
             tags=c.tags,
             opts=resource_opts(self, c, stateful=True),
         )
-        add_lock(self, f"{name}-log", self.log_analytics.id, c, "Log Analytics workspace")
+        add_lock(self, f"{name}-log", self.log_analytics.id, c.lock, "Log Analytics workspace")
 
         # The SDK renames the physical-name input to `resource_name_` (the Pulumi name owns `resource_name`).
         self.app_insights = applicationinsights.Component(

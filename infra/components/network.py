@@ -10,14 +10,14 @@ own route.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 from pulumi_azure_native import network, privatedns
 
 from infra.azure_facts.dns_zones import required_zones
 from infra.azure_facts.regions import zone_redundant
-from infra.components.common import Common, PropsError, add_diagnostics, resource_opts
+from infra.components.common import Common, Component, PropsError, add_diagnostics, resource_opts
 
 SUBNET_NAMES = {"privateEndpoints": "snet-pe", "training": "snet-training", "scoring": "snet-scoring",
                 "apiServer": "snet-apiserver"}
@@ -30,14 +30,23 @@ class Rule:
     """One NSG rule with the reason it exists."""
 
     name: str
+    """The rule's name in the NSG."""
     priority: int
+    """100-4096; lower numbers are evaluated first."""
     direction: str
+    """Inbound or Outbound."""
     access: str
+    """Allow or Deny."""
     protocol: str
+    """Tcp, Udp, Icmp or *."""
     source: str
+    """Source address prefix: a CIDR range or a service tag (VirtualNetwork, Internet, ...)."""
     destination: str
+    """Destination address prefix: a CIDR range or a service tag."""
     ports: tuple[str, ...]
+    """Destination ports or ranges ("443", "8000-8080", "*")."""
     reason: str
+    """Why the rule exists: the rule's description in Azure."""
 
     def args(self) -> network.SecurityRuleArgs:
         many = len(self.ports) > 1
@@ -131,16 +140,27 @@ def api_server_rules(scoring_cidr: str) -> list[Rule]:
 @dataclass
 class NetworkProps:
     common: Common
+    """Placement and shared settings: tags, diagnostics (NSGs, the VNet, the NAT gateway's public IP)."""
     vnet_name: str
+    """The VNet's name (vnet-<base>); the other resources' names derive from its base."""
     address_space: list[str]
-    subnets: dict[str, str]  # use -> CIDR
-    egress: str = "natGateway"
-    firewall_ip: str | None = None
-    dns: str = "create"
-    dns_zone_ids: dict[str, str] = field(default_factory=dict)
-    hub_vnet_id: str | None = None
-    monitor_private_link: bool = False
-    deny_internet_outbound: bool = False
+    """The VNet's IPv4 CIDR ranges."""
+    subnets: dict[str, str]
+    """Subnet use (privateEndpoints, training, scoring, apiServer) -> its IPv4 CIDR range."""
+    egress: str
+    """How training and scoring reach the internet: natGateway, firewall (a route to `firewall_ip`) or none."""
+    firewall_ip: str | None
+    """egress firewall: the hub firewall's private IP the default route points at; None otherwise."""
+    dns: str
+    """Private DNS: create (zones here, linked to the VNet), existing (`dns_zone_ids`) or none (policy adds them)."""
+    dns_zone_ids: dict[str, str]
+    """dns existing: private DNS zone name -> zone ID."""
+    hub_vnet_id: str | None
+    """The hub VNet to peer with (this side of the peering only); None: no peering."""
+    monitor_private_link: bool
+    """The stack uses an Azure Monitor private link scope: its DNS zones are created too (dns create)."""
+    deny_internet_outbound: bool
+    """The training subnet reaches only the service tags it needs: its NSG denies the internet outbound."""
 
     def __post_init__(self) -> None:
         unknown = set(self.subnets) - set(SUBNET_NAMES)
@@ -156,9 +176,11 @@ class NetworkProps:
             raise PropsError("denying internet outbound in the NSG would also block the route to the firewall")
 
 
-class NetworkComponent(pulumi.ComponentResource):
+class NetworkComponent(Component):
+    SUPPORTS = frozenset({"tags", "diagnostic_settings"})
+
     def __init__(self, name: str, props: NetworkProps, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("amlplatform:components:Network", name, None, opts)
+        super().__init__("amlplatform:components:Network", name, props.common, opts)
         c = props.common
         base = props.vnet_name.removeprefix("vnet-")
         region = c.location

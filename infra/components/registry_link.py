@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from infra.components.common import Common, add_private_endpoints, add_role_assignments
+from infra.components.common import Common, Component, add_private_endpoints, add_role_assignments
 
 # Managed-network rule name -> (target, sub-resource); reserved, like the platform's other rule names.
 RULES = {"pe-mlregistry": ("registry", "amlregistry"), "pe-mlregistry-blob": ("storage", "blob"),
@@ -25,18 +25,26 @@ RULES = {"pe-mlregistry": ("registry", "amlregistry"), "pe-mlregistry-blob": ("s
 @dataclass
 class RegistryLinkProps:
     common: Common
-    name: str  # the registry's name (for endpoint names)
+    """Placement and shared settings: tags, role assignments (on the registry), private endpoints (to the registry,
+    its storage and its container registry)."""
+    name: str
+    """The registry's name (the endpoints' names derive from it)."""
     registry_id: str
+    """The AML registry's ARM ID."""
     storage_account_id: str
+    """ARM ID of the storage account Azure ML created for the registry."""
     container_registry_id: str
+    """ARM ID of the container registry Azure ML created for the registry."""
 
     def target(self, what: str) -> str:
         return {"registry": self.registry_id, "storage": self.storage_account_id, "acr": self.container_registry_id}[what]
 
 
-class RegistryLinkComponent(pulumi.ComponentResource):
+class RegistryLinkComponent(Component):
+    SUPPORTS = frozenset({"tags", "role_assignments", "private_endpoints"})
+
     def __init__(self, name: str, props: RegistryLinkProps, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("amlplatform:components:RegistryLink", name, None, opts)
+        super().__init__("amlplatform:components:RegistryLink", name, props.common, opts)
         c = props.common
         self.role_assignments = add_role_assignments(self, name, props.registry_id, c)
         self.private_endpoints = [

@@ -17,6 +17,8 @@ from pulumi_azure_native import machinelearningservices as ml
 
 from infra.components.common import (
     Common,
+    Component,
+    CustomerManagedKey,
     PropsError,
     add_diagnostics,
     add_private_endpoints,
@@ -24,7 +26,6 @@ from infra.components.common import (
     check_name,
     resource_opts,
 )
-from infra.components.encryption import WorkspaceKey
 
 ISOLATION_MODES = ("AllowInternetOutbound", "AllowOnlyApprovedOutbound")
 
@@ -34,12 +35,19 @@ class OutboundRule:
     """A managed-VNet outbound rule: FQDN, ServiceTag or PrivateEndpoint."""
 
     name: str
+    """The rule's name in the workspace's managed network (unique there)."""
     kind: str
-    destination: pulumi.Input[str] | None = None  # FQDN host, or the private endpoint's target resource ID
-    subresource: str | None = None  # PrivateEndpoint group (blob, vault, registry...)
+    """FQDN, ServiceTag or PrivateEndpoint."""
+    destination: pulumi.Input[str] | None = None
+    """FQDN: the host name; PrivateEndpoint: the target resource's ARM ID; ServiceTag: unused."""
+    subresource: str | None = None
+    """PrivateEndpoint: the target's group (blob, vault, registry, amlworkspace...)."""
     service_tag: str | None = None
-    protocol: str = "TCP"
-    port_ranges: str = "443"
+    """ServiceTag: the Azure service tag traffic may go to."""
+    protocol: str | None = None
+    """ServiceTag: TCP, UDP, ICMP or *."""
+    port_ranges: str | None = None
+    """ServiceTag: ports or ranges, comma-separated (443, 8080-8089)."""
 
     def properties(
         self,
@@ -68,28 +76,39 @@ class OutboundRule:
 @dataclass
 class WorkspaceProps:
     common: Common
+    """Placement and shared settings: tags, role assignments (on the workspace), diagnostics, private endpoints
+    (group amlworkspace), managed identities (a user-assigned one, the first, is the primary; it must hold its
+    roles before the workspace is created), customer-managed key (reached with a user-assigned identity of the
+    workspace), protect."""
     name: str
-    identity_id: pulumi.Input[str]
+    """The workspace's name (infra/naming.py rule `workspace`)."""
     storage_account_id: pulumi.Input[str]
+    """ARM ID of the default storage account (flat namespace)."""
     key_vault_id: pulumi.Input[str]
+    """ARM ID of the workspace's key vault."""
     container_registry_id: pulumi.Input[str]
+    """ARM ID of the workspace's container registry."""
     application_insights_id: pulumi.Input[str]
+    """ARM ID of the workspace's Application Insights."""
     public_network_access: bool
+    """True: reachable from the internet (dev); False: private endpoints only."""
     hbi: bool
-    friendly_name: str | None = None
-    description: str | None = None
-    # None: no managed VNet; otherwise its isolation mode.
-    managed_network: str | None = None
+    """High business impact: Azure ML encrypts local scratch disks and limits the telemetry it collects."""
+    friendly_name: str | None
+    """Display name in the studio; None: the workspace's name."""
+    description: str | None
+    """Description shown in the studio; None: none."""
+    managed_network: str | None
+    """None: no AML managed VNet; otherwise its isolation mode (AllowInternetOutbound, AllowOnlyApprovedOutbound)."""
     outbound_rules: Sequence[OutboundRule] = ()
-    # Private mode: serverless jobs in this subnet without public IPs, and image builds on this
-    # cluster (ACR Tasks cannot reach a registry behind a private endpoint).
+    """The managed VNet's user-defined outbound rules (managed_network only)."""
     serverless_subnet_id: pulumi.Input[str] | None = None
+    """Private mode: the subnet serverless jobs run in, without public IPs; None: AML's default."""
     image_build_compute: str | None = None
-    # Resources that must exist first (the identity's role assignments).
+    """Private mode: the cluster that builds images (ACR Tasks cannot reach a registry behind a private
+    endpoint); None: ACR Tasks."""
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
-    # Encrypt the workspace's metadata with this customer-managed key, service-side (set only when the
-    # workspace is created; afterwards only another key of the same vault).
-    customer_managed_key: WorkspaceKey | None = None
+    """Resources that must exist first (the identity's role assignments and their propagation pause)."""
 
     def __post_init__(self) -> None:
         check_name("workspace", self.name)
@@ -99,12 +118,26 @@ class WorkspaceProps:
             raise PropsError("outbound rules need a managed network")
         if self.managed_network == "AllowInternetOutbound" and any(r.kind == "FQDN" for r in self.outbound_rules):
             raise PropsError("FQDN outbound rules apply only to AllowOnlyApprovedOutbound")
+        identities = self.common.managed_identities
+        if identities is None or not identities.user_assigned_resource_ids:
+            raise PropsError(f"workspace {self.name}: common.managed_identities needs a user-assigned identity (the "
+                             "workspace's primary identity, granted its roles before the workspace exists)")
+        key = self.common.customer_managed_key
+        if key is not None and key.user_assigned_identity is None:
+            raise PropsError(f"workspace {self.name}: its customer-managed key needs the user-assigned identity that "
+                             "reaches it")
 
 
-class WorkspaceComponent(pulumi.ComponentResource):
+class WorkspaceComponent(Component):
+    SUPPORTS = frozenset({"tags", "role_assignments", "diagnostic_settings", "private_endpoints",
+                          "managed_identities", "customer_managed_key", "protect"})
+
     def __init__(self, name: str, props: WorkspaceProps, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("amlplatform:components:Workspace", name, None, opts)
+        super().__init__("amlplatform:components:Workspace", name, props.common, opts)
         c = props.common
+        identities = c.managed_identities
+        # WorkspaceProps refused a Common without a user-assigned identity.
+        assert identities is not None
 
         self.workspace = ml.Workspace(
             f"{name}-mlw",
@@ -115,8 +148,9 @@ class WorkspaceComponent(pulumi.ComponentResource):
             sku=ml.SkuArgs(name="Basic", tier=ml.SkuTier.BASIC),
             friendly_name=props.friendly_name or props.name,
             description=props.description,
-            identity=ml.ManagedServiceIdentityArgs(type="UserAssigned", user_assigned_identities=[props.identity_id]),
-            primary_user_assigned_identity=props.identity_id,
+            identity=ml.ManagedServiceIdentityArgs(type=identities.type,
+                                                   user_assigned_identities=list(identities.user_assigned_resource_ids)),
+            primary_user_assigned_identity=identities.user_assigned_resource_ids[0],
             storage_account=props.storage_account_id,
             key_vault=props.key_vault_id,
             container_registry=props.container_registry_id,
@@ -133,12 +167,12 @@ class WorkspaceComponent(pulumi.ComponentResource):
                 serverless_compute_custom_subnet=props.serverless_subnet_id, serverless_compute_no_public_ip=True
             ) if props.serverless_subnet_id is not None else None,
             image_build_compute=props.image_build_compute,
-            **customer_managed_key(props.customer_managed_key),
+            **customer_managed_key(c.customer_managed_key),
             tags=c.tags,
             opts=resource_opts(self, c, stateful=True, depends_on=list(props.depends_on),
                                # The key version stays as created unless an operator moves it (README:
                                # Customer-managed keys): a refreshed key must not move it silently.
-                               ignore_changes=[KEY_IDENTIFIER] if props.customer_managed_key else None),
+                               ignore_changes=[KEY_IDENTIFIER] if c.customer_managed_key else None),
         )
 
         # Outbound rules as their own resources, not inline: AML adds system rules to the
@@ -171,18 +205,21 @@ class WorkspaceComponent(pulumi.ComponentResource):
 KEY_IDENTIFIER = "encryption.keyVaultProperties.keyIdentifier"
 
 
-def customer_managed_key(key: WorkspaceKey | None) -> dict:
+def customer_managed_key(key: CustomerManagedKey | None) -> dict:
     """Service-side CMK: the metadata stays in Microsoft-managed resources encrypted with the key (no
     managed resource group, no Cosmos DB grant), with the workspace's user-assigned identity reaching the
-    key (concept-customer-managed-keys, "Service-side encryption of metadata")."""
+    key (concept-customer-managed-keys, "Service-side encryption of metadata"). The key is versioned: the
+    workspace stays on it until an operator moves it."""
     if key is None:
         return {}
+    # WorkspaceProps refused a key without its identity.
+    assert key.user_assigned_identity is not None
     return {
         "encryption": ml.EncryptionPropertyArgs(
             status=ml.EncryptionStatus.ENABLED,
-            key_vault_properties=ml.KeyVaultPropertiesArgs(key_vault_arm_id=key.vault_id,
-                                                           key_identifier=key.key_identifier),
-            identity=ml.IdentityForCmkArgs(user_assigned_identity=key.identity_id),
+            key_vault_properties=ml.KeyVaultPropertiesArgs(key_vault_arm_id=key.key_vault_resource_id,
+                                                           key_identifier=key.key_uri_with_version),
+            identity=ml.IdentityForCmkArgs(user_assigned_identity=key.user_assigned_identity.resource_id),
         ),
         "enable_service_side_cmk_encryption": True,
     }

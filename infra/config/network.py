@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from infra.config.base import _At, _Rule, _Section
+from infra.azure_facts.limits import FLOW_LOG_RETENTION_DAYS
 from infra.azure_facts.dns_zones import ALL_ZONES, required_zones
 
 NetworkMode = Literal["public", "private", "managed"]
@@ -176,7 +177,7 @@ class FlowLogsConfig(_Section):
     mode: Literal["stack", "central"] = "stack"
     # Days Network Watcher keeps the raw records (checkov CKV_AZURE_12 wants at least 90; 0, forever, is refused
     # for the same reason); Azure takes at most 365.
-    retention_days: int = Field(default=90, ge=90, le=365)
+    retention_days: int = Field(default=90, ge=FLOW_LOG_RETENTION_DAYS.low, le=FLOW_LOG_RETENTION_DAYS.high)
     # The region's Network Watcher the flow log lives under: Azure creates NetworkWatcher_<region> in
     # NetworkWatcherRG with the first VNet of a region, unless the subscription opted out.
     network_watcher_resource_group: str = "NetworkWatcherRG"

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, Mapping, TypeAlias
 import yaml
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from infra.azure_facts.limits import KEY_VAULT_SOFT_DELETE_DAYS, LOG_ANALYTICS_RETENTION_DAYS
 from infra.config.base import NO_VALUE, _At, _Rule, _Section
 from infra.config.compute import AksConfig, ClusterConfig, ComputeConfig
 from infra.config_encryption import EncryptionConfig, check_encryption
@@ -233,7 +234,8 @@ class StorageConfig(_Section):
 
 class KeyVaultConfig(_Section):
     sku: Literal["standard", "premium"] = "standard"
-    soft_delete_retention_days: int = Field(default=90, ge=7, le=90)
+    soft_delete_retention_days: int = Field(default=90, ge=KEY_VAULT_SOFT_DELETE_DAYS.low,
+                                            le=KEY_VAULT_SOFT_DELETE_DAYS.high)
 
 
 class RegistryConfig(_Section):
@@ -245,7 +247,7 @@ class RegistryConfig(_Section):
 
 
 class MonitoringConfig(_Section):
-    retention_days: int = Field(default=30, ge=30, le=730)
+    retention_days: int = Field(default=30, ge=LOG_ANALYTICS_RETENTION_DAYS.low, le=LOG_ANALYTICS_RETENTION_DAYS.high)
     # AML writes online-endpoint telemetry with the App Insights connection string;
     # set false only once every writer authenticates with Entra ID.
     app_insights_local_auth: bool = True

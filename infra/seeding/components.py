@@ -23,8 +23,15 @@ from infra.seeding.errors import Problems
 from infra.seeding.model import Asset, AssetSet, StackContext, Upload
 from infra.seeding.refs import datastore_of
 from infra.seeding.upload import WorkspaceUpload
-from infra.naming import stable_guid
-from infra.components.common import Common, PrincipalType, PropsError, builtin_role_id, resource_opts
+from infra.components.common import (
+    Common,
+    Component,
+    PrincipalType,
+    PropsError,
+    RoleAssignment,
+    add_role_assignment,
+    resource_opts,
+)
 
 DATASTORE_TYPES = {"azure_blob": "AzureBlob", "azure_data_lake_gen2": "AzureDataLakeGen2", "azure_file": "AzureFile"}
 BLOB_DATA_ACTIONS = ("read", "write", "add/action", "move/action", "delete")
@@ -57,8 +64,11 @@ class TeamDatastore:
     """A team container exposed as an identity-based ADLS Gen2 datastore."""
 
     name: str
+    """The datastore's name in the workspace."""
     container: str
+    """The team's container (filesystem) in the data lake."""
     team: str
+    """The team it belongs to (a tag on the datastore)."""
 
 
 def team_datastore(owner: pulumi.Resource, name: str, team: TeamDatastore, workspace: dict[str, Any],
@@ -87,32 +97,46 @@ class Uploader:
     """The principal that runs `pulumi up` in CI: it writes uploads to the default datastore."""
 
     object_id: str
+    """Its Entra object ID."""
     type: PrincipalType
+    """User, Group or ServicePrincipal."""
 
 
 @dataclass
 class AssetsProps:
     common: Common
+    """Placement only (AML assets take no tags, locks or endpoints of their own); no shared setting."""
     assets: AssetSet
+    """The loaded, checked assets folder."""
     repo_root: Path
+    """The repository root upload sources are named relative to."""
     workspace_name: pulumi.Input[str]
+    """The workspace the assets are registered in."""
     workspace_id: pulumi.Input[str]
-    # The workspace's immutable ID: AML names its default blob container azureml-blobstore-<it>.
+    """The workspace's ARM ID (asset IDs are built under it)."""
     workspace_guid: pulumi.Input[str]
+    """The workspace's immutable ID: AML names its default blob container azureml-blobstore-<it>."""
     resource_group: str
+    """The workspace's resource group, by name (the upload provider's calls)."""
     storage_account_name: str
+    """The workspace storage account's name: uploads go to its default container."""
     storage_account_id: pulumi.Input[str]
+    """Its ARM ID: the scope of the uploader's grant."""
     computes: Sequence[str]
+    """The stack's compute names (schedules and deployments must name one of them)."""
     schedules_enabled: bool
-    # The teams' data lake (ADLS Gen2): team datastores and datastores whose account is the platform's
-    # (`${platform.storageAccount}`) point at it. Uploads stay on the workspace storage above.
+    """Schedules run (True) or are declared disabled."""
     data_lake_account_name: str
+    """The teams' data lake (ADLS Gen2): team datastores and datastores whose account is the platform's
+    (`${platform.storageAccount}`) point at it. Uploads stay on the workspace storage."""
     team_datastores: Sequence[TeamDatastore] = ()
-    # Containers the stack's storage component creates (teams.<name>.containers).
+    """The teams' containers exposed as datastores."""
     team_containers: Sequence[str] = ()
+    """Containers the stack's storage component creates (teams.<name>.containers)."""
     uploader: Uploader | None = None
-    # What schedules wait for besides their assets (the stack's computes).
+    """The CI/CD principal uploads are written as; None: no grant (uploads need one some other way)."""
     schedule_depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
+    """What schedules wait for besides their assets (the stack's computes)."""
 
     def __post_init__(self) -> None:
         # The same checks `assets validate --stack` runs (infra/seeding/stack_rules.py).
@@ -125,9 +149,11 @@ class AssetsProps:
             raise PropsError("\n".join(problems.lines))
 
 
-class AssetsComponent(pulumi.ComponentResource):
+class AssetsComponent(Component):
+    SUPPORTS = frozenset[str]()
+
     def __init__(self, name: str, props: AssetsProps, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("amlplatform:components:Assets", name, None, opts)
+        super().__init__("amlplatform:components:Assets", name, props.common, opts)
         self._name = name
         self._props = props
         c = props.common
@@ -165,24 +191,18 @@ class AssetsComponent(pulumi.ComponentResource):
         The condition (not a container scope) keeps the grant off the teams' data while the
         scope stays the account: the default container's name holds the workspace's ID, known
         only once the workspace exists."""
-        c = self._common
-        role = builtin_role_id(c.subscription_id, "Storage Blob Data Contributor")
-        scope = self._props.storage_account_id
-        guid = pulumi.Output.all(scope, role).apply(
-            lambda a: stable_guid(a[0], who.object_id, a[1].rsplit("/", 1)[-1]))
-        return authorization.RoleAssignment(
-            f"{self._name}-ra-upload-blob-data",
-            role_assignment_name=guid,
-            scope=scope,
+        grant = RoleAssignment(
+            key="upload-blob-data",
+            role="Storage Blob Data Contributor",
             principal_id=who.object_id,
             principal_type=who.type,
-            role_definition_id=role,
-            condition=UPLOAD_CONDITION,
-            condition_version="2.0",
             description="amlplatform: CI/CD writes asset uploads (code, build contexts) to the workspace's default "
                         "datastore container only",
-            opts=pulumi.ResourceOptions(parent=self),
+            condition=UPLOAD_CONDITION,
+            condition_version="2.0",
         )
+        return add_role_assignment(self, f"{self._name}-ra-{grant.key}", self._props.storage_account_id, grant,
+                                   self._common.subscription_id)
 
     def _opts(self, versioned: bool = False, depends_on: Sequence[pulumi.Resource] = (),
               retained: bool = False) -> pulumi.ResourceOptions:

@@ -15,7 +15,7 @@ from pulumi_azure_native import machinelearningservices as ml
 from infra.seeding import spec
 from infra.seeding.model import Asset, AssetSet
 from infra.seeding.registry_upload import RegistryUpload
-from infra.components.common import Common, resource_opts
+from infra.components.common import Common, Component, resource_opts
 
 MODEL_TYPES = {"mlflow_model": "mlflow_model", "custom_model": "custom_model", "triton_model": "triton_model"}
 
@@ -23,16 +23,24 @@ MODEL_TYPES = {"mlflow_model": "mlflow_model", "custom_model": "custom_model", "
 @dataclass
 class RegistryAssetsProps:
     common: Common
+    """Placement only (registry assets take no tags, locks or endpoints of their own); no shared setting."""
     promoted: AssetSet
+    """The loaded folder of versions promoted to the registry."""
     registry_name: pulumi.Input[str]
+    """The AML registry's name."""
     registry_id: pulumi.Input[str]
+    """The AML registry's ARM ID."""
     resource_group: str
+    """The registry's resource group, by name (the upload provider's calls)."""
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
+    """What the versions wait for (the registry and the writer's grant)."""
 
 
-class RegistryAssetsComponent(pulumi.ComponentResource):
+class RegistryAssetsComponent(Component):
+    SUPPORTS = frozenset[str]()
+
     def __init__(self, name: str, props: RegistryAssetsProps, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("amlplatform:components:RegistryAssets", name, None, opts)
+        super().__init__("amlplatform:components:RegistryAssets", name, props.common, opts)
         self._name, self._props = name, props
         self._containers: dict[str, ml.RegistryModelContainer] = {}
         self.versions = {m.key: self._model(m) for m in props.promoted.of_kind("model")}

@@ -1,11 +1,11 @@
 """The state backend's own pieces: a lean storage account for checkpoints and the secrets key.
 
-The platform's `StorageComponent` is a data lake for Azure ML (hierarchical
-namespace, a file service, team containers); blob versioning does not work
-on a hierarchical-namespace account, so state gets a plain StorageV2 account
-of its own, locked down the same way through the same helpers (role
-assignments, locks, diagnostics, private endpoints). The key vault is the
-platform's `KeyVaultComponent` as is; the key Pulumi encrypts with lives here.
+The platform's `StorageComponent` serves Azure ML (a file share for notebooks, team containers on a
+hierarchical-namespace data lake); state needs blob versioning, which a hierarchical namespace does not
+support, one container and a lifecycle rule, so it gets a component of its own. The account itself is the
+platform's: `hardened_account` and `blob_service` (infra/components/storage.py) declare it with the same
+hardening, and the shared helpers add role assignments, the lock, diagnostics and private endpoints. The key
+vault is the platform's `KeyVaultComponent` as is; the key Pulumi encrypts with lives here.
 """
 
 from __future__ import annotations
@@ -16,8 +16,10 @@ from typing import Literal
 import pulumi
 from pulumi_azure_native import keyvault, storage
 
+from infra.azure_facts.limits import BLOB_SOFT_DELETE_DAYS, KEY_SIZES, KEY_TYPES
 from infra.components.common import (
     Common,
+    Component,
     PrincipalType,
     PropsError,
     add_diagnostics,
@@ -28,12 +30,12 @@ from infra.components.common import (
     check_name,
     resource_opts,
 )
-from infra.components.storage import SAS_MAX_VALIDITY
+from infra.components.storage import ACCOUNT, blob_service, encryption, hardened_account
 
 # Pulumi's azurekeyvault secrets provider calls Encrypt and Decrypt (RSA-OAEP-256) on the key
 # (gocloud.dev/secrets/azurekeyvault). Key Vault Crypto User grants both; Key Vault Crypto
 # Service Encryption User only wraps and unwraps, which is not enough.
-KEY_VAULT_CRYPTO_USER = "12338af0-0e69-4776-bea7-57ae8d297424"
+CRYPTO_ROLE = "Key Vault Crypto User"
 KEY_OPS = ("encrypt", "decrypt")
 
 
@@ -42,91 +44,71 @@ class Grant:
     """A principal that uses the backend: a blob data role on the container, Crypto User on the key."""
 
     key: str
+    """Names the grants in the Pulumi URNs."""
     principal_id: str
+    """The principal's Entra object ID."""
     principal_type: PrincipalType
+    """User, Group or ServicePrincipal."""
     description: str
-    # Storage Blob Data Contributor reads and writes state (and its locks); Storage Blob Data Reader
-    # is enough for `pulumi preview`, which takes no lock in a DIY backend.
+    """Who this is, as the grants' descriptions name it."""
     blob_role: Literal["Storage Blob Data Contributor", "Storage Blob Data Reader"] = "Storage Blob Data Contributor"
+    """Storage Blob Data Contributor reads and writes state (and its locks); Storage Blob Data Reader is enough
+    for `pulumi preview`, which takes no lock in a DIY backend."""
 
 
 @dataclass
 class StateStorageProps:
     common: Common
+    """Placement and shared settings: tags, diagnostics, private endpoints (group blob), lock, protect."""
     name: str
+    """The account's name (infra/naming.py rule `storage`)."""
     container: str
+    """The container Pulumi keeps its checkpoints in."""
     replication: str
+    """The SKU name, which sets replication (Standard_GZRS, ...)."""
     public_network_access: bool
-    allowed_ip_ranges: list[str] = field(default_factory=list)
-    soft_delete_days: int = 30
-    delete_old_versions_after_days: int | None = None
+    """True: reachable from the IP ranges in `allowed_ip_ranges`; False: private endpoints only."""
+    allowed_ip_ranges: list[str]
+    """Public IPv4 addresses or CIDR ranges the firewall lets in; everything else is denied."""
+    soft_delete_days: int
+    """Days deleted blobs and containers stay restorable (1-365, infra/azure_facts/limits.py)."""
+    delete_old_versions_after_days: int | None
+    """Days after which a lifecycle rule deletes old checkpoint versions; None: versions are kept."""
     grants: list[Grant] = field(default_factory=list)
+    """Who reads or writes state (a blob data role on the container)."""
 
     def __post_init__(self) -> None:
         check_name("storage", self.name)
-        if not 1 <= self.soft_delete_days <= 365:
-            raise PropsError("blob soft delete must keep deleted blobs 1-365 days")
+        problem = BLOB_SOFT_DELETE_DAYS.problem(self.soft_delete_days)
+        if problem:
+            raise PropsError(problem)
 
 
-class StateStorageComponent(pulumi.ComponentResource):
+class StateStorageComponent(Component):
     """A StorageV2 account for Pulumi checkpoints: Entra ID only, versioned, soft delete, one private container."""
 
+    SUPPORTS = frozenset({"tags", "diagnostic_settings", "private_endpoints", "lock", "protect"})
+
     def __init__(self, name: str, props: StateStorageProps, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("amlplatform:bootstrap:StateStorage", name, None, opts)
+        super().__init__("amlplatform:bootstrap:StateStorage", name, props.common, opts)
         c = props.common
 
-        self.account = storage.StorageAccount(
-            f"{name}-account",
+        self.account = hardened_account(
+            self, f"{name}-account", c,
             account_name=props.name,
-            resource_group_name=c.resource_group_name,
-            location=c.location,
-            kind="StorageV2",
-            sku=storage.SkuArgs(name=props.replication),
-            access_tier=storage.AccessTier.HOT,
+            replication=props.replication,
+            public_network_access=props.public_network_access,
+            allowed_ip_ranges=props.allowed_ip_ranges,
             # Blob versioning needs a flat namespace.
-            is_hns_enabled=False,
-            enable_https_traffic_only=True,
-            minimum_tls_version="TLS1_2",
-            allow_blob_public_access=False,
-            # No account keys or SAS: Pulumi's backend signs in with Entra ID (DefaultAzureCredential).
-            allow_shared_key_access=False,
-            default_to_o_auth_authentication=True,
-            is_local_user_enabled=False,
-            is_sftp_enabled=False,
-            allow_cross_tenant_replication=False,
+            hierarchical_namespace=False,
+            # Only the blob service holds anything; its scope is the account's key.
+            encryption=encryption(None, services=("blob",)),
+            # Copies only to and from accounts in the tenant.
             allowed_copy_scope="AAD",
-            # The platform's SAS cap (infra/components/storage.py): nothing valid is refused with shared keys off.
-            sas_policy=storage.SasPolicyArgs(sas_expiration_period=SAS_MAX_VALIDITY, expiration_action="Block"),
-            public_network_access="Enabled" if props.public_network_access else "Disabled",
-            network_rule_set=storage.NetworkRuleSetArgs(
-                default_action=storage.DefaultAction.DENY,
-                bypass="AzureServices",
-                ip_rules=[storage.IPRuleArgs(i_p_address_or_range=ip, action=storage.Action.ALLOW)
-                          for ip in props.allowed_ip_ranges],
-            ),
-            encryption=storage.EncryptionArgs(
-                key_source="Microsoft.Storage",
-                require_infrastructure_encryption=True,
-                services=storage.EncryptionServicesArgs(
-                    blob=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
-                ),
-            ),
-            tags=c.tags,
-            opts=resource_opts(self, c, stateful=True),
         )
-
-        retention = storage.DeleteRetentionPolicyArgs(enabled=True, days=props.soft_delete_days)
-        self.blob_service = storage.BlobServiceProperties(
-            f"{name}-blob",
-            account_name=self.account.name,
-            resource_group_name=c.resource_group_name,
-            blob_services_name="default",
-            # Every checkpoint Pulumi overwrites stays as a version: state history beyond .pulumi/history.
-            is_versioning_enabled=True,
-            delete_retention_policy=retention,
-            container_delete_retention_policy=retention,
-            opts=resource_opts(self, c),
-        )
+        # Every checkpoint Pulumi overwrites stays as a version: state history beyond .pulumi/history.
+        self.blob_service = blob_service(self, f"{name}-blob", self.account, c, props.soft_delete_days,
+                                         versioning=True)
         self.container = storage.BlobContainer(
             f"{name}-container",
             container_name=props.container,
@@ -165,8 +147,8 @@ class StateStorageComponent(pulumi.ComponentResource):
 
         diag = c.diagnostic_settings
         # Account level carries metrics only; the blob service's logs say who read or wrote state.
-        add_diagnostics(self, f"{name}-account", self.account.id, diag, "Microsoft.Storage/storageAccounts")
-        add_diagnostics(self, f"{name}-blob", self.blob_service.id, diag, "Microsoft.Storage/storageAccounts/blobServices")
+        add_diagnostics(self, f"{name}-account", self.account.id, diag, ACCOUNT)
+        add_diagnostics(self, f"{name}-blob", self.blob_service.id, diag, f"{ACCOUNT}/blobServices")
         self.role_assignments = [
             assign_role(self, f"{name}-ra-{g.key}-blob-data", self.container.id, g.principal_id, g.principal_type,
                         builtin_role_id(c.subscription_id, g.blob_role),
@@ -174,7 +156,7 @@ class StateStorageComponent(pulumi.ComponentResource):
             for g in props.grants
         ]
         self.private_endpoints = add_private_endpoints(self, name, self.account.id, props.name, ["blob"], c)
-        add_lock(self, name, self.account.id, c, "storage account")
+        add_lock(self, name, self.account.id, c.lock, "storage account")
 
         self.id = self.account.id
         self.name = self.account.name
@@ -184,26 +166,36 @@ class StateStorageComponent(pulumi.ComponentResource):
 @dataclass
 class SecretsKeyProps:
     common: Common
+    """Placement and shared settings: tags, protect (the vault carries the endpoints, lock and diagnostics)."""
     vault_name: pulumi.Input[str]
+    """The vault the key is created in."""
     name: str
-    key_type: str = "RSA-HSM"
-    key_size: int = 3072
-    expiry: str = "P2Y"
-    notify_before_expiry: str = "P30D"
+    """The key's name in the vault."""
+    key_type: str
+    """RSA-HSM (a premium vault) or RSA."""
+    key_size: int
+    """Bits: 3072 or 4096."""
+    expiry: str
+    """ISO 8601 duration every version rotation creates stays valid (P2Y)."""
+    notify_before_expiry: str
+    """ISO 8601 duration before expiry when Key Vault raises a near-expiry event (P30D)."""
     grants: list[Grant] = field(default_factory=list)
+    """Who encrypts and decrypts stack secrets with the key (Key Vault Crypto User on it)."""
 
     def __post_init__(self) -> None:
-        if self.key_type not in ("RSA", "RSA-HSM"):
-            raise PropsError(f"the secrets key must be RSA or RSA-HSM, got {self.key_type!r}")
-        if self.key_size not in (3072, 4096):
-            raise PropsError(f"the secrets key must be 3072 or 4096 bits, got {self.key_size}")
+        if self.key_type not in KEY_TYPES:
+            raise PropsError(f"the secrets key must be {' or '.join(KEY_TYPES)}, got {self.key_type!r}")
+        if self.key_size not in KEY_SIZES:
+            raise PropsError(f"the secrets key must be {' or '.join(map(str, KEY_SIZES))} bits, got {self.key_size}")
 
 
-class SecretsKeyComponent(pulumi.ComponentResource):
+class SecretsKeyComponent(Component):
     """The RSA key Pulumi's azurekeyvault secrets provider encrypts each stack's data key with."""
 
+    SUPPORTS = frozenset({"tags", "protect"})
+
     def __init__(self, name: str, props: SecretsKeyProps, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("amlplatform:bootstrap:SecretsKey", name, None, opts)
+        super().__init__("amlplatform:bootstrap:SecretsKey", name, props.common, opts)
         c = props.common
         self.key = keyvault.Key(
             f"{name}-key",
@@ -232,9 +224,7 @@ class SecretsKeyComponent(pulumi.ComponentResource):
             tags=c.tags,
             opts=resource_opts(self, c, stateful=True),
         )
-        role = pulumi.Output.from_input(c.subscription_id).apply(
-            lambda sub: f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{KEY_VAULT_CRYPTO_USER}"
-        )
+        role = builtin_role_id(c.subscription_id, CRYPTO_ROLE)
         self.role_assignments = [
             assign_role(self, f"{name}-ra-{g.key}-crypto-user", self.key.id, g.principal_id, g.principal_type, role,
                         f"{g.description}: encrypt and decrypt stack secrets")

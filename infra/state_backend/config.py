@@ -19,6 +19,7 @@ from typing import Any, Literal, Mapping
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from infra.azure_facts.limits import BLOB_SOFT_DELETE_DAYS, KEY_VAULT_SOFT_DELETE_DAYS, KeySize, KeyType
 from infra.config.stack import AZURE_REGIONS, ConfigError, Replication, read_stack_file
 from infra.config.base import NO_VALUE, _At, _Rule, _Section
 from infra.config.network import NetworkConfig as _PlatformNetwork
@@ -134,7 +135,7 @@ class StorageSection(_Section):
     # Geo-zone-redundant by default: the state of every environment lives here.
     replication: Replication = "Standard_GZRS"
     # Blob and container soft delete: how long a deleted checkpoint or container can be restored.
-    soft_delete_days: int = Field(default=30, ge=1, le=365)
+    soft_delete_days: int = Field(default=30, ge=BLOB_SOFT_DELETE_DAYS.low, le=BLOB_SOFT_DELETE_DAYS.high)
     # Versioning keeps every overwritten checkpoint; a lifecycle rule deletes versions this old.
     # Unset: versions are kept until deleted by hand.
     delete_old_versions_after_days: int | None = Field(default=None, ge=1, le=3650)
@@ -143,9 +144,10 @@ class StorageSection(_Section):
 class KeyVaultSection(_Section):
     # premium: HSM-protected keys (keyType RSA-HSM).
     sku: Literal["standard", "premium"] = "premium"
-    soft_delete_retention_days: int = Field(default=90, ge=7, le=90)
-    key_type: Literal["RSA-HSM", "RSA"] = "RSA-HSM"
-    key_size: Literal[3072, 4096] = 3072
+    soft_delete_retention_days: int = Field(default=90, ge=KEY_VAULT_SOFT_DELETE_DAYS.low,
+                                            le=KEY_VAULT_SOFT_DELETE_DAYS.high)
+    key_type: KeyType = "RSA-HSM"
+    key_size: KeySize = 3072
     # Expiry the rotation policy gives every key version it creates (ISO 8601, at least 28 days).
     key_expiry: str = "P2Y"
     # Key Vault raises a near-expiry event this long before a version expires.

@@ -13,7 +13,7 @@ import pulumi
 from pulumi_azure_native import authorization, resources
 from pulumi_azure_native.provider import Provider
 
-from infra.components.common import Common, DiagnosticSettings, PrivateEndpoints, PropsError
+from infra.components.common import Common, DiagnosticSettings, PrivateEndpoints, PropsError, stack_lock
 from infra.components.keyvault import KeyVaultComponent, KeyVaultProps
 from infra.config.stack import ConfigError
 from infra.state_backend import config as config_mod
@@ -55,7 +55,9 @@ def build(cfg: config_mod.BootstrapConfig) -> dict[str, pulumi.Output]:
     diag = cfg.diagnostics.log_analytics_workspace_id
     endpoints = None
     if cfg.network.mode == "private":
-        endpoints = PrivateEndpoints(subnet_id=cfg.network.private_endpoint_subnet_id or "",
+        # NetworkSection refuses private mode without the subnet.
+        assert cfg.network.private_endpoint_subnet_id is not None
+        endpoints = PrivateEndpoints(subnet_id=cfg.network.private_endpoint_subnet_id,
                                      zone_ids=dict(cfg.network.dns_zone_ids) or None)
     common = Common(
         resource_group_name=rg.name,
@@ -63,7 +65,7 @@ def build(cfg: config_mod.BootstrapConfig) -> dict[str, pulumi.Output]:
         subscription_id=cfg.azure.subscription_id,
         tags=tags,
         diagnostic_settings=DiagnosticSettings(workspace_id=diag) if diag else None,
-        lock=cfg.protection.locks,
+        lock=stack_lock(cfg.protection.locks),
         protect=protect,
         private_endpoints=endpoints,
     )
