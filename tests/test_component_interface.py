@@ -63,6 +63,7 @@ SUPPORTED = {
     "RegistryComponent": {"tags", "role_assignments", "diagnostic_settings", "private_endpoints", "lock",
                           "customer_managed_key", "protect"},
     "RegistryLinkComponent": {"tags", "role_assignments", "private_endpoints"},
+    "TeamComponent": {"tags"},
     "SecretsKeyComponent": {"tags", "protect"},
     "StateStorageComponent": {"tags", "diagnostic_settings", "private_endpoints", "lock", "protect"},
     "StorageComponent": {"tags", "role_assignments", "diagnostic_settings", "private_endpoints",

@@ -126,7 +126,7 @@ class RoleAssignment:
             raise PropsError(f"role assignment {self.key!r}: condition_version must be 2.0, the only version ARM "
                              f"accepts, got {self.condition_version!r}")
 
-    def role_definition_id(self, subscription_id: pulumi.Input[str]) -> pulumi.Output[str]:
+    def role_definition_id(self, subscription_id: pulumi.Input[str]) -> pulumi.Input[str]:
         """The role definition ID ARM takes: a built-in role's under the subscription, or the ID as given."""
         if isinstance(self.role, str) and self.role in BUILTIN_ROLES:
             return builtin_role_id(subscription_id, self.role)

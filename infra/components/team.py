@@ -27,25 +27,36 @@ from infra.access_grants import (
 from infra.seeding.stack import team_datastore_name
 from infra.components.access import assign_grants
 from infra.seeding.components import TeamDatastore, team_datastore
-from infra.components.common import Common, PropsError, resource_opts
+from infra.components.common import Common, Component, PropsError, resource_opts
 from infra.components.compute import ComputeComponent, ComputeProps, Instance
 
 
 @dataclass
 class TeamProps:
-    common: Common  # the platform's resource group, location, subscription and tags
+    common: Common
+    """The platform's resource group, location, subscription and tags (a team stack locks and protects nothing)."""
     team: Team
+    """The team: its grants and its containers."""
     workspace_name: str
+    """The platform workspace the team's datastores and instances go into."""
     workspace_id: str
+    """That workspace's ARM ID (the scope of the team's workspace role)."""
     workspace_storage_id: str
+    """The workspace's default storage account's ARM ID (the scope of the team's storage roles)."""
     data_lake_name: str
-    # Role name (TEAM_GRANTS' roles, "job-submitter") -> its definition ID, from the platform's outputs.
+    """The platform's data lake account, which holds the team's containers."""
     role_ids: Mapping[str, str]
-    datastores: bool = True
+    """Role name (TEAM_GRANTS' roles, "job-submitter") -> its definition ID, from the platform's outputs."""
+    datastores: bool
+    """Whether the team gets a datastore per container (the platform makes them where it seeds assets)."""
     instances: Sequence[Instance] = field(default_factory=list)
+    """One compute instance per member; empty: none."""
     instance_identity_id: str | None = None
+    """The platform's compute instance identity (ARM ID); required when `instances` is not empty."""
     tenant_id: str = ""
+    """The Entra tenant the instances' owners belong to; required with instances."""
     subnet_id: str | None = None
+    """The platform's training subnet (private mode); None: the workspace's managed network places them."""
 
     def __post_init__(self) -> None:
         for key, _ in self.team.grants:
@@ -60,9 +71,11 @@ class TeamProps:
             raise PropsError(f"team {self.team.name}: compute instances need the platform's instance identity")
 
 
-class TeamComponent(pulumi.ComponentResource):
+class TeamComponent(Component):
+    SUPPORTS = frozenset({"tags"})
+
     def __init__(self, name: str, props: TeamProps, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("amlplatform:components:Team", name, None, opts)
+        super().__init__("amlplatform:components:Team", name, props.common, opts)
         c, team = props.common, props.team
 
         self.containers = {
@@ -94,8 +107,7 @@ class TeamComponent(pulumi.ComponentResource):
         self.compute = ComputeComponent(
             f"{name}-compute",
             ComputeProps(
-                Common(resource_group_name=c.resource_group_name, location=c.location,
-                       subscription_id=c.subscription_id, tags=c.tags, lock=c.lock, protect=c.protect),
+                c.only("tags"),
                 workspace_name=props.workspace_name,
                 identity_id=props.instance_identity_id or "",
                 tenant_id=props.tenant_id,
