@@ -19,7 +19,7 @@ import pulumi
 import pulumiverse_time as time
 from pulumi_azure_native import authorization, resources
 
-from infra.config import stack as config_mod
+from infra import config as config_mod
 from infra.seeding import stack as assets_stack
 from infra.components.access import AccessComponent, AccessProps, Grantee, Team
 from infra.seeding.components import AssetsComponent, AssetsProps, TeamDatastore, Uploader
@@ -662,6 +662,6 @@ def _pulumi_raw() -> dict:
 
 
 def _is_registry_stack() -> bool:
-    from infra.config.registry_stack import is_registry_stack
+    from infra.config import is_registry_stack
 
     return is_registry_stack(_pulumi_raw())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from infra.config.stack import StackConfig
+from infra.config import StackConfig
 from infra.offline.relaxations_encryption import encryption_skips
 
 Skip = tuple[str, str]

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.config.registry_stack import RegistryStackConfig, load_any
+from infra.config import RegistryStackConfig, load_any
 from tests.conftest import ACTIONLINT_PKG
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -30,8 +30,8 @@ from infra.cli import seeding as cli_assets
 from infra.cli import state_backend as cli_bootstrap
 from infra.cli import promote as cli_promote
 from infra.cli import onboarding
-from infra.config.stack import STACKS_DIR, ConfigError, StackConfig, load_stack
-from infra.config.registry_stack import RegistryStackConfig, is_registry_stack, load_any
+from infra.config import (STACKS_DIR, ConfigError, RegistryStackConfig, StackConfig, is_registry_stack, load_any,
+                          load_stack)
 from infra.offline.arm_types import UnmappedError
 from infra.offline.checkov_gate import CheckovUnavailable
 
@@ -47,7 +47,7 @@ def all_stacks(root: Path) -> list[str]:
 
 def environment_stacks(root: Path) -> list[str]:
     """The stacks that build an environment (every stack but the registry stack)."""
-    from infra.config.stack import read_stack_file, stack_file
+    from infra.config import read_stack_file, stack_file
 
     return [s for s in all_stacks(root) if not is_registry_stack(read_stack_file(stack_file(s, root)))]
 

@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from infra.config.stack import ConfigError, load_stack
+from infra.config import ConfigError, load_stack
 
 if TYPE_CHECKING:
     from infra.seeding.model import StackContext
@@ -89,7 +89,7 @@ def _registry_client(cfg: Any, resource_group: str) -> Any:
 
 
 def cmd_verify(args: argparse.Namespace, client_factory: Callable[[Any, Any], Any] | None = None) -> int:
-    from infra.config.registry_stack import RegistryStackConfig, load_any
+    from infra.config import RegistryStackConfig, load_any
 
     cfg, _ = load_any(args.stack, args.root)
     if not cfg.platform.subscription_id:

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 from policies.rules import Resource, RuleReport, StackFacts, evaluate
 
-from infra.config.stack import StackConfig
+from infra.config import StackConfig
 from infra.program import platform_tags
 from infra.offline.engine import Plan, PlannedResource
 
 if TYPE_CHECKING:
-    from infra.config.registry_stack import RegistryStackConfig
+    from infra.config import RegistryStackConfig
 
 WORKSPACE_IDENTITY = "workspace-identity-uai"
 INSTANCE_IDENTITY = "instance-identity-uai"

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from infra.config.stack import StackConfig
+from infra.config import StackConfig
 from infra.offline.emulator import OFFLINE_SUBSCRIPTION
 from infra.offline.engine import Plan, run, with_secret_placeholders
 
 
 if TYPE_CHECKING:
-    from infra.config.registry_stack import RegistryStackConfig
+    from infra.config import RegistryStackConfig
 
 
 def plan_stack(cfg: StackConfig | RegistryStackConfig, raw: dict[str, Any]) -> tuple[Plan, list[str]]:
     """The stack's plan, and the secret keys it still needs before `pulumi up`."""
     from infra import program
-    from infra.config.registry_stack import RegistryStackConfig
+    from infra.config import RegistryStackConfig
 
     if isinstance(cfg, RegistryStackConfig):
         from infra import registry_program
