@@ -181,7 +181,7 @@ class AksConfig(_Section):
     """Encryption at host on both pools (temp disks, caches and the disk data path encrypted on the VM host).
     Needs the subscription feature Microsoft.Compute/EncryptionAtHost registered before the first `pulumi up`
     and listed in `platform.registeredFeatures`; set when a pool is created, so switching it replaces the pools.
-    Off, the plan's report shows checkov's CKV_AZURE_227 failing."""
+    Off, the plan's report shows checkov's CKV_AZURE_227 skipped with the reason."""
     namespace: str = "aml-inference"
     """The Kubernetes namespace AML deploys models into: a Kubernetes name, not the extension's own `azureml`,
     a `kube-*` or an add-on's system namespace; it must exist before the attach."""

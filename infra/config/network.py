@@ -162,8 +162,9 @@ class NetworkConfig(_Section):
     """public: public endpoints behind an IP allow-list (dev only); private: the stack's own VNet, with private
     endpoints and compute subnets; managed: the AML managed VNet."""
     allowed_ip_ranges: list[FirewallRange] = Field(default_factory=list)
-    """Public mode only, and required there: the public IPv4 addresses or CIDRs the storage, key vault and
-    workspace firewalls let through, /16 or narrower, no /31; a /32 is written as the address."""
+    """Public mode only, and required there: the public IPv4 addresses or CIDRs the firewalls of the storage
+    accounts, the key vault and a Premium container registry let through, /16 or narrower, no /31; a /32 is
+    written as the address."""
     address_space: list[PrivateCidr] = Field(default_factory=list)
     """Private and managed mode: the VNet's ranges (RFC 1918), clear of each other and of the hub."""
     subnets: SubnetsConfig = Field(default_factory=SubnetsConfig)
