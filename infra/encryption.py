@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.config import stack as config_mod
+from infra import config as config_mod
 from infra.components.common import Common
 from infra.components.encryption import CustomerManagedKeysComponent, CustomerManagedKeysProps, KeyPolicy
 from infra.components.identity import IdentityComponent

@@ -20,7 +20,7 @@ import pulumi
 import pulumiverse_time as time
 from pulumi_azure_native import authorization, resources
 
-from infra.config import stack as config_mod
+from infra import config as config_mod
 from infra.config import team_stack as config_team
 from infra.seeding import stack as assets_stack
 from infra.access_grants import TEAM_ROLE_NAMES
@@ -697,7 +697,7 @@ def main() -> None:
     (`amlplatform:mlRegistry`) the organisation's registry (infra/registry_program.py), any other stack
     the platform."""
     try:
-        raw = config_mod.raw_from_pulumi()
+        raw = config_mod.pulumi_config()
         kind = config_mod.stack_kind(raw)
         if kind == "team":
             from infra import team_program

@@ -20,7 +20,7 @@ from pulumi_azure_native import authorization, operationalinsights, resources
 
 from infra.components.common import Common, DiagnosticSettings, RoleAssignment, add_lock, resource_opts, stack_lock
 from infra.components.ml_registry import MlRegistryComponent, MlRegistryProps
-from infra.config.registry_stack import RegistryStackConfig
+from infra.config import RegistryStackConfig
 from infra.naming import RULES
 
 REGISTRY_WRITER_ROLE = "AzureML Registry User"
@@ -32,7 +32,7 @@ def names_for(cfg: RegistryStackConfig) -> dict[str, str]:
     for rule, name in names.items():
         problem = RULES[rule].check(name)
         if problem:
-            from infra.config.stack import ConfigError
+            from infra.config import ConfigError
 
             raise ConfigError(f"{cfg.source}: amlplatform:platform.prefix: {rule} name {name!r} {problem}")
     return names

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from infra.config.stack import StackConfig
-from policies.relaxations_encryption import encryption_skips
-from infra.config.team_stack import TeamStackConfig
+from infra.config import StackConfig, TeamStackConfig
 from infra.program import managed_isolation
+from policies.relaxations_encryption import encryption_skips
 
 Skip = tuple[str, str]
 Rule = Callable[[dict[str, Any], StackConfig], list[Skip]]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.config.stack import StackConfig
+from infra.config import StackConfig
 
 Skip = tuple[str, str]
 KEY = "amlplatform:encryption.customerManagedKey"

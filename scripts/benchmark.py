@@ -47,7 +47,7 @@ from pathlib import Path
 cpu = time.process_time
 t0 = cpu()
 from infra import program
-from infra.config import stack as config
+from infra import config
 from infra.offline import arm, azure_rules, checkov_gate, engine, platform_rules, preview
 from policies import relaxations
 from infra.offline import stack as offline_stack

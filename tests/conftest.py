@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterator, NoReturn
 import pytest
 import yaml
 
-from infra.config import stack as config
+from infra import config
 from infra.offline import arm, checkov_gate, engine
 from policies import relaxations
 from infra.offline import stack as offline_stack

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from infra.config import stack as config
+from infra import config
 from infra.naming import stable_guid
 from infra.offline import azure_rules, platform_rules
 from infra.azure_facts.roles import BUILTIN_ROLES as R

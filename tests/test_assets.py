@@ -17,7 +17,7 @@ from infra import seeding as assets
 
 from infra.cli import main as cli
 
-from infra.config import stack as config
+from infra import config
 from infra.seeding import lock as lock_mod
 from infra.seeding import upload as upload_mod
 from infra.seeding import verify as verify_mod

@@ -24,7 +24,7 @@ import yaml
 from infra.cli import main as cli
 from infra.state_backend import config as bconfig
 from infra.state_backend import plan as bplan
-from infra.config.stack import ConfigError
+from infra.config import ConfigError
 from infra.naming import stable_guid
 from infra.offline import arm, arm_types, checkov_gate, engine
 from tests.conftest import ROOT

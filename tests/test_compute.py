@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from infra.config import stack as config
+from infra import config
 from infra.naming import Names
 from tests.conftest import plan_raw, raw_stack, stack_plan
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import stack as config
+from infra import config
 from tests.conftest import raw_stack
 
 SRC = "stacks/Pulumi.dev.yaml"
@@ -81,6 +81,28 @@ def test_every_environment_column_sets_the_keys_typed_as_required(env):
     assert missing == []
 
 
+def _defaults_below(model, column: dict, path: str) -> list[str]:
+    """Where a model's own defaults differ from `column` (a part of the environment table)."""
+    out = []
+    for key, wanted in column.items():
+        name = next(n for n, f in type(model).model_fields.items() if f.alias == key)
+        have = getattr(model, name)
+        if isinstance(wanted, dict):
+            out += _defaults_below(have, wanted, f"{path}{key}.")
+        elif have != wanted:
+            out.append(f"{path}{key}: {have!r} != {wanted!r}")
+    return out
+
+
+def test_the_sections_own_defaults_are_devs_column():
+    # One source per default: a section built on its own (never in a parsed stack) gets dev's values.
+    fields = {f.alias: f for f in config.StackConfig.model_fields.values()}
+    differ = []
+    for section, column in config.ENVIRONMENT_DEFAULTS["dev"].items():
+        differ += _defaults_below(fields[section].get_default(call_default_factory=True), column, f"{section}.")
+    assert differ == []
+
+
 @pytest.mark.parametrize(
     "sections, expected",
     [
@@ -113,6 +135,9 @@ def test_prefix_rule_message_names_file_key_rule_and_value():
          "amlplatform:storage.replication: must be one of Standard_LRS, Standard_ZRS"),
         ({"platform": {"environment": "qa", "prefix": "ok", "location": "westeurope"}},
          "amlplatform:platform.environment: must be one of dev, staging or prod, got \"qa\""),
+        # A list where a name belongs is the same mistake, not a crash in the environment table's lookup.
+        ({"platform": {"environment": ["prod"], "prefix": "ok", "location": "westeurope"}},
+         "amlplatform:platform.environment: must be one of dev, staging or prod"),
         ({"platform": {"environment": "dev", "prefix": "ok", "location": "West Europe"}},
          "amlplatform:platform.location: must be an Azure region name"),
         ({"platform": {"environment": "dev", "prefix": "ok", "location": "westeurope", "subscriptionId": "abc"}},

@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from infra.config_encryption import duration_days
-from infra.config.stack import load_stack
+from infra.config.encryption import duration_days
+from infra.config import load_stack
 from infra.offline import arm, azure_rules, checkov_gate, platform_rules, preview
 from policies import relaxations
 from infra.offline.engine import Plan, PlannedResource
@@ -589,7 +589,7 @@ def test_a_real_preview_that_enables_registry_encryption_fails_the_scan(tmp_path
 
 
 def test_hbi_turns_keys_on_and_the_message_says_so():
-    from infra.config import stack as config
+    from infra import config
 
     def dev_hbi(raw):
         raw["amlplatform:workspace"] = {"hbi": True}

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from infra.config import stack as config
+from infra import config
 from infra.offline import arm
 from policies import relaxations
-from infra.azure_facts.regions import ZONAL_REGIONS, zone_redundant
+from infra.azure_facts.regions import AZURE_REGIONS, ZONAL_REGIONS, zone_redundant
 from tests.conftest import ROOT, edited_plan, raw_stack, stack_config, stack_plan
 from tests.test_network_config import SUB, error, net
 
@@ -142,7 +142,7 @@ def test_nat_address_is_zone_redundant_and_logs_ddos_events():
 def test_zones_only_where_the_region_has_them():
     assert zone_redundant("westeurope") == ["1", "2", "3"]
     assert "northcentralus" not in ZONAL_REGIONS and zone_redundant("northcentralus") is None
-    assert ZONAL_REGIONS <= config.AZURE_REGIONS
+    assert ZONAL_REGIONS <= AZURE_REGIONS
 
 
 # ---- VNet flow logs -------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import copy
 
 import pytest
 
-from infra.config import stack as config
+from infra import config
 from infra.components.inference_settings import extension_settings, pem_b64, protected_settings
 from infra.offline import arm
 from policies import relaxations

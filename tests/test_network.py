@@ -303,7 +303,7 @@ def test_dev_runs_its_compute_in_the_managed_vnet_with_rules_to_its_firewalled_s
 def test_a_stack_rule_may_not_take_a_platform_rule_name():
     import pytest
 
-    from infra.config import stack as config
+    from infra import config
 
     def edit(raw):
         raw["amlplatform:network"] = {

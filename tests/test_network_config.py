@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from infra.config import stack as config
+from infra import config
 from tests.conftest import raw_stack
 
 SUB = "/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590"

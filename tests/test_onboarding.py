@@ -10,7 +10,7 @@ import pytest
 
 from infra.cli import main as cli
 
-from infra.config import stack as config
+from infra import config
 from infra.offline import azure_rules
 from infra.offline.stack import plan_stack
 from tests.conftest import ROOT

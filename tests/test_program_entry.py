@@ -23,7 +23,7 @@ import pulumi
 import pytest
 import yaml
 
-from infra.config import stack as config
+from infra import config
 
 from infra.cli import onboarding
 from infra.offline import engine
@@ -187,7 +187,7 @@ def test_config_mistake_is_a_run_error_in_process():
 
 def test_an_installed_copy_away_from_the_repository_is_refused(monkeypatch, tmp_path):
     # A non-editable install would run infra/ from site-packages, with no stacks/ or assets/ beside it.
-    monkeypatch.setattr(config, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(config.loading, "REPO_ROOT", tmp_path)
     lx = launch(ROOT)
     with pytest.raises(pulumi.RunError, match=r"no Pulumi.yaml beside the running infra package: install the "
                                               r"repository editable \(requirements.txt: -e \.\)"):

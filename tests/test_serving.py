@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from infra.cli import main as cli
-from infra.config.stack import ConfigError, load_stack, read_stack_file
+from infra.config import ConfigError, load_stack, read_stack_file
 from infra.offline import azure_rules, engine
 from infra.offline import stack as offline_stack
 from infra.offline.azure_rules import serving as serving_rules
@@ -309,7 +309,7 @@ def test_registry_stack_mistakes_are_one_line(edit, line):
 
 
 def test_an_environment_ref_with_a_bad_storage_id_is_one_line():
-    from infra.config import stack as config
+    from infra import config
 
     raw = copy.deepcopy(read_stack_file(ROOT / "stacks" / "Pulumi.prod.yaml"))
     raw["amlplatform:mlRegistryRef"]["managedResources"]["storageAccountId"] = "/subscriptions/x/st"
@@ -320,7 +320,7 @@ def test_an_environment_ref_with_a_bad_storage_id_is_one_line():
 
 
 def test_the_registry_stack_file_is_not_an_environment():
-    from infra.config import stack as config
+    from infra import config
 
     with pytest.raises(ConfigError, match="amlplatform:mlRegistry: this is the registry stack"):
         config.parse(_registry_raw(), "stacks/Pulumi.registry.yaml", "registry")

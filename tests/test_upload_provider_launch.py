@@ -23,7 +23,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime._serialization import _serialize
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-from infra.config import stack as config
+from infra import config
 from infra.seeding.hashing import files_of
 from infra.seeding.upload import MARKER, UploadProvider
 from infra.offline import stack as offline_stack

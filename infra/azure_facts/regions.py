@@ -1,11 +1,25 @@
-"""Regions with availability zones: where a zone-redundant resource can be asked for at all.
+"""Azure's public regions, and those with availability zones (where a zone-redundant resource can be asked for).
 
-Source: Microsoft Learn, "Azure regions list", availability zone column (reliability/regions-list,
+Source of the zones: Microsoft Learn, "Azure regions list", availability zone column (reliability/regions-list,
 ms.date 2025-09-23; https://learn.microsoft.com/azure/reliability/regions-list). A region that gains
 zones later is added here; asking for zones where a region has none is refused by ARM.
 """
 
 from __future__ import annotations
+
+# Public-cloud region names, as `az account list-locations` prints them (the `name` column).
+AZURE_REGIONS = frozenset(
+    """
+    australiacentral australiacentral2 australiaeast australiasoutheast austriaeast belgiumcentral brazilsouth
+    brazilsoutheast canadacentral canadaeast centralindia centralus chilecentral eastasia eastus eastus2
+    francecentral francesouth germanynorth germanywestcentral indonesiacentral israelcentral italynorth
+    japaneast japanwest koreacentral koreasouth malaysiawest mexicocentral newzealandnorth northcentralus
+    northeurope norwayeast norwaywest polandcentral qatarcentral southafricanorth southafricawest
+    southcentralus southeastasia southindia spaincentral swedencentral swedensouth switzerlandnorth
+    switzerlandwest uaecentral uaenorth uksouth ukwest westcentralus westeurope westindia westus westus2
+    westus3
+    """.split()
+)
 
 ZONAL_REGIONS = frozenset(
     """

@@ -32,9 +32,8 @@ from infra.cli import state_backend as cli_bootstrap
 from infra.cli import promote as cli_promote
 from infra.cli import onboarding
 from infra.cli import onboarding_team
-from infra.config.stack import KIND_ORDER, STACKS_DIR, AnyStackConfig, ConfigError, load_stack, stack_kind, stack_kinds
-from infra.config.registry_stack import RegistryStackConfig
-from infra.config.team_stack import TeamStackConfig
+from infra.config import (KIND_ORDER, STACKS_DIR, AnyStackConfig, ConfigError, RegistryStackConfig, TeamStackConfig,
+                          load_stack, stack_kind, stack_kinds)
 from infra.offline.arm_types import UnmappedError
 from infra.offline.checkov_gate import CheckovUnavailable
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +18,10 @@ import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from infra.config.stack import AnyStackConfig, ConfigError, StackConfig, parse, stack_file
+from infra.config import AnyStackConfig, ConfigError, StackConfig, parse, stack_file
+from infra.types import TEAM_NAME_RULE, is_guid, is_team_name
 
 TEAMS_KEY = "amlplatform:teams"
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _KINDS = {"group": "Group", "user": "User", "sp": "ServicePrincipal"}
 ROLE_OPTIONS = {  # CLI option -> config key
     "readers": "readers",
@@ -45,7 +44,7 @@ def parse_principal(text: str, option: str) -> dict[str, str]:
     """`GUID` (a group), or `group:GUID`, `user:GUID`, `sp:GUID`."""
     kind, _, guid = text.rpartition(":")
     kind = kind or "group"
-    if kind not in _KINDS or not _GUID.match(guid):
+    if kind not in _KINDS or not is_guid(guid):
         raise ConfigError(
             f"--{option.replace('_', '-')}: {text!r} must be an Entra object ID (a GUID), optionally "
             "prefixed group:, user: or sp:"
@@ -108,9 +107,8 @@ def _validate(stack: str, path: Path, text: str, shown: str) -> StackConfig:
 
 
 def check_spec(spec: TeamSpec) -> None:
-    if not re.match(r"^[a-z][a-z0-9-]{1,23}$", spec.name):
-        raise ConfigError(f"--team: {spec.name!r} must be 2-24 lowercase letters, digits or hyphens, "
-                          "starting with a letter")
+    if not is_team_name(spec.name):
+        raise ConfigError(f"--team: {spec.name!r} must be {TEAM_NAME_RULE}")
     if not any(spec.roles.values()) and not spec.members and not spec.containers:
         raise ConfigError("onboard: give the team at least one role (--data-scientists, --readers, "
                           "--compute-operators, --job-submitters), --members or --containers")

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 from ruamel.yaml.comments import CommentedMap
 
-from infra.config.stack import PLATFORM_STACK_KEY, TEAM_KEY, ConfigError, read_stack_file, stack_file, stack_kind
+from infra.config import PLATFORM_STACK_KEY, TEAM_KEY, ConfigError, read_stack_file, stack_file, stack_kind
 from infra.config.team_stack import TeamStackConfig, parse_team_stack
 from infra.config.team_stack import load as load_team_stack
 from infra.cli.onboarding import Edit, TeamSpec, _dump, check_spec

@@ -14,7 +14,7 @@ import argparse
 import re
 from pathlib import Path
 
-from infra.config.stack import ConfigError
+from infra.config import ConfigError
 
 TARGETS = ("registry", "staging", "prod")
 _REF = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9_.\-]*)@(?P<version>[A-Za-z0-9][A-Za-z0-9_.\-]*)$")

@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from infra.config.stack import ConfigError, StackConfig, load_platform_stack, load_stack
+from infra.config import ConfigError, StackConfig, load_platform_stack, load_stack
 
 if TYPE_CHECKING:
     from infra.seeding.model import StackContext
@@ -89,7 +89,7 @@ def _registry_client(cfg: Any, resource_group: str) -> Any:
 
 
 def cmd_verify(args: argparse.Namespace, client_factory: Callable[[Any, Any], Any] | None = None) -> int:
-    from infra.config.registry_stack import RegistryStackConfig
+    from infra.config import RegistryStackConfig
 
     cfg, _ = load_stack(args.stack, args.root, ("platform", "registry"), "verify")
     assert isinstance(cfg, (StackConfig, RegistryStackConfig))  # load_stack refused a team stack

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from infra.state_backend import config as bootstrap_config
-from infra.config.stack import STACKS_DIR
+from infra.config import STACKS_DIR
 
 EXIT_OK, EXIT_POLICY = 0, 1
 

@@ -19,7 +19,7 @@ from typing import Sequence
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 
-from infra.config.registry import registry_name_problem
+from infra.types import ml_registry_name_problem
 from infra.components.common import Common, Component, PropsError, add_diagnostics, add_role_assignments, resource_opts
 
 REGISTRY_TYPE = "Microsoft.MachineLearningServices/registries"
@@ -41,7 +41,7 @@ class MlRegistryProps:
     """Extra resources the registry waits for (none today; kept for symmetry with the workspace)."""
 
     def __post_init__(self) -> None:
-        problem = registry_name_problem(self.name)
+        problem = ml_registry_name_problem(self.name)
         if problem:
             raise PropsError(f"registry name {self.name!r} {problem}")
         if not self.regions or self.regions[0] != self.common.location:

@@ -10,24 +10,19 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidatorFunctionWrapHandler, field_validator, model_validator
+from pydantic.alias_generators import to_camel
 
-from infra.config.base import _At, _Rule, _Section
 from infra.azure_facts.limits import FLOW_LOG_RETENTION_DAYS
 from infra.azure_facts.dns_zones import ALL_ZONES, required_zones
+from infra.config.base import _Section
+from infra.config.errors import _At, _Rule, refuse_repeats
+from infra.types import (PRIVATE_DNS_ZONE_ID, PRIVATE_SPACE, Cidr, FirewallRange, IPv4Address, PrivateCidr,
+                         ResourceGroupName, ResourceId, resource_id)
 
 NetworkMode = Literal["public", "private", "managed"]
-
-# What the storage and key vault firewalls reject: private (RFC 1918), shared,
-# loopback, link-local, multicast and "this network" ranges.
-_NOT_INTERNET = [
-    ipaddress.IPv4Network(n)
-    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8",
-              "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4", "0.0.0.0/8")
-]
-_PRIVATE_SPACE = [ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
 
 # Smallest subnet (largest prefix length) each use gets, and why.
 SUBNET_MINIMUMS: dict[str, tuple[int, str]] = {
@@ -45,78 +40,36 @@ SUBNET_MINIMUMS: dict[str, tuple[int, str]] = {
                   "least nine addresses)"),
 }
 
-_ZONE_ID = re.compile(
-    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w._()]+/providers/Microsoft\.Network/privateDnsZones/"
-    r"(?P<zone>[a-z0-9.-]+)$"
-)
-_VNET_ID = re.compile(
-    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w._()]+/providers/Microsoft\.Network/virtualNetworks/"
-    r"[-\w.]+$"
-)
+_VNET_ID = resource_id(r"Microsoft\.Network/virtualNetworks/[-\w.]+")
 _RULE_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{2,31}$")
-_GROUP = re.compile(r"^[-\w._()]{0,89}[-\w_()]$")
 _WATCHER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,78}[A-Za-z0-9_]$|^[A-Za-z0-9]$")
 _FQDN = re.compile(r"^(\*\.)?([a-z0-9-]+\.)+[a-z]{2,}$")
 
 
-def _cidr(value: str, private: bool = True) -> str:
-    try:
-        net = ipaddress.ip_network(value, strict=True)
-    except (TypeError, ValueError):
-        raise ValueError("must be an IPv4 CIDR range with no host bits set, such as 10.60.0.0/22") from None
-    if not isinstance(net, ipaddress.IPv4Network):
-        raise ValueError("must be an IPv4 range")
-    if private and not any(net.subnet_of(p) for p in _PRIVATE_SPACE):
-        raise ValueError("must be private address space (10/8, 172.16/12 or 192.168/16)")
-    return str(net)
-
-
-def _cidrs(values: list[str], private: bool = True) -> list[str]:
-    out = []
-    for i, value in enumerate(values):
-        try:
-            out.append(_cidr(value, private))
-        except ValueError as exc:
-            raise _At(f"[{i}]", str(exc), value) from None
-    return out
-
-
-def _allowed(item: str) -> tuple[str | None, str]:
-    """(problem, firewall spelling) of one allowedIpRanges entry."""
-    try:
-        net = ipaddress.ip_network(item, strict=True)
-    except (TypeError, ValueError):
-        return "must be an IPv4 address or CIDR range with no host bits set", item
-    if not isinstance(net, ipaddress.IPv4Network):
-        return "must be IPv4: the storage and key vault firewalls take IPv4 rules only", item
-    if any(net.subnet_of(blocked) for blocked in _NOT_INTERNET):
-        return "is a private or reserved range: firewall rules take public internet addresses only", item
-    if net.prefixlen < 16:
-        return "is wider than /16: an allow-list that broad is no allow-list", item
-    if net.prefixlen == 31:
-        return "is a /31, which the storage firewall refuses; list both addresses", item
-    # The storage firewall rejects /32 ranges: a single address is written without a prefix.
-    return None, str(net.network_address) if net.prefixlen == 32 else str(net)
-
-
 class SubnetsConfig(_Section):
-    private_endpoints: str | None = None
-    training: str | None = None
-    scoring: str | None = None
-    # Private mode with AKS, optional: the AKS API server's own subnet (API Server VNet Integration,
-    # delegated to Microsoft.ContainerService/managedClusters). Required for AKS KMS with the
-    # stack's private key vault (encryption.customerManagedKey.aksKms).
-    api_server: str | None = None
+    """The stack VNet's subnets: each inside `addressSpace`, clear of the others and of the hub."""
 
-    @field_validator("private_endpoints", "training", "scoring", "api_server")
-    @classmethod
-    def _valid(cls, v: str | None) -> str | None:
-        return None if v is None else _cidr(v)
+    private_endpoints: PrivateCidr | None = None
+    """Private and managed mode: the private endpoints' subnet, /27 or larger (/26 with `monitorPrivateLink`)."""
+    training: PrivateCidr | None = None
+    """Private mode: cluster nodes, compute instances and serverless jobs, /26 or larger."""
+    scoring: PrivateCidr | None = None
+    """Private mode: the AKS nodes and internal load balancers, /24 or larger (flat Azure CNI takes `maxPods` + 1
+    addresses per node)."""
+    api_server: PrivateCidr | None = None
+    """Private mode with AKS: the API server's own subnet (API Server VNet Integration, delegated to
+    Microsoft.ContainerService/managedClusters), /28 or larger; required for AKS KMS with the private vault
+    (`encryption.customerManagedKey.aksKms`)."""
 
 
 class HubConfig(_Section):
-    vnet_id: str
-    address_space: list[str]
+    """The hub VNet this stack's VNet peers with (hub and spoke)."""
+
+    vnet_id: ResourceId
+    """The hub VNet's resource ID (/subscriptions/.../virtualNetworks/<name>); the hub's own side of the peering
+    is the hub owners'."""
+    address_space: list[Cidr]
+    """The hub's address ranges, which the stack's VNet, subnets and AKS ranges must stay clear of."""
 
     @field_validator("vnet_id")
     @classmethod
@@ -130,20 +83,30 @@ class HubConfig(_Section):
     def _space(cls, v: list[str]) -> list[str]:
         if not v:
             raise ValueError("must list the hub's address ranges")
-        return _cidrs(v, private=False)
+        return v
 
 
 class OutboundRuleConfig(_Section):
-    """One managed-network outbound rule (FQDN, ServiceTag or PrivateEndpoint)."""
+    """One managed-network outbound rule (FQDN, ServiceTag or PrivateEndpoint). The platform's own rule names
+    (`pe-lake-blob`, `pe-lake-dfs`, and in public mode `pe-storage-blob`, `pe-storage-file`, `pe-vault`) are
+    taken."""
 
     name: str
+    """3-32 letters, digits, '-' or '_', starting with a letter; unique among the rules."""
     type: Literal["FQDN", "ServiceTag", "PrivateEndpoint"]
-    destination: str | None = None  # FQDN
-    service_tag: str | None = None  # ServiceTag
+    """What the rule reaches: a host name, a service tag, or a resource through a private endpoint."""
+    destination: str | None = None
+    """FQDN rules: the host name, such as `pypi.org` or `*.pythonhosted.org`."""
+    service_tag: str | None = None
+    """ServiceTag rules: the service tag, such as `AzureMonitor`."""
     protocol: Literal["TCP", "UDP", "ICMP", "*"] = "TCP"
+    """The protocol a ServiceTag rule allows."""
     port_ranges: str = "443"
-    resource_id: str | None = None  # PrivateEndpoint
+    """The ports a ServiceTag rule allows: ports or ranges like `443` or `80,8000-8080`, or `*`."""
+    resource_id: ResourceId | None = None
+    """PrivateEndpoint rules: the target resource's ID."""
     subresource: str | None = None
+    """PrivateEndpoint rules: the target's sub-resource (group ID), such as `blob` or `vault`."""
 
     @field_validator("name")
     @classmethod
@@ -158,7 +121,7 @@ class OutboundRuleConfig(_Section):
                  "PrivateEndpoint": ("resource_id", "subresource")}[self.type]
         for key in needs:
             if getattr(self, key) is None:
-                raise _At(_camel(key), f"a {self.type} rule needs {_camel(key)}")
+                raise _At(to_camel(key), f"a {self.type} rule needs {to_camel(key)}")
         if self.type == "FQDN" and not _FQDN.match(self.destination or ""):
             raise _At("destination", "must be a host name such as pypi.org or *.pythonhosted.org", self.destination)
         if not re.fullmatch(r"\d+(-\d+)?(,\d+(-\d+)?)*|\*", self.port_ranges):
@@ -167,30 +130,24 @@ class OutboundRuleConfig(_Section):
 
 
 class FlowLogsConfig(_Section):
-    """VNet flow logs (NSG flow logs can no longer be created): who records the stack VNet's traffic.
-
-    stack: a flow log on the VNet, kept in a storage account of the stack's own with traffic analytics
-    into the stack's Log Analytics. central: the landing zone records every VNet's flow logs itself (Azure
-    Policy "Deploy VNet Flow Logs with Traffic Analytics" and the like); the stack adds none, and the plan's
-    report shows that as a skip naming this key."""
+    """VNet flow logs (NSG flow logs can no longer be created): who records the stack VNet's traffic. Private
+    and managed mode only."""
 
     mode: Literal["stack", "central"] = "stack"
-    # Days Network Watcher keeps the raw records (checkov CKV_AZURE_12 wants at least 90; 0, forever, is refused
-    # for the same reason); Azure takes at most 365.
+    """stack: a flow log on the VNet, kept in a storage account of the stack's own (`stfl...`) with traffic
+    analytics into the stack's Log Analytics. central: the landing zone records every VNet's flow logs itself
+    (Azure Policy "Deploy VNet Flow Logs with Traffic Analytics" and the like); the stack adds none, and the
+    plan's report shows CKV2_AMLP_5 skipped naming this key."""
     retention_days: int = Field(default=90, ge=FLOW_LOG_RETENTION_DAYS.low, le=FLOW_LOG_RETENTION_DAYS.high)
-    # The region's Network Watcher the flow log lives under: Azure creates NetworkWatcher_<region> in
-    # NetworkWatcherRG with the first VNet of a region, unless the subscription opted out.
-    network_watcher_resource_group: str = "NetworkWatcherRG"
-    # Unset: NetworkWatcher_<platform.location>.
+    """Days Network Watcher keeps the raw records: checkov's CKV_AZURE_12 wants at least 90 (0, forever, is
+    refused for the same reason); Azure takes at most 365."""
+    network_watcher_resource_group: ResourceGroupName = "NetworkWatcherRG"
+    """The resource group of the region's Network Watcher, which the flow log lives under: Azure creates
+    `NetworkWatcher_<region>` in `NetworkWatcherRG` with the first VNet of a region, unless the subscription
+    opted out."""
     network_watcher_name: str | None = None
-
-    @field_validator("network_watcher_resource_group")
-    @classmethod
-    def _group(cls, v: str) -> str:
-        if not _GROUP.match(v):
-            raise ValueError("must be a resource group name: 1-90 letters, digits, '-', '_', '.', '(' or ')', not "
-                             "ending in '.'")
-        return v
+    """The region's Network Watcher: 1-80 letters, digits, '_', '.' or '-', starting with a letter or digit.
+    Unset: `NetworkWatcher_<platform.location>`."""
 
     @field_validator("network_watcher_name")
     @classmethod
@@ -202,58 +159,61 @@ class FlowLogsConfig(_Section):
 
 
 class NetworkConfig(_Section):
-    # public: public endpoints behind an IP allow-list (dev only);
-    # private: own VNet with private endpoints; managed: the AML managed VNet.
-    # Always set from the environment's column (config.ENVIRONMENT_DEFAULTS); the default is dev's.
     mode: NetworkMode = "public"
-    allowed_ip_ranges: list[str] = Field(default_factory=list)
-    address_space: list[str] = Field(default_factory=list)
+    """public: public endpoints behind an IP allow-list (dev only); private: the stack's own VNet, with private
+    endpoints and compute subnets; managed: the AML managed VNet."""
+    allowed_ip_ranges: list[FirewallRange] = Field(default_factory=list)
+    """Public mode only, and required there: the public IPv4 addresses or CIDRs the firewalls of the storage
+    accounts, the key vault and a Premium container registry let through, /16 or narrower, no /31; a /32 is
+    written as the address."""
+    address_space: list[PrivateCidr] = Field(default_factory=list)
+    """Private and managed mode: the VNet's ranges (RFC 1918), clear of each other and of the hub."""
     subnets: SubnetsConfig = Field(default_factory=SubnetsConfig)
-    # How training and scoring subnets reach the internet: a NAT gateway of the
-    # stack's own, a hub firewall (route table), or none (the landing zone routes it).
+    """The VNet's subnets; managed mode takes only `privateEndpoints` (its compute runs in the managed VNet)."""
     egress: Literal["natGateway", "firewall", "none"] | None = None
-    firewall_ip: str | None = None
-    # allow: the egress path decides; deny: the training subnet reaches only the service
-    # tags AML needs (packages then come from a mirror or the registry).
+    """Private mode: how the training and scoring subnets reach the internet: a NAT gateway of the stack's own,
+    a hub firewall (a route table to `firewallIp`), or none (the landing zone routes it). Unset: natGateway
+    (managed mode: none, the managed VNet decides)."""
+    firewall_ip: IPv4Address | None = None
+    """With `egress: firewall`: the firewall's private IP address."""
     internet_outbound: Literal["allow", "deny"] = "allow"
-    # create: zones in this stack; existing: central zones (hub-spoke); none: policy adds zone groups.
+    """allow: the egress path decides; deny: the training subnet reaches only the service tags AML needs
+    (packages then come from a mirror or the registry). Not with `egress: firewall`."""
     dns: Literal["create", "existing", "none"] = "create"
-    dns_zone_ids: dict[str, str] = Field(default_factory=dict)
+    """Private DNS zones for the private endpoints: create: zones of the stack's own; existing: central zones
+    (hub and spoke), by `dnsZoneIds`; none: a landing-zone policy adds the zone groups."""
+    dns_zone_ids: dict[str, ResourceId] = Field(default_factory=dict)
+    """With `dns: existing`: zone name -> the private DNS zone's resource ID, for every zone the private
+    endpoints need."""
     hub: HubConfig | None = None
-    # Azure Monitor private link scope: Log Analytics and App Insights ingestion over a private
-    # endpoint, public ingestion off. It changes Azure Monitor DNS for the whole VNet. Staging and prod
-    # turn it on by default where the stack creates its own zones (config.ENVIRONMENT_DEFAULTS).
+    """Private and managed mode: the hub VNet to peer with."""
     monitor_private_link: bool = False
-    # With dns existing or none the scope's endpoint registers Azure Monitor's global names in zones other
-    # networks share, and Microsoft allows one scope per DNS ("create only a single AMPLS object per DNS",
-    # private-link-design): true states that this stack's scope is that one.
+    """An Azure Monitor private link scope: Log Analytics and Application Insights ingestion only through a
+    private endpoint, public ingestion off; it changes Azure Monitor DNS for the whole VNet and needs a /26
+    endpoint subnet. Off, the plan's report shows CKV_AMLP_30 skipped with the reason. Unset: on in staging and
+    prod where the stack creates its own zones (`dns: create`)."""
     monitor_private_link_only_scope: bool = False
+    """With `dns: existing` or `none`, required to turn `monitorPrivateLink` on: states that this stack's scope is
+    the only one registering Azure Monitor's global names in those shared zones (Microsoft: "create only a single
+    AMPLS object per DNS")."""
     flow_logs: FlowLogsConfig = Field(default_factory=FlowLogsConfig)
+    """Who records the VNet's flow logs."""
     isolation_mode: Literal["AllowInternetOutbound", "AllowOnlyApprovedOutbound"] = "AllowOnlyApprovedOutbound"
+    """Managed mode: the managed VNet's outbound posture; AllowOnlyApprovedOutbound reaches only AML's own
+    dependencies and `outboundRules`."""
     outbound_rules: list[OutboundRuleConfig] = Field(default_factory=list)
+    """Managed mode: the managed VNet's outbound rules beyond the platform's own, whose names are taken
+    (`pe-lake-blob`, `pe-lake-dfs`, and in public mode `pe-storage-blob`, `pe-storage-file`, `pe-vault`)."""
 
     @property
     def stack_flow_logs(self) -> bool:
         """The stack records its VNet's flow logs in an account of its own (a VNet, and flowLogs.mode stack)."""
         return self.mode != "public" and self.flow_logs.mode == "stack"
 
-    @field_validator("allowed_ip_ranges")
+    @field_validator("allowed_ip_ranges", mode="wrap")
     @classmethod
-    def _ranges(cls, v: list[str]) -> list[str]:
-        out: list[str] = []
-        for i, item in enumerate(v):
-            problem, text = _allowed(item)
-            if not problem and text in out:
-                problem = "is listed twice"
-            if problem:
-                raise _At(f"[{i}]", problem, item)
-            out.append(text)
-        return out
-
-    @field_validator("address_space")
-    @classmethod
-    def _space(cls, v: list[str]) -> list[str]:
-        return _cidrs(v)
+    def _ranges(cls, v: Any, handler: ValidatorFunctionWrapHandler) -> list[str]:
+        return refuse_repeats(handler(v), v, "is listed twice")
 
     @field_validator("firewall_ip")
     @classmethod
@@ -264,7 +224,7 @@ class NetworkConfig(_Section):
             ip = ipaddress.ip_address(v)
         except ValueError:
             raise ValueError("must be an IPv4 address") from None
-        if not any(ip in p for p in _PRIVATE_SPACE):
+        if not any(ip in p for p in PRIVATE_SPACE):
             raise ValueError("must be the firewall's private IP address")
         return v
 
@@ -274,7 +234,7 @@ class NetworkConfig(_Section):
             for key in ("address_space", "egress", "firewall_ip", "hub", "outbound_rules", "dns_zone_ids",
                         "monitor_private_link", "monitor_private_link_only_scope"):
                 if getattr(self, key):
-                    raise _Rule(f"network.{_camel(key)}", "applies only to private or managed mode")
+                    raise _Rule(f"network.{to_camel(key)}", "applies only to private or managed mode")
             if "flow_logs" in self.model_fields_set:
                 raise _Rule("network.flowLogs", "applies only to private or managed mode (public mode has no VNet)")
             for field, info in SubnetsConfig.model_fields.items():
@@ -306,7 +266,7 @@ class NetworkConfig(_Section):
     def _check_space(self) -> None:
         if not self.address_space:
             raise _Rule("network.addressSpace", f"{self.mode} mode needs the VNet's address ranges")
-        # Every range here passed _cidr, which accepts IPv4 only.
+        # Every range here passed PrivateCidr or Cidr, which accept IPv4 only.
         spaces = [ipaddress.IPv4Network(s) for s in self.address_space]
         hub = [ipaddress.IPv4Network(s) for s in (self.hub.address_space if self.hub else [])]
         for i, a in enumerate(spaces):
@@ -370,7 +330,7 @@ class NetworkConfig(_Section):
                 raise _Rule("network.dnsZoneIds", f"applies only to dns existing (dns is {self.dns})")
             return
         for zone, zone_id in self.dns_zone_ids.items():
-            m = _ZONE_ID.match(zone_id)
+            m = PRIVATE_DNS_ZONE_ID.match(zone_id)
             if zone not in ALL_ZONES:
                 raise _Rule(f"network.dnsZoneIds.{zone}", f"is not a zone the platform uses ({', '.join(ALL_ZONES)})",
                             zone_id)
@@ -390,8 +350,3 @@ class NetworkConfig(_Section):
                         "Azure Monitor's global names into zones other networks share, and a second scope there "
                         "overwrites them (Microsoft: one scope per DNS); set monitorPrivateLinkOnlyScope: true once "
                         "this is the only one, or use the landing zone's scope and set monitorPrivateLink: false", True)
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(p.title() for p in rest)

@@ -7,97 +7,94 @@ custom role and data roles on the containers they own.
 
 from __future__ import annotations
 
-import re
-from typing import Literal
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidatorFunctionWrapHandler, field_validator, model_validator
+from pydantic.alias_generators import to_snake
 
-from infra.config.base import _At, _Rule, _Section
-
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_TEAM = re.compile(r"^[a-z][a-z0-9-]{1,23}$")
-# Blob container names: 3-63 lowercase letters, digits and single hyphens, alphanumeric at both ends.
-_CONTAINER = re.compile(r"^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$")
-
-PrincipalType = Literal["User", "Group", "ServicePrincipal"]
+from infra.config.base import _Section
+from infra.config.errors import _At, _Rule, refuse_repeats
+from infra.types import ContainerName, ObjectId, PrincipalType, TeamName, UserObjectId
 
 # Team role key -> what it grants (documented in README; pinned by tests).
 TEAM_ROLES = ("readers", "dataScientists", "computeOperators", "jobSubmitters")
 
 
-def _guid(value: str) -> str:
-    if not _GUID.match(value):
-        raise ValueError("must be an Entra object ID (a GUID)")
-    return value.lower()
+def _not_azureml(name: str) -> str:
+    if name.startswith("azureml"):
+        raise ValueError("must not start with azureml: those containers are Azure ML's own")
+    return name
+
+
+# A team's blob container in the data lake; Azure ML keeps the azureml* names for itself.
+TeamContainer = Annotated[ContainerName, AfterValidator(_not_azureml)]
 
 
 class Principal(_Section):
-    object_id: str
-    type: PrincipalType
+    """An Entra principal a role goes to."""
 
-    @field_validator("object_id")
-    @classmethod
-    def _id(cls, v: str) -> str:
-        return _guid(v)
+    object_id: ObjectId
+    """Its Entra object ID (a GUID)."""
+    type: PrincipalType
+    """User, Group or ServicePrincipal: the role assignment's principal type."""
 
 
 class TeamConfig(_Section):
+    """A team's roles on the workspace, its workspace storage and its own containers (README: Identity, RBAC and
+    teams)."""
+
     readers: list[Principal] = Field(default_factory=list)
+    """Reader on the workspace; Storage Blob Data Reader and Storage File Data Privileged Reader on the workspace
+    storage; Storage Blob Data Reader on the team's containers."""
     data_scientists: list[Principal] = Field(default_factory=list)
+    """AzureML Data Scientist on the workspace; Storage Blob Data Contributor and Storage File Data Privileged
+    Contributor on the workspace storage; Storage Blob Data Contributor on the team's containers."""
     compute_operators: list[Principal] = Field(default_factory=list)
+    """AzureML Compute Operator on the workspace."""
     job_submitters: list[Principal] = Field(default_factory=list)
-    # Users with a personal compute instance (the compute section decides whether instances exist).
-    members: list[str] = Field(default_factory=list)
-    containers: list[str] = Field(default_factory=list)
+    """The stack's AML Job Submitter custom role on the workspace; Storage Blob Data Contributor on the workspace
+    storage; Storage Blob Data Reader on the team's containers."""
+    members: list[UserObjectId] = Field(default_factory=list)
+    """Users with a personal compute instance (the compute section decides whether instances exist)."""
+    containers: list[TeamContainer] = Field(default_factory=list)
+    """The team's private blob containers in the data lake, retained on delete: 3-63 lowercase letters, digits
+    and single hyphens, not `azureml*`, each owned by one team."""
 
-    @field_validator("members")
+    @field_validator("members", mode="wrap")
     @classmethod
-    def _members(cls, v: list[str]) -> list[str]:
-        out: list[str] = []
-        for i, x in enumerate(v):
-            if not _GUID.match(x):
-                raise _At(f"[{i}]", "must be a user object ID (a GUID)", x)
-            if x.lower() in out:
-                raise _At(f"[{i}]", "repeats a member listed earlier", x)
-            out.append(x.lower())
-        return out
+    def _members(cls, v: Any, handler: ValidatorFunctionWrapHandler) -> list[str]:
+        return refuse_repeats(handler(v), v, "repeats a member listed earlier")
 
-    @field_validator("containers")
+    @field_validator("containers", mode="wrap")
     @classmethod
-    def _containers(cls, v: list[str]) -> list[str]:
-        for i, name in enumerate(v):
-            if not _CONTAINER.match(name):
-                raise _At(f"[{i}]", "must be 3-63 lowercase letters, digits and single hyphens, starting and "
-                          "ending with a letter or digit", name)
-            if name.startswith("azureml"):
-                raise _At(f"[{i}]", "must not start with azureml: those containers are Azure ML's own", name)
-            if name in v[:i]:
-                raise _At(f"[{i}]", "repeats a container listed earlier", name)
-        return v
+    def _containers(cls, v: Any, handler: ValidatorFunctionWrapHandler) -> list[str]:
+        return refuse_repeats(handler(v), v, "repeats a container listed earlier")
 
     @model_validator(mode="after")
     def _no_repeats(self) -> "TeamConfig":
-        for role in ("readers", "data_scientists", "compute_operators", "job_submitters"):
-            ids = [p.object_id for p in getattr(self, role)]
+        for key in TEAM_ROLES:
+            ids = [p.object_id for p in getattr(self, to_snake(key))]
             for i, x in enumerate(ids):
                 if x in ids[:i]:
-                    raise _At(f"{_camel(role)}[{i}].objectId", "repeats a principal listed earlier in this role", x)
+                    raise _At(f"{key}[{i}].objectId", "repeats a principal listed earlier in this role", x)
         return self
 
     def grants(self) -> list[tuple[str, Principal]]:
         """(role key, principal) for every grant, in config order."""
-        return [(key, p) for key in TEAM_ROLES for p in getattr(self, _snake(key))]
+        return [(key, p) for key in TEAM_ROLES for p in getattr(self, to_snake(key))]
 
 
 class RbacConfig(_Section):
-    # The one group that may hold Owner, Contributor or User Access Administrator.
     platform_owners: Principal
-    # The CI/CD principal that runs `pulumi up`; it gets AzureML Data Scientist on the workspace
-    # to register assets and verify the stack. Its deployment rights are granted outside the stack.
+    """The one group that may hold Owner, Contributor or User Access Administrator (Owner on the resource group);
+    must be a Group."""
     deployment: Principal | None = None
-    # Azure RBAC can take minutes to reach the resource providers: the workspace waits this long
-    # after its identity's grants before it is created.
+    """The CI/CD principal that runs `pulumi up`: AzureML Data Scientist on the workspace, to register assets and
+    verify the stack (the registry stack: AzureML Registry User on the registry, its only writer). Its deployment
+    rights are granted outside the stack."""
     role_propagation_seconds: int = Field(default=60, ge=0, le=600)
+    """Azure RBAC can take minutes to reach the resource providers: the workspace (and the AKS attach) waits this
+    long after its identity's grants before it is created."""
 
     @field_validator("platform_owners")
     @classmethod
@@ -108,11 +105,9 @@ class RbacConfig(_Section):
 
 
 def check_teams(teams: dict[str, TeamConfig]) -> None:
+    """A container belongs to one team."""
     seen: dict[str, str] = {}
     for name, team in teams.items():
-        if not _TEAM.match(name):
-            raise _Rule(f"teams.{name}", "team names are 2-24 lowercase letters, digits or hyphens, "
-                        "starting with a letter", name)
         for i, container in enumerate(team.containers):
             if container in seen:
                 raise _Rule(f"teams.{name}.containers[{i}]", f"already belongs to team {seen[container]}: a "
@@ -120,10 +115,5 @@ def check_teams(teams: dict[str, TeamConfig]) -> None:
             seen[container] = name
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(p.title() for p in rest)
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
+# The teams of a stack by name: 2-24 lowercase letters, digits or hyphens, starting with a letter.
+Teams = dict[TeamName, TeamConfig]

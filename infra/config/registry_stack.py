@@ -9,12 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from pydantic import Field, PrivateAttr, ValidationError, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
-from infra.config import stack as c
-from infra.config.base import _At, _Rule, _Section
+from infra.config.base import _Section
+from infra.config.errors import ConfigError, ErrorLines, _Rule
+from infra.config.loading import (NAMESPACE, STACKS_DIR, check_checkout, display, is_secure, read_stack_file,
+                                  stack_file, stack_kind)
+from infra.paths import REPO_ROOT
+from infra.config.platform import PlatformConfig, ProtectionConfig
 from infra.config.rbac import RbacConfig
 from infra.config.registry import REGISTRY_SECTION, MlRegistryConfig
+from infra.config.workspace import MonitoringConfig
 
 ALLOWED = ("platform", REGISTRY_SECTION, "monitoring", "protection", "rbac")
 # Environment keys someone may reasonably look for here, with why the registry stack has none.
@@ -30,13 +35,18 @@ class RegistryStackConfig(_Section):
     prod runs, so the shipped stack says prod), `mlRegistry`, `monitoring`, `protection`, `rbac` (its
     `deployment` principal is the registry's only writer)."""
 
-    platform: c.PlatformConfig
+    platform: PlatformConfig
+    """As in environment stacks; `environment` sets the governance level (the shipped stack says prod)."""
     ml_registry: MlRegistryConfig
-    monitoring: c.MonitoringConfig = Field(default_factory=lambda: c.MonitoringConfig.model_validate(
+    """The registry itself."""
+    monitoring: MonitoringConfig = Field(default_factory=lambda: MonitoringConfig.model_validate(
         {"retentionDays": 365}))
-    protection: c.ProtectionConfig = Field(default_factory=lambda: c.ProtectionConfig.model_validate(
+    """The registry's Log Analytics workspace, as in environment stacks."""
+    protection: ProtectionConfig = Field(default_factory=lambda: ProtectionConfig.model_validate(
         {"locks": True, "protect": True}))
+    """Locks and Pulumi `protect`, as in environment stacks."""
     rbac: RbacConfig | None = None
+    """As in environment stacks; the `deployment` principal is the registry's only writer."""
 
     _source: str = PrivateAttr(default="<config>")
     _stack: str = PrivateAttr(default="")
@@ -55,10 +65,12 @@ class RegistryStackConfig(_Section):
 
     @property
     def source(self) -> str:
+        """The stack file this config came from, for messages."""
         return self._source
 
     @property
     def stack(self) -> str:
+        """The stack's name (`registry`)."""
         return self._stack
 
     @property
@@ -69,26 +81,24 @@ class RegistryStackConfig(_Section):
         return []
 
 
+LINES = ErrorLines(NAMESPACE, RegistryStackConfig)
+
+
 def parse(raw: Mapping[str, Any], source: str, stack: str = "") -> RegistryStackConfig:
-    """The registry stack's keys, one ConfigError line per mistake (as infra/config/stack.py does for the others)."""
-    prefix = c.NAMESPACE + ":"
+    """The registry stack's keys, one ConfigError line per mistake (as infra/config/loading.py does for the others)."""
+    prefix = NAMESPACE + ":"
     data = {k[len(prefix):]: v for k, v in raw.items() if k.startswith(prefix)}
     for key, value in data.items():
         if key in NOT_HERE:
-            raise c.ConfigError(f"{source}: {prefix}{key}: not a key of the registry stack: {NOT_HERE[key]}")
+            raise ConfigError(f"{source}: {prefix}{key}: not a key of the registry stack: {NOT_HERE[key]}")
         if key not in ALLOWED:
-            raise c.ConfigError(f"{source}: {prefix}{key}: not a key of the registry stack (allowed: "
-                                f"{', '.join(ALLOWED)})")
-        if isinstance(value, Mapping) and set(value) == {"secure"}:
-            raise c.ConfigError(f"{source}: {prefix}{key}: must not be a secret: platform settings are plain values")
+            raise ConfigError(f"{source}: {prefix}{key}: not a key of the registry stack (allowed: "
+                              f"{', '.join(ALLOWED)})")
+        if is_secure(value):
+            raise ConfigError(f"{source}: {prefix}{key}: must not be a secret: platform settings are plain values")
     if "platform" not in data:
-        raise c.ConfigError(f"{source}: {prefix}platform: required key is missing")
-    try:
-        cfg = RegistryStackConfig.model_validate(data)
-    except _Rule as rule:
-        raise c.ConfigError(c._line(source, rule.path, rule.message, rule.value)) from None
-    except ValidationError as exc:
-        raise c.ConfigError(c._format_error(exc.errors()[0], source, data)) from None
+        raise ConfigError(f"{source}: {prefix}platform: required key is missing")
+    cfg = LINES.validate(data, source)
     cfg._source = source
     cfg._stack = stack
     return cfg
@@ -96,7 +106,7 @@ def parse(raw: Mapping[str, Any], source: str, stack: str = "") -> RegistryStack
 
 def load(stack: str, root: Path | str, raw: dict[str, Any]) -> RegistryStackConfig:
     """The registry stack file's config (config.load_stack calls this for a file of that kind)."""
-    cfg = parse(raw, c._display(c.stack_file(stack, root)), stack)
+    cfg = parse(raw, display(stack_file(stack, root)), stack)
     cfg._root = str(Path(root))
     return cfg
 
@@ -106,19 +116,16 @@ def from_pulumi(raw: dict[str, Any]) -> RegistryStackConfig:
     import pulumi
 
     stack = pulumi.get_stack()
-    cfg = parse(raw, f"{c.STACKS_DIR}/Pulumi.{stack}.yaml", stack)
-    c.check_checkout()
-    cfg._root = str(c.REPO_ROOT)
+    cfg = parse(raw, f"{STACKS_DIR}/Pulumi.{stack}.yaml", stack)
+    check_checkout()
+    cfg._root = str(REPO_ROOT)
     return cfg
 
 
 def registry_stack_file(root: Path | str, stack: str) -> RegistryStackConfig | None:
     """The registry stack named `stack`, if the repository holds it (environment stacks check their ref)."""
-    path = c.stack_file(stack, root)
+    path = stack_file(stack, root)
     if not path.is_file():
         return None
-    raw = c.read_stack_file(path)
-    return parse(raw, c._display(path), stack) if c.stack_kind(raw) == "registry" else None
-
-
-__all__ = ["RegistryStackConfig", "_At", "from_pulumi", "load", "parse", "registry_stack_file"]
+    raw = read_stack_file(path)
+    return parse(raw, display(path), stack) if stack_kind(raw) == "registry" else None

@@ -29,29 +29,17 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import yaml
-from pydantic import PrivateAttr, ValidationError, field_validator
+from pydantic import PrivateAttr, field_validator
 
-from infra.config.stack import (
-    NAMESPACE,
-    PLATFORM_STACK_KEY,
-    REGISTRY_KEY,
-    STACKS_DIR,
-    TEAM_KEY,
-    StackKind,
-    ConfigError,
-    StackConfig,
-    _display,
-    _format_error,
-    _line,
-    check_checkout,
-    parse,
-    read_stack_file,
-    stack_file,
-    stack_kind,
-)
+from infra.config.errors import ConfigError, ErrorLines
+from infra.config.loading import (NAMESPACE, PLATFORM_STACK_KEY, REGISTRY_KEY, STACKS_DIR, TEAM_KEY, StackKind,
+                                  check_checkout, display, parse, read_stack_file, stack_file, stack_kind)
+from infra.config.stack import StackConfig
 from infra.access_grants import shared_grants, shared_roles
-from infra.config.base import _Rule, _Section
-from infra.config.rbac import TEAM_ROLES, TeamConfig, _snake
+from infra.config.base import _Section
+from pydantic.alias_generators import to_snake
+
+from infra.config.rbac import TEAM_ROLES, TeamConfig
 from infra.paths import REPO_ROOT
 
 _TEAM = re.compile(r"^[a-z][a-z0-9-]{1,23}$")
@@ -59,8 +47,10 @@ _STACK = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
 class TeamStackTeam(TeamConfig):
-    # The team's name: 2-24 lowercase letters, digits or hyphens, as in the platform's `teams`.
+    """One team, as under the platform stack's `teams.<name>`, with its name inside."""
+
     name: str
+    """The team's name: 2-24 lowercase letters, digits or hyphens, starting with a letter, as in `teams`."""
 
     @field_validator("name")
     @classmethod
@@ -71,9 +61,13 @@ class TeamStackTeam(TeamConfig):
 
 
 class TeamStackConfig(_Section):
-    # The platform stack this team's resources live on (a stack of this project, in stacks/).
+    """A team stack: one team on one platform stack, read through a StackReference."""
+
     platform_stack: str
+    """The platform stack this team's resources live on: a stack of this project in stacks/, neither another
+    team stack nor the registry stack."""
     team: TeamStackTeam
+    """The team: its roles, members and containers, as `teams.<name>` in a platform stack."""
 
     _source: str = PrivateAttr(default="<config>")
     _stack: str = PrivateAttr(default="")
@@ -127,12 +121,7 @@ def parse_team_stack(raw: Mapping[str, Any], source: str, stack: str = "") -> Te
     if PLATFORM_STACK_KEY[len(prefix):] not in data:
         raise ConfigError(f"{source}: {PLATFORM_STACK_KEY}: required key is missing (the platform stack this "
                           "team runs on, such as prod)")
-    try:
-        cfg = TeamStackConfig.model_validate(data)
-    except _Rule as rule:
-        raise ConfigError(_line(source, rule.path, rule.message, rule.value)) from None
-    except ValidationError as exc:
-        raise ConfigError(_format_error(exc.errors()[0], source, data, TeamStackConfig)) from None
+    cfg = ErrorLines(NAMESPACE, TeamStackConfig).validate(data, source)
     cfg._source = source
     cfg._stack = stack
     return cfg
@@ -141,7 +130,7 @@ def parse_team_stack(raw: Mapping[str, Any], source: str, stack: str = "") -> Te
 def load(stack: str, root: Path | str, raw: dict[str, Any]) -> TeamStackConfig:
     """A team stack file's config with its platform stack's, checked against the platform and its other team stacks."""
     path = stack_file(stack, root)
-    cfg = parse_team_stack(raw, _display(path), stack)
+    cfg = parse_team_stack(raw, display(path), stack)
     cfg._root = str(Path(root))
     cfg._platform = platform_of(cfg, Path(root))
     preflight(cfg, siblings(Path(root), cfg))
@@ -180,11 +169,11 @@ def platform_of(cfg: TeamStackConfig, root: Path) -> StackConfig:
     path = stack_file(name, root)
     if not path.is_file():
         known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in path.parent.glob("Pulumi.*.yaml"))
-        raise ConfigError(f"{cfg.source}: {PLATFORM_STACK_KEY}: no stack {name!r}: {_display(path)} does not exist "
+        raise ConfigError(f"{cfg.source}: {PLATFORM_STACK_KEY}: no stack {name!r}: {display(path)} does not exist "
                           f"(stacks: {', '.join(known) or 'none'})")
     raw = read_stack_file(path)
     refuse_kind(cfg, stack_kind(raw))
-    platform = parse(raw, _display(path), name)
+    platform = parse(raw, display(path), name)
     platform._root = str(root)
     return platform
 
@@ -211,7 +200,7 @@ def _sibling(path: str, mtime_ns: int, size: int) -> TeamStackConfig | None:
         raw = read_stack_file(Path(path))
         if stack_kind(raw) != "team":
             return None
-        return parse_team_stack(raw, _display(Path(path)), Path(path).name[len("Pulumi."):-len(".yaml")])
+        return parse_team_stack(raw, display(Path(path)), Path(path).name[len("Pulumi."):-len(".yaml")])
     except (ConfigError, yaml.YAMLError):
         return None
 
@@ -276,7 +265,7 @@ def preflight(cfg: TeamStackConfig, others: list[TeamStackConfig]) -> None:
     # Grants on the scopes every team shares: ARM keeps one assignment per (scope, role, principal).
     held = shared_grants(platform, [(o.team.name, o.team, Holder(o.team.name, o.source)) for o in others])
     for role_key in TEAM_ROLES:
-        for i, p in enumerate(getattr(team, _snake(role_key))):
+        for i, p in enumerate(getattr(team, to_snake(role_key))):
             for scope, role in shared_roles(role_key):
                 holder = held.get((scope, role, p.object_id))
                 if holder is not None:

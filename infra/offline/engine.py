@@ -143,7 +143,7 @@ def _quiet_expected_errors() -> None:
     """A failed resource leaves sibling futures unread; asyncio would print each with a traceback
     after the run. The error itself is raised to the caller once, so those echoes are dropped."""
     from infra.components.common import PropsError
-    from infra.config.stack import ConfigError
+    from infra.config import ConfigError
     from infra.offline.arm_types import UnmappedError
 
     quiet = (UnmappedError, ConfigError, PropsError)

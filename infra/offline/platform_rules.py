@@ -8,14 +8,13 @@ from typing import TYPE_CHECKING
 
 from policies.rules import Resource, RuleReport, StackFacts, evaluate
 
-from infra.config.stack import AnyStackConfig, StackConfig
-from infra.config.team_stack import TeamStackConfig
+from infra.config import AnyStackConfig, StackConfig, TeamStackConfig
 from infra.naming import Names
 from infra.program import managed_isolation, platform_tags
 from infra.offline.engine import Plan, PlannedResource
 
 if TYPE_CHECKING:
-    from infra.config.registry_stack import RegistryStackConfig
+    from infra.config import RegistryStackConfig
 
 WORKSPACE_IDENTITY = "workspace-identity-uai"
 INSTANCE_IDENTITY = "instance-identity-uai"

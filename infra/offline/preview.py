@@ -17,7 +17,7 @@ from pathlib import Path
 
 from policies.rules import unknown
 
-from infra.config.stack import ConfigError
+from infra.config import ConfigError
 from infra.offline.arm_types import NOT_ARM, TYPES, UnmappedError, resource_id
 from infra.offline.emulator import OFFLINE_SUBSCRIPTION, STACK_REFERENCE
 from infra.offline.engine import Plan, PlannedResource, normalise

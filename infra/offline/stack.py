@@ -11,13 +11,12 @@ import json
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
-from infra.config.stack import AnyStackConfig, StackConfig, load_stack
-from infra.config.team_stack import TeamStackConfig
+from infra.config import AnyStackConfig, StackConfig, TeamStackConfig, load_stack
 from infra.offline.emulator import OFFLINE_SUBSCRIPTION
 from infra.offline.engine import ORGANIZATION, PROJECT, Plan, run, with_secret_placeholders
 
 if TYPE_CHECKING:
-    from infra.config.registry_stack import RegistryStackConfig
+    from infra.config import RegistryStackConfig
 
 # Platform plans by (repository root, stack, config): what team stacks read their outputs from.
 _PLATFORM_PLANS: OrderedDict[tuple[str, str, str], Plan] = OrderedDict()
@@ -33,7 +32,7 @@ def plan_stack(cfg: AnyStackConfig, raw: dict[str, Any]) -> tuple[Plan, list[str
     if isinstance(cfg, TeamStackConfig):
         return plan_team_stack(cfg, raw), []
     from infra import program
-    from infra.config.registry_stack import RegistryStackConfig
+    from infra.config import RegistryStackConfig
 
     if isinstance(cfg, RegistryStackConfig):
         from infra import registry_program

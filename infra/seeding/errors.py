@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-from infra.config.stack import ConfigError
+from infra.config import ConfigError
 from infra.seeding.rules import RULES
 
 _NOT_IN_SET = re.compile(r"Value '([^']*)' passed is not in set \[([^\]]*)\]")

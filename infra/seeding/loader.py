@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from infra.config.stack import ConfigError
+from infra.config import ConfigError
 from infra.seeding import kinds
 from infra.seeding.errors import Problems
 from infra.seeding.hashing import path_sha256

@@ -9,14 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from infra.config.stack import ConfigError
+from infra.config import ConfigError
 from infra.paths import REPO_ROOT
 from infra.seeding import load
 from infra.seeding.stack import DEFAULT_FOLDER
 from infra.seeding.model import AssetSet
 
 if TYPE_CHECKING:
-    from infra.config.registry_stack import RegistryStackConfig
+    from infra.config import RegistryStackConfig
 
 
 def folder_for(cfg: RegistryStackConfig) -> Path | None:

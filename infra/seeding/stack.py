@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from infra.config.stack import ConfigError, StackConfig
+from infra.config import ConfigError, StackConfig
 from infra.naming import Names
 from infra.paths import REPO_ROOT
 from infra.seeding import load

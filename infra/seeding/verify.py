@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from infra.config.stack import ConfigError
+from infra.config import ConfigError
 from infra.seeding.model import AssetSet
 from infra.seeding.spec import PROP_SHA
 

@@ -10,49 +10,34 @@ line naming the file, the key path and the rule, raised as the platform's
 
 from __future__ import annotations
 
-import json
 import re
-import types
-import typing
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidatorFunctionWrapHandler, field_validator, model_validator
+from pydantic.alias_generators import to_camel
 
 from infra.azure_facts.limits import BLOB_SOFT_DELETE_DAYS, KEY_VAULT_SOFT_DELETE_DAYS, KeySize, KeyType
-from infra.config.stack import AZURE_REGIONS, ConfigError, Replication, read_stack_file
-from infra.config.base import NO_VALUE, _At, _Rule, _Section
-from infra.config.network import NetworkConfig as _PlatformNetwork
-from infra.config.rbac import Principal
+from infra.config import ConfigError, Principal, read_stack_file
+from infra.config.base import _Section
+from infra.config.errors import ErrorLines, _Rule, refuse_repeats
+from infra.config.loading import STACK_NAME, display, is_secure, pulumi_config
 from infra.naming import RULES
+from infra.types import (PRIVATE_DNS_ZONE_ID, TAG_NAME_FORBIDDEN, TAG_NAME_MAX, TAG_VALUE_MAX, AzureRegion,
+                         ContainerName, FirewallRange, IsoDuration, Replication, ResourceId, SubscriptionId, resource_id)
 
 NAMESPACE = "bootstrap"
 DEFAULT_FILE = Path("state-backend") / "Pulumi.state.yaml"
 DEFAULT_STACK = "state"
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-# Blob container names: 3-63 lowercase letters, digits and single hyphens, alphanumeric at both ends.
-_CONTAINER = re.compile(r"^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$")
 # Key Vault object names: 1-127 letters, digits and hyphens.
 _KEY_NAME = re.compile(r"^[A-Za-z0-9-]{1,127}$")
 # ISO 8601 durations as Key Vault rotation policies take them (years, months, days).
 _DURATION = re.compile(r"^P(?=\d)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?$")
-_SUBNET_ID = re.compile(
-    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w._()]+/providers/Microsoft\.Network/virtualNetworks/"
-    r"[-\w.]+/subnets/[-\w.]+$"
-)
-_ZONE_ID = re.compile(
-    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w._()]+/providers/Microsoft\.Network/privateDnsZones/"
-    r"(?P<zone>[a-z0-9.-]+)$"
-)
-_WORKSPACE_ID = re.compile(
-    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w._()]+/providers/Microsoft\.OperationalInsights/"
-    r"workspaces/[-\w]+$",
-    re.IGNORECASE,
-)
+_SUBNET_ID = resource_id(r"Microsoft\.Network/virtualNetworks/[-\w.]+/subnets/[-\w.]+")
+_WORKSPACE_ID = resource_id(r"Microsoft\.OperationalInsights/workspaces/[-\w]+", re.IGNORECASE)
 # The private DNS zones the two private endpoints (blob, vault) register in.
 PRIVATE_ZONES = ("privatelink.blob.core.windows.net", "privatelink.vaultcore.azure.net")
-_TAG_NAME_FORBIDDEN = set("<>%&\\?/")
 
 
 def duration_days(text: str) -> int:
@@ -74,31 +59,26 @@ def _arm_name(rule: str, what: str, value: str) -> str:
 
 
 class AzureSection(_Section):
-    subscription_id: str
-    location: str
-
-    @field_validator("subscription_id")
-    @classmethod
-    def _sub(cls, v: str) -> str:
-        if not _GUID.match(v):
-            raise ValueError("must be a subscription GUID such as 00000000-0000-0000-0000-000000000000")
-        return v.lower()
-
-    @field_validator("location")
-    @classmethod
-    def _loc(cls, v: str) -> str:
-        if v not in AZURE_REGIONS:
-            raise ValueError("must be an Azure region name in lowercase without spaces, such as westeurope")
-        return v
+    subscription_id: SubscriptionId
+    """The subscription the state backend lives in."""
+    location: AzureRegion
+    """The region of its resources."""
 
 
 class NamesSection(_Section):
+    """The backend's resource names; the storage account's and key vault's are globally unique: pick names of
+    your own (the example file's are taken)."""
+
     resource_group: str
-    # Globally unique: pick names of your own (the defaults of the example file are taken).
+    """The resource group (ARM resource group name rule)."""
     storage_account: str
+    """The state's storage account (ARM storage account name rule)."""
     key_vault: str
-    container: str = "state"
+    """The vault that holds the secrets provider's key (ARM key vault name rule)."""
+    container: ContainerName = "state"
+    """The blob container the state lives in."""
     key: str = "pulumi-state"
+    """The secrets provider's key: 1-127 letters, digits and hyphens."""
 
     @field_validator("resource_group")
     @classmethod
@@ -115,14 +95,6 @@ class NamesSection(_Section):
     def _kv(cls, v: str) -> str:
         return _arm_name("key_vault", "key vault", v)
 
-    @field_validator("container")
-    @classmethod
-    def _container(cls, v: str) -> str:
-        if not _CONTAINER.match(v):
-            raise ValueError("must be 3-63 lowercase letters, digits and single hyphens, starting and ending with "
-                             "a letter or digit (blob container name rule)")
-        return v
-
     @field_validator("key")
     @classmethod
     def _key(cls, v: str) -> str:
@@ -132,26 +104,30 @@ class NamesSection(_Section):
 
 
 class StorageSection(_Section):
-    # Geo-zone-redundant by default: the state of every environment lives here.
     replication: Replication = "Standard_GZRS"
-    # Blob and container soft delete: how long a deleted checkpoint or container can be restored.
+    """The account's redundancy; geo-zone-redundant by default: the state of every environment lives here."""
     soft_delete_days: int = Field(default=30, ge=BLOB_SOFT_DELETE_DAYS.low, le=BLOB_SOFT_DELETE_DAYS.high)
-    # Versioning keeps every overwritten checkpoint; a lifecycle rule deletes versions this old.
-    # Unset: versions are kept until deleted by hand.
+    """Blob and container soft delete: how long a deleted checkpoint or container can be restored."""
     delete_old_versions_after_days: int | None = Field(default=None, ge=1, le=3650)
+    """Versioning keeps every overwritten checkpoint; a lifecycle rule deletes versions this old. Unset: versions
+    are kept until deleted by hand."""
 
 
 class KeyVaultSection(_Section):
-    # premium: HSM-protected keys (keyType RSA-HSM).
     sku: Literal["standard", "premium"] = "premium"
+    """premium holds HSM-protected keys (keyType RSA-HSM)."""
     soft_delete_retention_days: int = Field(default=90, ge=KEY_VAULT_SOFT_DELETE_DAYS.low,
                                             le=KEY_VAULT_SOFT_DELETE_DAYS.high)
+    """Days a deleted vault or key stays recoverable (purge protection is always on)."""
     key_type: KeyType = "RSA-HSM"
+    """RSA-HSM (needs the premium SKU) or RSA."""
     key_size: KeySize = 3072
-    # Expiry the rotation policy gives every key version it creates (ISO 8601, at least 28 days).
-    key_expiry: str = "P2Y"
-    # Key Vault raises a near-expiry event this long before a version expires.
-    notify_before_expiry: str = "P30D"
+    """Bits of the key."""
+    key_expiry: IsoDuration = "P2Y"
+    """Expiry the rotation policy gives every key version it creates: an ISO 8601 duration of years, months and
+    days (PnYnMnD), at least 28 days."""
+    notify_before_expiry: IsoDuration = "P30D"
+    """Key Vault raises a near-expiry event this long before a version expires; shorter than `keyExpiry`."""
 
     @field_validator("key_expiry", "notify_before_expiry")
     @classmethod
@@ -175,19 +151,25 @@ class KeyVaultSection(_Section):
 
 
 class NetworkSection(_Section):
-    # public: public endpoints, firewall default Deny, only allowedIpRanges get through;
-    # private: public access Disabled, private endpoints (blob, vault) in privateEndpointSubnetId.
     mode: Literal["public", "private"]
-    allowed_ip_ranges: list[str] = Field(default_factory=list)
-    private_endpoint_subnet_id: str | None = None
-    # Existing central zones (zone name -> ID); leave out when a landing-zone policy adds the zone groups.
-    dns_zone_ids: dict[str, str] = Field(default_factory=dict)
+    """public: public endpoints, firewall default Deny, only `allowedIpRanges` get through; private: public access
+    Disabled, private endpoints (blob, vault) in `privateEndpointSubnetId`."""
+    allowed_ip_ranges: list[FirewallRange] = Field(default_factory=list)
+    """Public mode, and required there: the public IPv4 addresses or ranges of the machines that run pulumi
+    (operators, CI runners), /16 or narrower (the platform's allow-list rule)."""
+    private_endpoint_subnet_id: ResourceId | None = None
+    """Private mode, and required there: the subnet of the blob and vault private endpoints, in
+    `azure.subscriptionId`."""
+    dns_zone_ids: dict[str, ResourceId] = Field(default_factory=dict)
+    """Private mode: existing central zones (zone name -> ID), both or none; leave out when a landing-zone policy
+    adds the zone groups."""
 
-    @field_validator("allowed_ip_ranges")
+    @field_validator("allowed_ip_ranges", mode="wrap")
     @classmethod
-    def _ranges(cls, v: list[str]) -> list[str]:
-        # The platform's allow-list rule: public IPv4, no wider than /16, no /31, /32 as a bare address.
-        return _PlatformNetwork._ranges(v)
+    def _ranges(cls, v: Any, handler: ValidatorFunctionWrapHandler) -> list[str]:
+        # The platform's allow-list rule (FirewallRange): public IPv4, no wider than /16, no /31, /32 as a bare
+        # address; and each range once.
+        return refuse_repeats(handler(v), v, "is listed twice")
 
     @field_validator("private_endpoint_subnet_id")
     @classmethod
@@ -203,7 +185,7 @@ class NetworkSection(_Section):
         for zone, rid in v.items():
             if zone not in PRIVATE_ZONES:
                 raise ValueError(f"{zone!r} is not a zone the state backend uses ({', '.join(PRIVATE_ZONES)})")
-            m = _ZONE_ID.match(rid)
+            m = PRIVATE_DNS_ZONE_ID.match(rid)
             if not m or m.group("zone") != zone:
                 raise ValueError(f"{zone}: {rid!r} must be the resource ID of the private DNS zone {zone}")
         return v
@@ -216,7 +198,7 @@ class NetworkSection(_Section):
                             "run pulumi (operators, CI runners); everything else is denied", [])
             for key in ("private_endpoint_subnet_id", "dns_zone_ids"):
                 if getattr(self, key):
-                    raise _Rule(f"network.{_camel(key)}", "applies only to private mode", getattr(self, key))
+                    raise _Rule(f"network.{to_camel(key)}", "applies only to private mode", getattr(self, key))
             return self
         if self.allowed_ip_ranges:
             raise _Rule("network.allowedIpRanges", "applies only to public mode (private mode disables public "
@@ -232,13 +214,15 @@ class NetworkSection(_Section):
 
 
 class AccessSection(_Section):
-    # The CI/CD principal that runs `pulumi` for the platform stacks (OIDC federated service principal).
+    """Who reads and writes state; each principal once."""
+
     deployment: Principal
-    # The platform owners group: runs pulumi by hand, migrates the bootstrap, rotates the key.
+    """The CI/CD principal that runs `pulumi` for the platform stacks (OIDC federated service principal)."""
     platform_owners: Principal
-    # Optional: a principal that only previews (pull requests). `pulumi preview` takes no lock in a
-    # DIY backend, so it reads state (Storage Blob Data Reader) and decrypts (Key Vault Crypto User).
+    """The platform owners group (type Group): runs pulumi by hand, migrates the bootstrap, rotates the key."""
     preview: Principal | None = None
+    """Optional: a principal that only previews (pull requests). `pulumi preview` takes no lock in a DIY backend,
+    so it reads state (Storage Blob Data Reader) and decrypts (Key Vault Crypto User)."""
 
     @field_validator("platform_owners")
     @classmethod
@@ -255,15 +239,15 @@ class AccessSection(_Section):
             if p is None:
                 continue
             if p.object_id in seen:
-                raise _Rule(f"access.{_camel(key)}.objectId", f"must differ from {seen[p.object_id]}.objectId "
+                raise _Rule(f"access.{to_camel(key)}.objectId", f"must differ from {seen[p.object_id]}.objectId "
                             "(each principal gets one set of roles)", p.object_id)
-            seen[p.object_id] = _camel(key)
+            seen[p.object_id] = to_camel(key)
         return self
 
 
 class DiagnosticsSection(_Section):
-    # Blob and Key Vault audit logs (who read state, who decrypted) to an existing Log Analytics workspace.
-    log_analytics_workspace_id: str | None = None
+    log_analytics_workspace_id: ResourceId | None = None
+    """Blob and Key Vault audit logs (who read state, who decrypted) to this existing Log Analytics workspace."""
 
     @field_validator("log_analytics_workspace_id")
     @classmethod
@@ -275,22 +259,31 @@ class DiagnosticsSection(_Section):
 
 
 class ProtectionSection(_Section):
-    # CanNotDelete locks on the storage account and the key vault.
     locks: bool = True
-    # Pulumi `protect` on the stateful resources (account, container, vault, key).
+    """CanNotDelete locks on the storage account and the key vault."""
     protect: bool = True
+    """Pulumi `protect` on the stateful resources (resource group, account, container, vault, key)."""
 
 
 class BootstrapConfig(_Section):
     azure: AzureSection
+    """Where the backend lives."""
     names: NamesSection
+    """Its resources' names."""
     storage: StorageSection = Field(default_factory=StorageSection)
+    """The state's storage account."""
     key_vault: KeyVaultSection = Field(default_factory=KeyVaultSection)
+    """The vault and the secrets provider's key."""
     network: NetworkSection
+    """How pulumi reaches the backend."""
     access: AccessSection
+    """Who reads and writes state."""
     diagnostics: DiagnosticsSection = Field(default_factory=DiagnosticsSection)
+    """Audit logs."""
     protection: ProtectionSection = Field(default_factory=ProtectionSection)
+    """Locks and Pulumi `protect`."""
     tags: dict[str, str] = Field(default_factory=dict)
+    """Tags on every resource: at most 45, names of 1-512 characters without `< > % & \\ ? /`, values up to 256."""
 
     @field_validator("tags")
     @classmethod
@@ -298,10 +291,10 @@ class BootstrapConfig(_Section):
         if len(v) > 45:
             raise ValueError("must hold at most 45 tags (Azure allows 50; the bootstrap adds its own)")
         for name, value in v.items():
-            if not name or len(name) > 512 or _TAG_NAME_FORBIDDEN & set(name):
-                raise ValueError(f"tag name {name!r} must be 1-512 characters without < > % & \\ ? /")
-            if len(value) > 256:
-                raise ValueError(f"tag {name!r} value must be at most 256 characters")
+            if not name or len(name) > TAG_NAME_MAX or TAG_NAME_FORBIDDEN & set(name):
+                raise ValueError(f"tag name {name!r} must be 1-{TAG_NAME_MAX} characters without < > % & \\ ? /")
+            if len(value) > TAG_VALUE_MAX:
+                raise ValueError(f"tag {name!r} value must be at most {TAG_VALUE_MAX} characters")
         return v
 
     @model_validator(mode="after")
@@ -342,90 +335,7 @@ class BootstrapConfig(_Section):
         return f"azurekeyvault://{self.names.key_vault}.vault.azure.net/keys/{self.names.key}/{version}"
 
 
-# ---- error formatting ------------------------------------------------------
-
-_TYPE_MESSAGES = {
-    "missing": "required key is missing",
-    "bool_type": "must be true or false",
-    "bool_parsing": "must be true or false",
-    "int_type": "must be a whole number",
-    "int_parsing": "must be a whole number",
-    "int_from_float": "must be a whole number",
-    "string_type": "must be a string",
-    "dict_type": "must be a mapping of keys to values",
-    "model_type": "must be a mapping of keys to values",
-    "model_attributes_type": "must be a mapping of keys to values",
-    "list_type": "must be a list",
-}
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(p.title() for p in rest)
-
-
-def _unwrap(tp: Any) -> Any:
-    args = [a for a in typing.get_args(tp) if a is not type(None)]
-    return args[0] if typing.get_origin(tp) in (typing.Union, types.UnionType) and len(args) == 1 else tp
-
-
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    current: Any = BootstrapConfig
-    for part in loc:
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            field = next((f for f in current.model_fields.values() if f.alias == part), None)
-            if field is None:
-                return None
-            current = _unwrap(field.annotation)
-        elif typing.get_origin(current) in (dict, list):
-            current = _unwrap(typing.get_args(current)[-1])
-        else:
-            return None
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
-
-
-def _path(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else ("." if out else "") + str(part)
-    return out
-
-
-def _got(value: Any) -> str:
-    return json.dumps(value, default=str)
-
-
-def _format(err: Mapping[str, Any], source: str) -> str:
-    loc = tuple(err["loc"])
-    kind = err["type"]
-    key = f"{NAMESPACE}:{_path(loc)}"
-    rule = (err.get("ctx") or {}).get("error")
-    if isinstance(rule, _Rule):
-        return f"{source}: {NAMESPACE}:{rule.path}: {rule.message}, got {_got(rule.value)}"
-    if isinstance(rule, _At):
-        # A rule about one key below the reported one (a list item, a field of a section).
-        joined = key + rule.key if rule.key.startswith("[") else f"{key}.{rule.key}"
-        shown = "" if rule.value is NO_VALUE else f", got {_got(rule.value)}"
-        return f"{source}: {joined}: {rule.message}{shown}"
-    if kind == "extra_forbidden":
-        parent = _model_at(loc[:-1])
-        allowed = ", ".join(f.alias or n for n, f in parent.model_fields.items()) if parent else ""
-        return f"{source}: {key}: unknown key" + (f" (allowed: {allowed})" if allowed else "")
-    if kind == "missing":
-        return f"{source}: {key}: {_TYPE_MESSAGES['missing']}"
-    if kind == "value_error":
-        msg = str(err["msg"]).removeprefix("Value error, ")
-    elif kind == "literal_error":
-        msg = "must be one of " + str(err["ctx"]["expected"]).replace("'", "")
-    elif kind in ("greater_than_equal", "less_than_equal"):
-        ctx = err["ctx"]
-        msg = f"must be {'at least' if kind == 'greater_than_equal' else 'at most'} {ctx.get('ge', ctx.get('le'))}"
-    else:
-        msg = _TYPE_MESSAGES.get(kind, str(err["msg"]))
-    return f"{source}: {key}: {msg}, got {_got(err.get('input'))}"
-
-
-# ---- loading ---------------------------------------------------------------
+LINES = ErrorLines(NAMESPACE, BootstrapConfig, values="whole")
 
 
 def parse(raw: Mapping[str, Any], source: str, stack: str = DEFAULT_STACK) -> BootstrapConfig:
@@ -433,14 +343,9 @@ def parse(raw: Mapping[str, Any], source: str, stack: str = DEFAULT_STACK) -> Bo
     prefix = NAMESPACE + ":"
     data = {k[len(prefix):]: v for k, v in raw.items() if k.startswith(prefix)}
     for key, value in data.items():
-        if isinstance(value, Mapping) and set(value) == {"secure"}:
+        if is_secure(value):
             raise ConfigError(f"{source}: {prefix}{key}: must not be a secret: the bootstrap takes plain values only")
-    try:
-        cfg = BootstrapConfig.model_validate(data)
-    except _Rule as rule:
-        raise ConfigError(f"{source}: {prefix}{rule.path}: {rule.message}, got {_got(rule.value)}") from None
-    except ValidationError as exc:
-        raise ConfigError("\n".join(_format(e, source) for e in exc.errors())) from None
+    cfg = LINES.validate(data, source)
     cfg._source = source
     cfg._stack = stack
     return cfg
@@ -452,31 +357,14 @@ def load(path: Path | str) -> tuple[BootstrapConfig, dict[str, Any]]:
     raw = read_stack_file(path)
     name = path.name
     stack = name[len("Pulumi."):-len(".yaml")] if name.startswith("Pulumi.") and name.endswith(".yaml") else ""
-    if not re.match(r"^[A-Za-z0-9_.-]{1,100}$", stack):
-        raise ConfigError(f"{_display(path)}: a bootstrap stack file is named Pulumi.<stack>.yaml")
-    return parse(raw, _display(path), stack), raw
+    if not STACK_NAME.match(stack):
+        raise ConfigError(f"{display(path)}: a bootstrap stack file is named Pulumi.<stack>.yaml")
+    return parse(raw, display(path), stack), raw
 
 
 def from_pulumi() -> BootstrapConfig:
     """The running stack's config, as the pulumi engine hands it to the program."""
     import pulumi
-    from pulumi.runtime.config import CONFIG, get_config_env
 
-    merged: dict[str, Any] = {**get_config_env(), **CONFIG.get()}
-    raw: dict[str, Any] = {}
-    for key, value in merged.items():
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                pass
-        raw[key] = value
     stack = pulumi.get_stack()
-    return parse(raw, f"state-backend/Pulumi.{stack}.yaml", stack)
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
+    return parse(pulumi_config(), f"state-backend/Pulumi.{stack}.yaml", stack)

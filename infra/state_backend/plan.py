@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from infra.config.stack import GEO_REPLICATION
+from infra.types import GEO_REPLICATION
 from infra.offline import engine
 from infra.state_backend import config as config_mod
 

@@ -15,7 +15,7 @@ from pulumi_azure_native.provider import Provider
 
 from infra.components.common import Common, DiagnosticSettings, PrivateEndpoints, PropsError, stack_lock
 from infra.components.keyvault import KeyVaultComponent, KeyVaultProps
-from infra.config.stack import ConfigError
+from infra.config import ConfigError
 from infra.state_backend import config as config_mod
 from infra.state_backend.components import Grant, SecretsKeyComponent, SecretsKeyProps, StateStorageComponent, StateStorageProps
 

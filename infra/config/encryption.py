@@ -13,11 +13,17 @@ itself (`az keyvault key rotation-policy update`), never through the stack.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator, model_validator
 
 from infra.azure_facts.limits import KeySize, KeyType
-from infra.config.base import _At, _Rule, _Section
+from infra.config.base import _Section
+from infra.config.errors import _At, _Rule
+from infra.types import IsoDuration
+
+if TYPE_CHECKING:
+    from infra.config.stack import StackConfig
 
 # ISO 8601 durations as Key Vault's rotation policy takes them: one unit, days, months or years.
 _DURATION = re.compile(r"^P(?P<n>[1-9][0-9]{0,3})(?P<unit>[DMY])$")
@@ -39,27 +45,35 @@ def duration_days(value: str) -> int:
 
 
 class CustomerManagedKeyConfig(_Section):
-    # On: the workspace, the storage accounts, the registry and AKS (disks, and etcd with `aksKms`)
-    # are encrypted with the stack's own keys. Unset: on in prod and wherever workspace.hbi is on.
-    # Creation-only on the workspace, the registry, the storage accounts' queue/table keys and AKS's
-    # disks: switching it for a deployed stack means new resources (README: Customer-managed keys).
+    """Customer-managed keys; the key settings apply when the stack creates a key (README: Customer-managed
+    keys)."""
+
     enabled: bool | None = None
-    # RSA-HSM (a premium vault's HSM-protected keys) or RSA (software-protected); unset: RSA-HSM when
-    # keyVault.sku is premium, else RSA. Every consumer here takes both (none takes EC keys).
+    """The workspace, the storage accounts (the flow logs' too), the container registry and AKS (node disks,
+    and etcd with `aksKms`) encrypted with keys of the stack's own key vault; needs `registry.sku` Premium.
+    Unset: on wherever `workspace.hbi` is on. Creation-only on the workspace, the registry, the storage
+    accounts' queue and table keys and AKS's disks: switching it for a deployed stack means new resources;
+    off, the plan's report shows the CMK checks skipped with the reason."""
     key_type: KeyType | None = None
-    # 3072 is Azure ML's recommended minimum; storage, registry, disks and KMS take 3072 and 4096 too.
+    """RSA-HSM (HSM-protected: needs `keyVault.sku` premium) or RSA (software-protected); every consumer here
+    takes both. Unset: RSA-HSM with a premium vault, else RSA."""
     key_size: KeySize = 3072
-    # Key Vault rotates every key this long after its (version's) creation: a new version, which the
-    # storage accounts, the registry and the disk encryption set adopt by themselves.
-    rotate_after: str = "P1Y"
-    # Versions created by rotation expire this long after their creation (the first version, created
-    # by ARM, carries no date); must leave rotation at least 7 days before expiry.
-    expire_after: str = "P2Y"
-    # Key Vault raises a KeyNearExpiry event (Event Grid) this long before a version expires.
-    notify_before: str = "P30D"
-    # AKS: Kubernetes secrets encrypted in etcd with a key of the stack (KMS, private key vault). Needs
-    # network.subnets.apiServer (API Server VNet Integration); false keeps etcd on platform keys.
+    """Bits per key: 3072 is Azure ML's recommended minimum; storage, registry, disks and KMS take both."""
+    rotate_after: IsoDuration = "P1Y"
+    """Key Vault rotates each key this long after its version's creation (a new version, which the storage
+    accounts, the registry and the disk encryption set adopt by themselves): an ISO 8601 duration of days,
+    months or years (`P<n>D`, `P<n>M`, `P<n>Y`; a month counts 30 days, a year 365), at least 7 days and at
+    least 7 days before `expireAfter`."""
+    expire_after: IsoDuration = "P2Y"
+    """Versions created by rotation expire this long after their creation (the first version, created by ARM,
+    carries no date): an ISO 8601 duration like `rotateAfter`, at least 28 days."""
+    notify_before: IsoDuration = "P30D"
+    """Key Vault raises a KeyNearExpiry event (Event Grid) this long before a version expires: an ISO 8601
+    duration like `rotateAfter`, shorter than `expireAfter`."""
     aks_kms: bool = True
+    """With AKS: Kubernetes secrets encrypted in etcd with a key of the stack (KMS with the private vault), which
+    needs `network.subnets.apiServer` (API Server VNet Integration); false keeps etcd on platform keys, a
+    relaxation the plan's report shows."""
 
     @field_validator("rotate_after", "expire_after", "notify_before")
     @classmethod
@@ -86,9 +100,10 @@ class CustomerManagedKeyConfig(_Section):
 
 class EncryptionConfig(_Section):
     customer_managed_key: CustomerManagedKeyConfig = Field(default_factory=CustomerManagedKeyConfig)
+    """Customer-managed keys for the data the stack holds at rest."""
 
 
-def check_encryption(cfg) -> None:  # cfg: config.StackConfig (imported there, not here: no cycle)
+def check_encryption(cfg: StackConfig) -> None:
     """Resolve the defaults that follow other sections, then the rules that span them."""
     cmk = cfg.encryption.customer_managed_key
     premium = cfg.key_vault.sku == "premium"
@@ -115,7 +130,7 @@ def check_encryption(cfg) -> None:  # cfg: config.StackConfig (imported there, n
                     "subnet of /28 or larger for the API server")
 
 
-def _api_server_subnet(cfg) -> None:
+def _api_server_subnet(cfg: StackConfig) -> None:
     subnet = cfg.network.subnets.api_server
     if subnet is not None and not cfg.aks.enabled:
         raise _Rule("network.subnets.apiServer", "is used only by AKS's API server (API Server VNet Integration) and "
