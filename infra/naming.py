@@ -50,7 +50,9 @@ _COMPUTE = r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9-]*[A-Za-z][A-Za-z0-9]*)?"
 _COMPUTE_DESCRIBED = ("letters, digits and hyphens, starting with a letter, with a letter somewhere after the "
                       "last hyphen (so not ending in -2)")
 
-# ARM name rules (CONVENTIONS.md name table, plus the resources the foundation adds).
+# ARM name rules per resource type (Azure's "Naming rules and restrictions for Azure resources",
+# https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules), plus the
+# resources the foundation adds.
 _STORAGE_ACCOUNT = NameRule(3, 24, r"[a-z0-9]+", "lowercase letters and digits")
 
 RULES: dict[str, NameRule] = {

@@ -180,7 +180,7 @@ def main() -> None:
 _PROGRAM = r"""
 import json, resource, sys
 from pathlib import Path
-from infra.config import stack as config
+from infra import config
 from infra.offline import stack as offline_stack
 import infra.program, infra.team_program  # imported before the clock starts
 root, stack, warm = Path(sys.argv[1]), sys.argv[2], sys.argv[3]

@@ -22,7 +22,7 @@ from infra import team_program
 
 from infra.cli import main as cli
 
-from infra.config import stack as config
+from infra import config
 
 from infra.cli import onboarding
 from infra.naming import instance_name, stable_guid
