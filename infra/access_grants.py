@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Sequence
 
-from .config_rbac import PrincipalType, TeamConfig
+from infra.config.rbac import PrincipalType, TeamConfig
 
 if TYPE_CHECKING:
-    from .config import StackConfig
+    from infra.config.stack import StackConfig
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,9 @@ RULES: dict[str, NameRule] = {
     "vnet": NameRule(2, 64, r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?", "letters, digits, '.-_'; start "
                      "alphanumeric, end alphanumeric or '_'"),
     "aks": NameRule(1, 63, r"[A-Za-z0-9][A-Za-z0-9_-]*", "letters, digits, '-', '_'"),
+    # "Supported characters for the name are a-z, A-Z, 0-9, _ and -. The maximum name length is 80
+    # characters" (Microsoft.Compute diskEncryptionSets, API 2024-03-02).
+    "disk_encryption_set": NameRule(1, 80, r"[A-Za-z0-9_-]+", "letters, digits, '_' and '-'"),
 }
 
 
@@ -175,6 +178,10 @@ class Names:
     def aks(self) -> str:
         return f"aks-{self.base}"
 
+    @property
+    def disk_encryption_set(self) -> str:
+        return f"des-{self.base}"
+
     def instance(self, user_object_id: str) -> str:
         """Compute instance names are unique per region, so they carry the stack and the user."""
         return instance_name(self.prefix, self.environment, user_object_id)
@@ -197,6 +204,7 @@ class Names:
             "identity": self.identity("workspace"),
             "vnet": self.vnet,
             "aks": self.aks,
+            "disk_encryption_set": self.disk_encryption_set,
             "compute_instance": self.instance("00000000-0000-0000-0000-000000000000"),
         }
 

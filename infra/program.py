@@ -1,8 +1,10 @@
 """The platform, wired from the stack's config: one call builds a whole environment.
 
 Order follows Azure's: resource group, identities, monitoring, the network,
-the stores (each granting the identities their roles and getting its private
-endpoints), a pause for role propagation, the workspace, then people's access.
+the key vault and, with customer-managed keys, its keys, their grants and a
+pause (the other stores are created with them), the stores (each granting the
+identities their roles and getting its private endpoints), a pause for role
+propagation, the workspace, then people's access.
 
 Two storage accounts: the workspace's own (flat: Azure ML refuses a default
 storage with a hierarchical namespace) and the teams' data lake (ADLS Gen2),
@@ -11,37 +13,39 @@ hardened alike by the same component.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import pulumi
 import pulumiverse_time as time
 from pulumi_azure_native import authorization, resources
 
-from . import config as config_mod
-from . import config_team
-from .assets import stack as assets_stack
-from .access_grants import TEAM_ROLE_NAMES
-from .components.access import AccessComponent, AccessProps, Grantee, Team
-from .components.assets import AssetsComponent, AssetsProps, TeamDatastore, Uploader
-from .components.common import Common, DiagnosticSettings, PrivateEndpoints, PropsError, RoleAssignment
-from .components.compute import Attach, Cluster, ComputeComponent, ComputeProps, Instance
-from .components.flow_logs import FlowLogsComponent, FlowLogsProps
-from .components.inference import InferenceComponent, InferenceProps, InstanceType, MaintenanceWindow
-from .components.identity import IdentityComponent, IdentityProps
-from .components.keyvault import KeyVaultComponent, KeyVaultProps
-from .components.monitor_private_link import MonitorPrivateLinkComponent, MonitorPrivateLinkProps
-from .components.monitoring import MonitoringComponent, MonitoringProps
-from .components.network import NetworkComponent, NetworkProps
-from .components.endpoints import EndpointGrant, EndpointsComponent, EndpointsProps
-from .components.registry import RegistryComponent, RegistryProps
-from .components.registry_link import RULES as REGISTRY_LINK_RULES
-from .components.registry_link import RegistryLinkComponent, RegistryLinkProps
-from .components.storage import StorageComponent, StorageProps
-from .components.workspace import OutboundRule, WorkspaceComponent, WorkspaceProps
-from .naming import Names
-from .paths import REPO_ROOT
-from .platform_outputs import PlatformOutputs, instance_settings_output
-from .roles import role_definition_id
+from infra.access_grants import TEAM_ROLE_NAMES
+from infra.azure_facts.roles import role_definition_id
+from infra.components.access import AccessComponent, AccessProps, Grantee, Team
+from infra.components.common import Common, DiagnosticSettings, PrivateEndpoints, PropsError, RoleAssignment
+from infra.components.compute import Attach, Cluster, ComputeComponent, ComputeProps, Instance
+from infra.components.encryption import StorageKey
+from infra.components.endpoints import EndpointGrant, EndpointsComponent, EndpointsProps
+from infra.components.flow_logs import FlowLogsComponent, FlowLogsProps
+from infra.components.identity import IdentityComponent, IdentityProps
+from infra.components.inference import InferenceComponent, InferenceProps, InstanceType, MaintenanceWindow
+from infra.components.keyvault import KeyVaultComponent, KeyVaultProps
+from infra.components.monitor_private_link import MonitorPrivateLinkComponent, MonitorPrivateLinkProps
+from infra.components.monitoring import MonitoringComponent, MonitoringProps
+from infra.components.network import NetworkComponent, NetworkProps
+from infra.components.registry import RegistryComponent, RegistryProps
+from infra.components.registry_link import RULES as REGISTRY_LINK_RULES
+from infra.components.registry_link import RegistryLinkComponent, RegistryLinkProps
+from infra.components.storage import StorageComponent, StorageProps
+from infra.components.workspace import OutboundRule, WorkspaceComponent, WorkspaceProps
+from infra.config import stack as config_mod
+from infra.config import team as config_team
+from infra.encryption import customer_managed_keys
+from infra.naming import Names
+from infra.paths import REPO_ROOT
+from infra.platform_outputs import PlatformOutputs, instance_settings_output
+from infra.seeding import stack as assets_stack
+from infra.seeding.components import AssetsComponent, AssetsProps, TeamDatastore, Uploader
 
 
 def platform_tags(cfg: config_mod.StackConfig) -> dict[str, str]:
@@ -171,6 +175,28 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
     def instance(key: str, role: str) -> list[RoleAssignment]:
         return [_grant(ci_id, "instance", key, role)] if ci_id else []
 
+    wait_seconds = cfg.rbac.role_propagation_seconds if cfg.rbac else 60
+    # The vault first: with customer-managed keys the stores below are created with its keys.
+    vault = KeyVaultComponent(
+        "keyvault",
+        KeyVaultProps(
+            stores(
+                _grant(ws_id, "workspace", "contributor", "Contributor"),
+                _grant(ws_id, "workspace", "kv-admin", "Key Vault Administrator"),
+                _grant(job_id, "compute", "secrets-user", "Key Vault Secrets User"),
+                *instance("secrets-user", "Key Vault Secrets User"),
+            ),
+            name=names.key_vault,
+            tenant_id=client.tenant_id,
+            sku=cfg.key_vault.sku,
+            public_network_access=public,
+            allowed_ip_ranges=allowed,
+            soft_delete_retention_days=cfg.key_vault.soft_delete_retention_days,
+        ),
+    )
+    cmk = customer_managed_keys(cfg, names, common(), vault, ws_id, wait_seconds)
+    keys_ready = [cmk.ready] if cmk else []
+
     store = StorageComponent(
         "storage",
         StorageProps(
@@ -185,6 +211,8 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
             replication=cfg.storage.replication,
             public_network_access=public,
             allowed_ip_ranges=allowed,
+            customer_managed_key=cmk.storage_key("storage") if cmk else None,
+            depends_on=keys_ready,
         ),
     )
     lake = StorageComponent(
@@ -205,23 +233,8 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
             allowed_ip_ranges=allowed,
             data_lake=True,
             containers=[c for team in cfg.teams.values() for c in team.containers],
-        ),
-    )
-    vault = KeyVaultComponent(
-        "keyvault",
-        KeyVaultProps(
-            stores(
-                _grant(ws_id, "workspace", "contributor", "Contributor"),
-                _grant(ws_id, "workspace", "kv-admin", "Key Vault Administrator"),
-                _grant(job_id, "compute", "secrets-user", "Key Vault Secrets User"),
-                *instance("secrets-user", "Key Vault Secrets User"),
-            ),
-            name=names.key_vault,
-            tenant_id=client.tenant_id,
-            sku=cfg.key_vault.sku,
-            public_network_access=public,
-            allowed_ip_ranges=allowed,
-            soft_delete_retention_days=cfg.key_vault.soft_delete_retention_days,
+            customer_managed_key=cmk.storage_key("datalake") if cmk else None,
+            depends_on=keys_ready,
         ),
     )
     registry = RegistryComponent(
@@ -238,12 +251,14 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
             zone_redundancy=cfg.registry.zone_redundancy,
             quarantine=cfg.registry.quarantine,
             allowed_ip_ranges=allowed,
+            customer_managed_key=cmk.registry_key() if cmk else None,
+            depends_on=keys_ready,
         ),
     )
 
-    wait_seconds = cfg.rbac.role_propagation_seconds if cfg.rbac else 60
-    if net is not None and cfg.network.flow_logs.mode == "stack":
-        flow_logs_for(cfg, names, net, monitoring, stores(), wait_seconds)
+    if net is not None and cfg.network.stack_flow_logs:
+        flow_logs_for(cfg, names, net, monitoring, stores(), wait_seconds,
+                      cmk.storage_key("flowlogs") if cmk else None, keys_ready)
 
     # Azure checks the workspace identity's access when the workspace is created, and new
     # grants take a while to reach the resource providers: wait after them, then create it.
@@ -283,7 +298,8 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
             serverless_subnet_id=training_subnet if cfg.compute.serverless else None,
             image_build_compute=cfg.compute.clusters[0].name if training_subnet is not None and cfg.compute.clusters
             else None,
-            depends_on=[propagation],
+            depends_on=[propagation, *keys_ready],
+            customer_managed_key=cmk.workspace_key() if cmk else None,
         ),
     )
 
@@ -356,6 +372,9 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
                 role_propagation_seconds=wait_seconds,
                 encryption_at_host=k.encryption_at_host,
                 private_link_scope_name=monitor_link.scope.name if monitor_link else None,
+                api_server_subnet_id=net.subnet_ids.get("apiServer"),
+                kms=cmk.kms_key() if cmk and "kms" in cmk.keys else None,
+                disk_encryption=cmk.disk_encryption() if cmk and cmk.disk_encryption_set else None,
                 workspace_id=workspace.id,
                 maintenance=MaintenanceWindow(k.maintenance.day, k.maintenance.start_time, k.maintenance.utc_offset),
             ),
@@ -533,8 +552,10 @@ def network_for(cfg: config_mod.StackConfig, names: Names, common: Common) -> Ne
 
 
 def flow_logs_for(cfg: config_mod.StackConfig, names: Names, net: NetworkComponent, monitoring: MonitoringComponent,
-                  common: Common, wait_seconds: int) -> FlowLogsComponent:
-    """A VNet flow log with traffic analytics, unless the landing zone records flow logs centrally."""
+                  common: Common, wait_seconds: int, key: StorageKey | None,
+                  keys_ready: Sequence[pulumi.Resource]) -> FlowLogsComponent:
+    """A VNet flow log with traffic analytics, unless the landing zone records flow logs centrally. With
+    customer-managed keys its account is encrypted like the others, with a key of its own."""
     fl = cfg.network.flow_logs
     return FlowLogsComponent(
         "flow-logs",
@@ -551,6 +572,8 @@ def flow_logs_for(cfg: config_mod.StackConfig, names: Names, net: NetworkCompone
             network_watcher_name=fl.network_watcher_name or "",
             retention_days=fl.retention_days,
             role_propagation_seconds=wait_seconds,
+            customer_managed_key=key,
+            depends_on=keys_ready,
         ),
     )
 
@@ -656,11 +679,12 @@ def main() -> None:
         raw = config_mod.raw_from_pulumi()
         kind = config_mod.stack_kind(raw)
         if kind == "team":
-            from . import team_program
+            from infra import team_program
 
             team_program.run(config_team.from_pulumi(raw))
         elif kind == "registry":
-            from . import config_registry_stack, registry_program
+            from infra import registry_program
+            from infra.config import registry_stack as config_registry_stack
 
             registry_program.build_registry(config_registry_stack.from_pulumi(raw))
         else:

@@ -1,7 +1,7 @@
 """The registry stack: the organisation's AML registry, its diagnostics and the models promoted to it.
 
 `infra.program.main()` builds this instead of an environment when the stack has
-`amlplatform:mlRegistry` (infra/config_registry_stack.py). Who grants what across stacks:
+`amlplatform:mlRegistry` (infra/config/registry_stack.py). Who grants what across stacks:
 
 - this stack grants the CI/CD principal (`rbac.deployment`) AzureML Registry User on the registry: the only
   writer (it seeds the promoted versions); the platform owners hold Owner on the stack's resource group;
@@ -16,10 +16,10 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import authorization, operationalinsights, resources
 
-from .components.common import Common, DiagnosticSettings, RoleAssignment, add_lock, resource_opts
-from .components.ml_registry import MlRegistryComponent, MlRegistryProps
-from .config_registry_stack import RegistryStackConfig
-from .naming import RULES
+from infra.components.common import Common, DiagnosticSettings, RoleAssignment, add_lock, resource_opts
+from infra.components.ml_registry import MlRegistryComponent, MlRegistryProps
+from infra.config.registry_stack import RegistryStackConfig
+from infra.naming import RULES
 
 REGISTRY_WRITER_ROLE = "AzureML Registry User"
 
@@ -30,7 +30,7 @@ def names_for(cfg: RegistryStackConfig) -> dict[str, str]:
     for rule, name in names.items():
         problem = RULES[rule].check(name)
         if problem:
-            from .config import ConfigError
+            from infra.config.stack import ConfigError
 
             raise ConfigError(f"{cfg.source}: amlplatform:platform.prefix: {rule} name {name!r} {problem}")
     return names
@@ -43,8 +43,8 @@ def tags_for(cfg: RegistryStackConfig) -> dict[str, str]:
 
 def build_registry(cfg: RegistryStackConfig) -> dict[str, pulumi.Output]:
     """Declare the registry stack; returns its outputs (also exported)."""
-    from .assets import registry as registry_assets
-    from .components.registry_assets import RegistryAssetsComponent, RegistryAssetsProps
+    from infra.seeding import registry as registry_assets
+    from infra.seeding.registry_components import RegistryAssetsComponent, RegistryAssetsProps
 
     client = authorization.get_client_config()
     names = names_for(cfg)
@@ -92,7 +92,7 @@ def build_registry(cfg: RegistryStackConfig) -> dict[str, pulumi.Output]:
     ))
     if cfg.rbac:
         owners = cfg.rbac.platform_owners
-        from .components.common import assign_role, builtin_role_id
+        from infra.components.common import assign_role, builtin_role_id
 
         assign_role(rg, "registry-owners", rg.id, owners.object_id, owners.type,
                     builtin_role_id(client.subscription_id, "Owner"),

@@ -16,14 +16,14 @@ from typing import Any
 import pulumi
 from pulumi_azure_native import authorization
 
-from .access_grants import team_from_config
-from .components.common import Common
-from .components.compute import Instance
-from .components.team import TeamComponent, TeamProps
-from .config import ConfigError
-from .config_team import PLATFORM_STACK_KEY, TeamStackConfig, conflicts
-from .naming import instance_name
-from .platform_outputs import MissingOutput, PlatformOutputs
+from infra.access_grants import team_from_config
+from infra.components.common import Common
+from infra.components.compute import Instance
+from infra.components.team import TeamComponent, TeamProps
+from infra.config.stack import ConfigError
+from infra.config.team import PLATFORM_STACK_KEY, TeamStackConfig, conflicts
+from infra.naming import instance_name
+from infra.platform_outputs import MissingOutput, PlatformOutputs
 
 
 def reference_name(platform_stack: str) -> str:
@@ -98,7 +98,7 @@ async def build(cfg: TeamStackConfig) -> dict[str, Any]:
 
 def run(cfg: TeamStackConfig) -> None:
     """Under the pulumi CLI: register the asynchronous entry point; user mistakes end it without a traceback."""
-    from .components.common import PropsError
+    from infra.components.common import PropsError
 
     async def main() -> None:
         try:

@@ -39,6 +39,9 @@ FACT_SCHEMA: dict[str, dict[str, Any]] = {
     "managedNetworkWorkspaces": {"type": "array", "items": {"type": "string"}, "default": []},
     "flowLogsCentral": {"type": "boolean", "default": False},
     "privateIngestion": {"type": "boolean", "default": False},
+    # A stack this repository does not define gets the strictest facts: its keys are required.
+    "customerManagedKey": {"type": "boolean", "default": True},
+    "aksKms": {"type": "boolean", "default": True},
 }
 POLICY_FACTS: dict[str, tuple[str, ...]] = {
     "rbac-privileged-roles": ("platformOwners", "workspaceIdentityName", "instanceIdentityName"),
@@ -50,6 +53,11 @@ POLICY_FACTS: dict[str, tuple[str, ...]] = {
     "aml-compute-in-vnet": ("managedNetworkWorkspaces",),
     "vnet-flow-logs": ("flowLogsCentral",),
     "private-ingestion": ("privateIngestion",),
+    "cmk-workspace": ("customerManagedKey",),
+    "cmk-storage": ("customerManagedKey",),
+    "cmk-registry": ("customerManagedKey",),
+    "cmk-aks-disks": ("customerManagedKey",),
+    "cmk-aks-kms": ("aksKms",),
 }
 
 
@@ -69,6 +77,8 @@ def facts_from_config(config: Mapping[str, Any] | None) -> StackFacts:
         managed_network_workspaces=tuple(c["managedNetworkWorkspaces"]),
         flow_logs_central=bool(c["flowLogsCentral"]),
         private_ingestion=bool(c["privateIngestion"]),
+        customer_managed_key=bool(c["customerManagedKey"]),
+        aks_kms=bool(c["aksKms"]),
     )
 
 

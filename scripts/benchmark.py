@@ -35,7 +35,7 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-m", "infra.cli"]
+CLI = [sys.executable, "-m", "infra.cli.main"]
 STACKS = ("dev", "staging", "prod")
 TEAMS = (0, 10, 50, 100)
 TEAM_KINDS = ("in-stack", "team-stacks")
@@ -46,8 +46,10 @@ import json, sys, time
 from pathlib import Path
 cpu = time.process_time
 t0 = cpu()
-from infra import config, program
-from infra.offline import arm, azure_rules, checkov_gate, engine, platform_rules, preview, relaxations
+from infra import program
+from infra.config import stack as config
+from infra.offline import arm, azure_rules, checkov_gate, engine, platform_rules, preview
+from policies import relaxations
 from infra.offline import stack as offline_stack
 checkov_gate.start()
 t1 = cpu()
@@ -178,7 +180,7 @@ def main() -> None:
 _PROGRAM = r"""
 import json, resource, sys
 from pathlib import Path
-from infra import config
+from infra.config import stack as config
 from infra.offline import stack as offline_stack
 import infra.program, infra.team_program  # imported before the clock starts
 root, stack, warm = Path(sys.argv[1]), sys.argv[2], sys.argv[3]

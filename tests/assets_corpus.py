@@ -1,5 +1,5 @@
 """A corpus of broken assets folders: the shipped `assets/` with one mistake each, one case per rule
-(infra/assets/rules.py) at least. tests/test_assets_rules.py builds each folder and runs
+(infra/seeding/rules.py) at least. tests/test_assets_rules.py builds each folder and runs
 `amlplatform assets validate` on it.
 
 A case names the rule it breaks and the file and field the one error line must name. Cases whose
@@ -14,10 +14,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.assets import lock as lock_mod
-from infra.assets.errors import Problems
-from infra.assets.loader import load_folder
-from infra.assets.resolve import resolve
+from infra.seeding import lock as lock_mod
+from infra.seeding.errors import Problems
+from infra.seeding.loader import load_folder
+from infra.seeding.resolve import resolve
 
 ROOT = Path(__file__).resolve().parents[1]
 

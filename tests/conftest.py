@@ -26,8 +26,9 @@ from typing import Any, Callable, Iterator, NoReturn
 import pytest
 import yaml
 
-from infra import config
-from infra.offline import arm, checkov_gate, engine, relaxations
+from infra.config import stack as config
+from infra.offline import arm, checkov_gate, engine
+from policies import relaxations
 from infra.offline import stack as offline_stack
 
 ROOT = Path(__file__).resolve().parents[1]

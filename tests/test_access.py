@@ -6,10 +6,10 @@ import copy
 
 import pytest
 
-from infra import config
+from infra.config import stack as config
 from infra.naming import stable_guid
 from infra.offline import azure_rules, platform_rules
-from infra.roles import BUILTIN_ROLES as R
+from infra.azure_facts.roles import BUILTIN_ROLES as R
 from policies.rules import RULES, Resource, StackFacts, evaluate
 from tests.conftest import plan_raw, raw_stack, stack_plan
 

@@ -47,7 +47,8 @@ def test_child_resources_are_flat_with_full_types_and_names():
 def test_extension_resources_carry_scope():
     t = template_for("prod")
     locks = [r for r in t["resources"] if r["type"] == "Microsoft.Authorization/locks"]
-    assert len(locks) == 3
+    # Key vault, registry, Log Analytics and the disk encryption set (customer-managed keys).
+    assert len(locks) == 4
     assert all(r["scope"].startswith("/subscriptions/") and r["properties"]["level"] == "CanNotDelete" for r in locks)
     ra = next(r for r in t["resources"] if r["type"] == "Microsoft.Authorization/roleAssignments")
     assert set(ra["properties"]) >= {"principalId", "principalType", "roleDefinitionId"}
@@ -72,7 +73,8 @@ def test_workspace_identity_becomes_arm_map_and_depends_on_grants():
                                        "workspace-identity-uai").outputs["principalId"]
     grants = [r for r in t["resources"] if r["type"] == "Microsoft.Authorization/roleAssignments"
               and r["properties"]["principalId"] == principal and r["scope"] != ws_id(ws)]
-    # Six before the workspace; three on the AKS cluster for the attach, after it.
+    # Seven before the workspace (six documented ones and its key's); three on the AKS cluster for the attach,
+    # after it.
     assert len([g for g in grants if "managedClusters" in g["scope"]]) == 3
     grants = [g for g in grants if "managedClusters" not in g["scope"]]
     # Reader on the organisation's AML registry (another stack's resource) comes with the registry link.
@@ -80,7 +82,7 @@ def test_workspace_identity_becomes_arm_map_and_depends_on_grants():
     assert len(registry) == 1 and registry[0]["properties"]["roleDefinitionId"].endswith(
         "acdd72a7-3385-48ef-bd42-f606fba81ae7")
     grants = [g for g in grants if g not in registry]
-    assert len(grants) == 6
+    assert len(grants) == 7 and len([g for g in grants if g["scope"].endswith("/keys/cmk-workspace")]) == 1
     # The RBAC pause is not rendered; the workspace depends on what it waited for.
     grant_ids = {f"{g['scope']}/providers/Microsoft.Authorization/roleAssignments/{g['name']}" for g in grants}
     assert grant_ids <= set(ws["dependsOn"])
@@ -128,10 +130,12 @@ def test_inline_skips_name_config_key_and_stack_file():
     # Dev's compute is in the AML managed VNet and its stores are reached by its outbound rules: no
     # CKV_AMLP_12 (compute in a network) or CKV2_AMLP_1-3 (private reach) relaxation left; both storage
     # accounts carry the storage relaxations; Log Analytics and App Insights take public ingestion (no VNet
-    # for a private link scope's endpoint).
+    # for a private link scope's endpoint); Microsoft-managed keys on the workspace, both storage accounts and
+    # the registry.
     assert ids == sorted(["CKV_AZURE_59", "CKV_AZURE_206", "CKV_AZURE_59", "CKV_AZURE_206", "CKV_AZURE_139",
                           "CKV_AZURE_163", "CKV_AZURE_233", "CKV_AZURE_166", "CKV2_AZURE_49", "CKV_AZURE_243",
-                          "CKV2_AMLP_4", "CKV_AMLP_30", "CKV_AMLP_30"])
+                          "CKV2_AMLP_4", "CKV_AMLP_30", "CKV_AMLP_30",
+                          "CKV_AMLP_33", "CKV_AMLP_34", "CKV_AMLP_34", "CKV_AMLP_35"])
     assert all("stacks/Pulumi.dev.yaml" in reason and "amlplatform:" in reason for _, _, reason in skips)
     prod = sorted(s[1] for s in arm.skipped_ids(template_for("prod")))
     assert prod == ["CKV_AZURE_166", "CKV_AZURE_172", "CKV_AZURE_243", "CKV_AZURE_6"]
@@ -144,6 +148,10 @@ def test_vnet_subnets_and_endpoint_children_are_renested():
     assert set(pe_subnet) == {"name", "properties"}
     assert pe_subnet["properties"]["networkSecurityGroup"]["id"].endswith("/networkSecurityGroups/nsg-contoso-prd-pe")
     assert pe_subnet["properties"]["addressPrefix"] == "10.70.0.0/26"
+    # A subnet's delegations are sub-resources too: name outside, serviceName under properties.
+    api = next(s for s in v["properties"]["subnets"] if s["name"] == "snet-apiserver")
+    assert api["properties"]["delegations"] == [
+        {"name": "aks-apiserver", "properties": {"serviceName": "Microsoft.ContainerService/managedClusters"}}]
     pe = next(r for r in t["resources"] if r["type"] == "Microsoft.Network/privateEndpoints"
               and r["name"].endswith("-vault"))
     (conn,) = pe["properties"]["privateLinkServiceConnections"]
@@ -154,6 +162,20 @@ def test_vnet_subnets_and_endpoint_children_are_renested():
     (cfg,) = group["properties"]["privateDnsZoneConfigs"]
     assert cfg["name"] == "privatelink-vaultcore-azure-net"
     assert cfg["properties"]["privateDnsZoneId"].endswith("/privateDnsZones/privatelink.vaultcore.azure.net")
+
+
+def test_storage_encryption_takes_arm_names():
+    """azure-native's keyVaultProperties/keyName/keyVaultUri and encryptionIdentity are ARM's lower-case
+    keyvaultproperties/keyname/keyvaulturi and identity (Microsoft.Storage 2024-01-01 Encryption)."""
+    st = next(r for r in template_for("prod")["resources"]
+              if r["type"] == "Microsoft.Storage/storageAccounts" and r["name"].startswith("stcontoso"))
+    enc = st["properties"]["encryption"]
+    uai = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-contoso-prd/providers/" \
+          "Microsoft.ManagedIdentity/userAssignedIdentities/id-contoso-prd-cmk-storage"
+    assert enc["keyvaultproperties"] == {"keyname": "cmk-storage", "keyvaulturi": "https://kv-contoso-prd-i3pvt.vault.azure.net/"}
+    assert enc["identity"] == {"userAssignedIdentity": uai} and st["identity"] == {
+        "type": "UserAssigned", "userAssignedIdentities": {uai: {}}}
+    assert "encryptionIdentity" not in enc and "keyVaultProperties" not in enc
 
 
 def test_role_definition_type_is_properties_type():

@@ -13,15 +13,20 @@ from types import SimpleNamespace
 
 import pytest
 
-from infra import assets, cli, config
-from infra.assets import lock as lock_mod
-from infra.assets import upload as upload_mod
-from infra.assets import verify as verify_mod
-from infra.assets.hashing import auto_version, path_sha256
-from infra.components.assets import AssetsProps
+from infra import seeding as assets
+
+from infra.cli import main as cli
+
+from infra.config import stack as config
+from infra.seeding import lock as lock_mod
+from infra.seeding import upload as upload_mod
+from infra.seeding import verify as verify_mod
+from infra.seeding.hashing import auto_version, path_sha256
+from infra.seeding.components import AssetsProps
 from infra.components.common import Common, PropsError
 from infra.naming import Names
-from infra.offline import arm, relaxations
+from infra.offline import arm
+from policies import relaxations
 from infra.offline import stack as offline_stack
 from tests.assets_corpus import relock
 from tests.conftest import ROOT, raw_stack
@@ -772,7 +777,7 @@ def test_verify_reports_present_missing_and_changed(repo, capsys):
         "batch_deployments": {("credit-batch-prd/nightly", None): {}},
     }
     args = SimpleNamespace(stack="prod", root=str(repo))
-    from infra import cli_assets
+    from infra.cli import seeding as cli_assets
 
     assert cli_assets.cmd_verify(args, lambda cfg, names: fake_client(present)) == 0
     out = capsys.readouterr().out
@@ -800,7 +805,7 @@ def test_verify_registry_checks_every_promoted_version_and_its_hash(repo, capsys
         return fake_client(present)
 
     present = {"models": {("credit-default-model", "1"): {"amlplatform.sha256": model.sha256}}}
-    from infra import cli_assets
+    from infra.cli import seeding as cli_assets
 
     assert cli_assets.cmd_verify(SimpleNamespace(stack="registry", root=str(repo)), client) == 0
     out = capsys.readouterr().out
@@ -844,7 +849,7 @@ def test_cli_validate_lists_every_asset(capsys):
 
 def test_cli_validate_bad_folder_exits_2_without_traceback(repo):
     edit(repo / "assets/components/train_model.yml", "azureml:sklearn-train:1.0.0", "azureml:nope:1")
-    proc = subprocess.run([sys.executable, "-m", "infra.cli", "assets", "validate", "--root", str(repo)],
+    proc = subprocess.run([sys.executable, "-m", "infra.cli.main", "assets", "validate", "--root", str(repo)],
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip() == (f"error: {repo}/assets/components/train_model.yml: environment: environment 'nope' "

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-import infra.assets
-from infra import cli
-from infra.assets import checks
-from infra.assets.errors import AssetError
-from infra.assets.rules import RULES
+import infra.seeding
+from infra.cli import main as cli
+from infra.seeding import checks
+from infra.seeding.errors import AssetError
+from infra.seeding.rules import RULES
 from tests.assets_corpus import CASES, Case, build
 from tests.conftest import ROOT
 
@@ -25,7 +25,7 @@ from tests.conftest import ROOT
 def validate(root: Path, case: Case, monkeypatch, capsys) -> tuple[int, list[str], list[str]]:
     """Run the CLI in-process; (exit code, stderr lines, rules of the error the loader raised)."""
     seen: list[AssetError] = []
-    original = infra.assets.load
+    original = infra.seeding.load
 
     def spy(*args, **kwargs):
         try:
@@ -34,7 +34,7 @@ def validate(root: Path, case: Case, monkeypatch, capsys) -> tuple[int, list[str
             seen.append(exc)
             raise
 
-    monkeypatch.setattr(infra.assets, "load", spy)
+    monkeypatch.setattr(infra.seeding, "load", spy)
     argv = ["assets", "validate", "--root", str(root)] + (["--stack", case.stack] if case.stack else [])
     code = cli.main(argv)
     err = capsys.readouterr()
@@ -83,14 +83,14 @@ def test_a_subprocess_answers_one_line_without_traceback_or_azure_ai_ml(tmp_path
     case = next(c for c in CASES if c.id == "asset-not-utf8")
     root = build(case, tmp_path)
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "infra.cli", "assets", "validate", "--root", str(root)],
+    proc = subprocess.run([sys.executable, "-m", "infra.cli.main", "assets", "validate", "--root", str(root)],
                           capture_output=True, text=True, cwd=ROOT)
     elapsed = time.monotonic() - started
     assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
     assert proc.stderr == (f"error: {root}/assets/{case.file}: line 6: not UTF-8 text (byte 0xe9): save the file as "
                            "UTF-8, as azure-ai-ml and AML read it\n")
     # The project's own checks refused the folder: azure-ai-ml (seconds to import) was never loaded.
-    probe = ("import sys; from infra import cli; code = cli.main(['assets', 'validate', '--root', sys.argv[1]]); "
+    probe = ("import sys; from infra.cli import main as cli; code = cli.main(['assets', 'validate', '--root', sys.argv[1]]); "
              "print(code, 'azure.ai.ml' in sys.modules)")
     proc = subprocess.run([sys.executable, "-c", probe, str(root)], capture_output=True, text=True, cwd=ROOT)
     assert proc.stdout == "2 False\n"

@@ -115,7 +115,7 @@ def test_a_setting_on_a_type_the_table_lacks_is_a_finding():
     diag = _diag_on(plan, "keyvault-diag")
     web = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Web/sites/app"
     (found,) = findings(_replace(plan, diag, resourceUri=web), "azure-diagnostic-categories")
-    assert "Microsoft.Web/sites, a type infra/diagnostic_categories.py does not list" in found[1]
+    assert "Microsoft.Web/sites, a type infra/azure_facts/diagnostic_categories.py does not list" in found[1]
 
 
 # ---- locks ----------------------------------------------------------------------------------------------
@@ -144,10 +144,18 @@ def test_the_shipped_locks_cover_only_static_children():
     scopes = [lk.inputs["scope"] for lk in plan.of_type("azure-native:authorization:ManagementLockByScope")]
     view = azure_rules.PlanView(plan)
     below = sorted(r.name for s in scopes for r in view.under(s) if view.arm_type(r) != "Microsoft.Authorization/locks")
-    assert below == ["inference-ra-acr-pull", "keyvault-diag", "keyvault-ra-compute-secrets-user",
-                     "keyvault-ra-workspace-contributor",
+    # Below the vault's lock also the customer-managed keys (retained on delete: the stack never deletes a
+    # key) and the grants on them and the vault, all to the stack's own identities (the disk encryption set's
+    # system-assigned one included); below the disk encryption set's, the AKS identity's Reader.
+    assert below == ["cmk-datalake-key", "cmk-disks-key", "cmk-flowlogs-key", "cmk-kms-key", "cmk-ra-datalake-key",
+                     "cmk-ra-disks-key", "cmk-ra-flowlogs-key", "cmk-ra-registry-key", "cmk-ra-storage-key",
+                     "cmk-ra-workspace-key", "cmk-registry-key",
+                     "cmk-storage-key", "cmk-workspace-key", "inference-ra-acr-pull",
+                     "inference-ra-disk-encryption-set", "inference-ra-kms-key", "inference-ra-kms-vault",
+                     "keyvault-diag", "keyvault-ra-compute-secrets-user", "keyvault-ra-workspace-contributor",
                      "keyvault-ra-workspace-kv-admin", "registry-diag", "registry-ra-compute-acr-pull",
                      "registry-ra-workspace-contributor"]
+    assert all(r.retain_on_delete for r in plan.of_type("azure-native:keyvault:Key"))
 
 
 def test_a_team_grant_under_a_lock_is_a_finding_unless_retained():
@@ -196,4 +204,7 @@ def test_every_module_registers_its_rules():
                    "azure-aks-container-insights-dcr", "azure-aks-container-insights-private-link",
                    "azure-aks-trusted-access", "azure-aks-image-cleaner-interval", "azure-flow-log-storage",
                    "azure-required-feature-registrations", "azure-kubernetes-endpoint-auth",
-                   "azure-kubernetes-instance-type", "azure-managed-deployment-egress", "azure-endpoint-routing"}
+                   "azure-kubernetes-instance-type", "azure-managed-deployment-egress", "azure-endpoint-routing",
+                   "azure-cmk-key-access", "azure-cmk-vault-protection", "azure-cmk-vault-reachable",
+                   "azure-cmk-key-fits", "azure-aks-kms-private-vnet-integration", "azure-aks-api-server-subnet",
+                   "azure-registry-cmk-premium", "azure-cmk-creation-only"}

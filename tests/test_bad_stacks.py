@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import cli
+from infra.cli import main as cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "stacks_bad"
 CASES = sorted(p.stem for p in FIXTURES.glob("*.yaml"))

@@ -1,6 +1,6 @@
 """The state backend's bootstrap: its inputs, its offline plan, its checkov verdict and its CLI.
 
-The plan is the one `pulumi up -s state` runs in bootstrap/ (the same program
+The plan is the one `pulumi up -s state` runs in state-backend/ (the same program
 under the offline engine), so every property pinned here is what Azure gets.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import re
 import runpy
 import shutil
 import subprocess
@@ -20,15 +21,15 @@ import pulumi
 import pytest
 import yaml
 
-from infra import cli
-from infra.bootstrap import config as bconfig
-from infra.bootstrap import plan as bplan
-from infra.config import ConfigError
+from infra.cli import main as cli
+from infra.state_backend import config as bconfig
+from infra.state_backend import plan as bplan
+from infra.config.stack import ConfigError
 from infra.naming import stable_guid
 from infra.offline import arm, arm_types, checkov_gate, engine
 from tests.conftest import ROOT
 
-FILE = "bootstrap/Pulumi.state.yaml"
+FILE = "state-backend/Pulumi.state.yaml"
 SUB = "00000000-0000-0000-0000-000000000000"
 RG_ID = f"/subscriptions/{SUB}/resourceGroups/rg-contoso-pulumi-state"
 ACCOUNT_ID = f"{RG_ID}/providers/Microsoft.Storage/storageAccounts/stcontosopulumistate"
@@ -290,8 +291,9 @@ def test_outputs_name_the_backend():
     assert out["backendUrl"] == "azblob://state?storage_account=stcontosopulumistate"
     assert out["keyId"] == "https://kv-contoso-pulumi-state.vault.azure.net/keys/pulumi-state"
     assert out["storageAccountName"] == "stcontosopulumistate" and out["keyVaultName"] == "kv-contoso-pulumi-state"
-    # The versioned provider URL exists only once Azure has created the key version.
-    assert out["secretsProvider"] is None
+    # The versioned provider URL names the key version Azure creates (the emulator's stands in for it).
+    assert re.fullmatch(r"azurekeyvault://kv-contoso-pulumi-state\.vault\.azure\.net/keys/pulumi-state/[0-9a-f]{32}",
+                        out["secretsProvider"])
 
 
 def test_private_mode_disables_public_access_and_adds_both_endpoints():
@@ -307,7 +309,10 @@ def test_private_mode_disables_public_access_and_adds_both_endpoints():
                    for c in g.inputs["privateDnsZoneConfigs"])
     assert zones == sorted(bconfig.PRIVATE_ZONES)
     template = arm.render(plan, bplan.skips(cfg))
-    assert not [r for r in template["resources"] if r.get("metadata")]
+    # Only the two decisions that do not depend on the network mode remain: Microsoft-managed keys for the
+    # state account, and no automatic rotation of the secrets key.
+    assert sorted(line.split(":")[1] for r in template["resources"] for line in r.get("metadata", {}).get("checkov", [])
+                  ) == ["skip=CKV_AMLP_34", "skip=CKV_AMLP_38"]
 
 
 def test_diagnostics_send_blob_and_vault_logs_to_log_analytics():
@@ -351,6 +356,8 @@ def test_checkov_passes_with_only_the_public_mode_relaxations(tmp_path):
     assert sorted((f.check_id, f.resource) for f in result.skips) == [
         ("CKV2_AMLP_2", "Microsoft.Storage/storageAccounts.stcontosopulumistate"),
         ("CKV2_AMLP_3", "Microsoft.KeyVault/vaults.kv-contoso-pulumi-state"),
+        ("CKV_AMLP_34", "Microsoft.Storage/storageAccounts.stcontosopulumistate"),
+        ("CKV_AMLP_38", "Microsoft.KeyVault/vaults/keys.kv-contoso-pulumi-state/pulumi-state"),
         ("CKV_AZURE_59", "Microsoft.Storage/storageAccounts.stcontosopulumistate"),
     ]
     passed = {f.check_id for f in result.passes}
@@ -364,14 +371,15 @@ def test_checkov_without_the_skips_fails_on_the_public_endpoint(tmp_path):
     path = tmp_path / "template.json"
     path.write_text(arm.to_json(arm.render(plan)))
     result = checkov_gate.run(path, tmp_path)
-    assert sorted(f.check_id for f in result.failures) == ["CKV2_AMLP_2", "CKV2_AMLP_3", "CKV_AZURE_59"]
+    assert sorted(f.check_id for f in result.failures) == ["CKV2_AMLP_2", "CKV2_AMLP_3", "CKV_AMLP_34", "CKV_AMLP_38",
+                                                           "CKV_AZURE_59"]
 
 
 # ---- under the pulumi CLI ----------------------------------------------------
 
 
 def run_entry(raw: dict[str, Any]) -> engine.Plan:
-    return engine.run(lambda: runpy.run_path(str(ROOT / "bootstrap"), run_name="__main__"), "state", raw,
+    return engine.run(lambda: runpy.run_path(str(ROOT / "state-backend"), run_name="__main__"), "state", raw,
                       subscription_id=SUB, project=bplan.PROJECT)
 
 
@@ -386,10 +394,10 @@ def test_a_mistake_under_pulumi_is_a_run_error():
 
 
 def test_the_project_uses_the_repository_virtualenv_and_package():
-    project = yaml.safe_load((ROOT / "bootstrap" / "Pulumi.yaml").read_text())
+    project = yaml.safe_load((ROOT / "state-backend" / "Pulumi.yaml").read_text())
     assert project["name"] == bplan.PROJECT and "main" not in project
     assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "../.venv"}}
-    lines = [x for x in (ROOT / "bootstrap" / "requirements.txt").read_text().splitlines()
+    lines = [x for x in (ROOT / "state-backend" / "requirements.txt").read_text().splitlines()
              if x and not x.startswith("#")]
     assert lines == ["-e .."]
 
@@ -400,7 +408,7 @@ def test_the_project_uses_the_repository_virtualenv_and_package():
 @pytest.fixture()
 def repo(tmp_path) -> Path:
     shutil.copytree(ROOT / "stacks", tmp_path / "stacks")
-    (tmp_path / "bootstrap").mkdir()
+    (tmp_path / "state-backend").mkdir()
     shutil.copy(ROOT / FILE, tmp_path / FILE)
     return tmp_path
 
@@ -409,7 +417,7 @@ def test_cli_plans_writes_reports_and_prints_the_commands(repo, capsys):
     code = cli.main(["--root", str(repo), "bootstrap", "plan"])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "12 Azure resources" in out and "checkov: PASS (22 passed, 0 failed, 3 skipped)" in out
+    assert "12 Azure resources" in out and "checkov: PASS (22 passed, 0 failed, 5 skipped)" in out
     assert sorted(p.name for p in (repo / "out" / "bootstrap").iterdir()) == [
         "checkov.json", "checkov.sarif", "checkov.xml", "plan.json", "template.json"]
     assert not [p for p in (repo / "out").iterdir() if p.name.startswith(".")]
@@ -439,10 +447,10 @@ def test_cli_config_option_and_bad_input_exit_2_with_one_line(repo, capsys):
 
 
 def test_cli_missing_file_and_bad_arguments_exit_2_without_traceback(repo):
-    proc = subprocess.run([sys.executable, "-m", "infra.cli", "--root", str(repo), "bootstrap", "plan", "--config",
+    proc = subprocess.run([sys.executable, "-m", "infra.cli.main", "--root", str(repo), "bootstrap", "plan", "--config",
                            str(repo / "nope" / "Pulumi.state.yaml")], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2 and "no such stack file" in proc.stderr and "Traceback" not in proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "infra.cli", "bootstrap", "plan", "--nope"], capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "infra.cli.main", "bootstrap", "plan", "--nope"], capture_output=True,
                           text=True, cwd=ROOT)
     assert proc.returncode == 2 and "unrecognized arguments: --nope" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -450,7 +458,7 @@ def test_cli_missing_file_and_bad_arguments_exit_2_without_traceback(repo):
 def test_cli_exits_1_when_a_check_fails(repo, capsys, monkeypatch):
     monkeypatch.setattr(bplan, "skips", lambda cfg: (lambda res: []))
     assert cli.main(["--root", str(repo), "bootstrap", "plan"]) == 1
-    assert "checkov: FAIL: 3 failed check(s)" in capsys.readouterr().out
+    assert "checkov: FAIL: 5 failed check(s)" in capsys.readouterr().out
 
 
 def test_cli_exits_3_without_checkov(repo, capsys, monkeypatch):

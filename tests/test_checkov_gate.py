@@ -15,6 +15,7 @@ import pytest
 from pulumi_azure_native import (
     applicationinsights,
     authorization,
+    compute,
     containerregistry as acr,
     containerservice as aks,
     keyvault,
@@ -30,6 +31,8 @@ from tests.conftest import template_for
 
 RG = "rg-fixture"
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"
+# The customer-managed key checks (policies/checkov/encryption.py).
+CMK_CHECKS = {f"CKV_AMLP_{n}" for n in range(33, 40)}
 
 
 def _storage(name: str, **over):
@@ -168,6 +171,73 @@ def role_assignment_without_principal_type():
     )
 
 
+KV = f"{SUB}/resourceGroups/{RG}/providers/Microsoft.KeyVault/vaults/kv-fixture"
+KV_URI = "https://kv-fixture.vault.azure.net/"
+FIXTURE_UAI = f"{SUB}/resourceGroups/{RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-cmk"
+
+
+def workspace_classic_cmk():
+    # Encrypted, but subscription-side (classic): a managed resource group with Cosmos DB in the subscription.
+    ml.Workspace(
+        "mlw", workspace_name="mlw-classic", resource_group_name=RG, location="westeurope",
+        identity=ml.ManagedServiceIdentityArgs(type="UserAssigned", user_assigned_identities=[FIXTURE_UAI]),
+        primary_user_assigned_identity=FIXTURE_UAI, system_datastores_auth_mode="identity",
+        allow_public_access_when_behind_vnet=False, public_network_access="Disabled",
+        encryption=ml.EncryptionPropertyArgs(
+            status="Enabled", identity=ml.IdentityForCmkArgs(user_assigned_identity=FIXTURE_UAI),
+            key_vault_properties=ml.KeyVaultPropertiesArgs(key_vault_arm_id=KV, key_identifier=f"{KV_URI}keys/k/1")),
+        enable_service_side_cmk_encryption=False,
+    )
+
+
+def storage_cmk_queues_on_service_keys():
+    # The account's key is customer-managed, but queues and tables stay on Microsoft's service keys.
+    _storage(
+        "stqueueservice", identity=storage.IdentityArgs(type="UserAssigned", user_assigned_identities=[FIXTURE_UAI]),
+        encryption=storage.EncryptionArgs(
+            key_source="Microsoft.Keyvault",
+            key_vault_properties=storage.KeyVaultPropertiesArgs(key_name="k", key_vault_uri=KV_URI),
+            encryption_identity=storage.EncryptionIdentityArgs(encryption_user_assigned_identity=FIXTURE_UAI),
+            services=storage.EncryptionServicesArgs(
+                blob=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
+                queue=storage.EncryptionServiceArgs(enabled=True, key_type="Service"),
+                table=storage.EncryptionServiceArgs(enabled=True, key_type="Service"))),
+    )
+
+
+def registry_without_cmk():
+    acr.Registry("cr", registry_name="crfixturenocmk", resource_group_name=RG, location="westeurope",
+                 sku=acr.SkuArgs(name="Premium"), admin_user_enabled=False, public_network_access="Disabled")
+
+
+def cluster_with_public_kms_and_no_disk_encryption_set():
+    aks.ManagedCluster(
+        "aks", resource_name_="aks-fixture", resource_group_name=RG, location="westeurope", dns_prefix="aks-fixture",
+        security_profile=aks.ManagedClusterSecurityProfileArgs(azure_key_vault_kms=aks.AzureKeyVaultKmsArgs(
+            enabled=True, key_id=f"{KV_URI}keys/k/1", key_vault_network_access="Public")),
+    )
+
+
+def key_without_rotation():
+    keyvault.Key("key", key_name="k", vault_name="kv-fixture", resource_group_name=RG,
+                 properties=keyvault.KeyPropertiesArgs(
+                     kty="RSA-HSM", key_size=3072, rotation_policy=keyvault.RotationPolicyArgs(
+                         attributes=keyvault.KeyRotationPolicyAttributesArgs(expiry_time="P2Y"),
+                         lifetime_actions=[keyvault.LifetimeActionArgs(
+                             action=keyvault.ActionArgs(type="notify"),
+                             trigger=keyvault.TriggerArgs(time_before_expiry="P30D"))])))
+
+
+def disk_encryption_set_pinned_to_one_version():
+    compute.DiskEncryptionSet(
+        "des", disk_encryption_set_name="des-fixture", resource_group_name=RG, location="westeurope",
+        identity=compute.EncryptionSetIdentityArgs(type="SystemAssigned"),
+        active_key=compute.KeyForDiskEncryptionSetArgs(key_url=f"{KV_URI}keys/k/1",
+                                                       source_vault=compute.SourceVaultArgs(id=KV)),
+        encryption_type="EncryptionAtRestWithCustomerKey", rotation_to_latest_key_version_enabled=False,
+    )
+
+
 def public_online_endpoint_with_key():
     ml.OnlineEndpoint(
         "ep", endpoint_name="ep-fixture", workspace_name="mlw-fixture", resource_group_name=RG, location="westeurope",
@@ -266,13 +336,22 @@ BAD = {
     log_analytics_public_ingestion: "CKV_AMLP_30",
     storage_without_sas_policy: "CKV_AMLP_31",
     flow_log_without_traffic_analytics: "CKV_AMLP_32",
+    workspace_classic_cmk: "CKV_AMLP_33",
+    storage_cmk_queues_on_service_keys: "CKV_AMLP_34",
+    registry_without_cmk: "CKV_AMLP_35",
+    cluster_with_public_kms_and_no_disk_encryption_set: "CKV_AMLP_36",
+    key_without_rotation: "CKV_AMLP_38",
+    disk_encryption_set_pinned_to_one_version: "CKV_AMLP_39",
 }
 EDIT = {role_assignment_without_principal_type: lambda t: t["resources"][0]["properties"].pop("principalType")}
 # Other custom checks proven by the same fixtures.
 ALSO = {
-    workspace_system_identity_with_keys: ["CKV_AMLP_2", "CKV_AMLP_3"],
     vault_without_purge_protection: ["CKV_AMLP_6"],
     cluster_with_keys_public_ip_and_ssh: ["CKV_AMLP_12", "CKV_AMLP_14", "CKV_AMLP_15"],
+    # Neither keys nor KMS over a private vault: every customer-managed key check fails where the key is missing.
+    workspace_system_identity_with_keys: ["CKV_AMLP_2", "CKV_AMLP_3", "CKV_AMLP_33"],
+    storage_https_off: ["CKV_AMLP_34"],
+    cluster_with_public_kms_and_no_disk_encryption_set: ["CKV_AMLP_37"],
     public_online_endpoint_with_key: ["CKV_AMLP_18"],
     aks_with_command_invoke_ssh_and_no_image_cleaner: ["CKV_AMLP_26", "CKV_AMLP_27"],
     # checkov's own retention check fails the same flow log (30 days).
@@ -339,20 +418,28 @@ def test_custom_checks_run_and_pass_on_stacks(stack_scan):
         # The AKS checks checkov has pass, but for the two known-unfixable ones (skipped inline).
         assert {"CKV_AZURE_4", "CKV_AZURE_5", "CKV_AZURE_7", "CKV_AZURE_8", "CKV_AZURE_141", "CKV_AZURE_168",
                 "CKV_AZURE_169", "CKV_AZURE_171", "CKV_AZURE_226", "CKV_AZURE_227"} <= passed
-        assert {f.check_id for f in result.skips if "managedClusters" in f.resource} == {"CKV_AZURE_6",
-                                                                                         "CKV_AZURE_172"}
+        assert {f.check_id for f in result.skips if "managedClusters" in f.resource
+                and f.check_id not in CMK_CHECKS} == {"CKV_AZURE_6", "CKV_AZURE_172"}
         # Issue 13: Command Invoke, node SSH and Image Cleaner; NSGs against lateral SSH/RDP; private ingestion;
         # the VNet's flow log with traffic analytics (and checkov's own retention check on it).
         assert {"CKV_AMLP_25", "CKV_AMLP_26", "CKV_AMLP_27", "CKV_AMLP_29", "CKV_AMLP_30", "CKV_AMLP_32",
                 "CKV2_AMLP_5", "CKV_AZURE_12"} <= passed
     assert {"CKV_AZURE_3", "CKV_AZURE_110", "CKV_AZURE_44", "CKV_AZURE_35"} <= passed
+    # Customer-managed keys: prod holds every check; dev and staging skip them with the stack file's key.
+    cmk = {"CKV_AMLP_33", "CKV_AMLP_34", "CKV_AMLP_35"} | ({"CKV_AMLP_36", "CKV_AMLP_37"} if stack != "dev" else set())
+    if stack == "prod":
+        assert cmk | {"CKV_AMLP_38", "CKV_AMLP_39", "CKV_AZURE_40", "CKV_AZURE_112"} <= passed
+    else:
+        assert {f.check_id for f in result.skips if f.check_id in CMK_CHECKS} == cmk
 
 
 def test_every_skip_has_a_reason_from_the_stack_file(stack_scan):
     stack, result, _ = stack_scan
-    # Dev adds CKV_AMLP_30 (public ingestion) on Log Analytics and App Insights; staging its flow-log account's
-    # CKV_AZURE_206 (zone-redundant storage by design).
-    expected = {"dev": 13, "staging": 8, "prod": 4}[stack]
+    # Dev and staging: the customer-managed key checks on the workspace, the storage accounts (staging's
+    # flow-log account too), the registry and (staging) AKS's disks and etcd. Dev adds CKV_AMLP_30 (public
+    # ingestion) on Log Analytics and App Insights; staging its flow-log account's CKV_AZURE_206
+    # (zone-redundant storage by design).
+    expected = {"dev": 17, "staging": 15, "prod": 4}[stack]
     assert result.skipped == expected == len(result.skips)
     assert all(f"stacks/Pulumi.{stack}.yaml" in f.reason for f in result.skips)
 
@@ -517,7 +604,7 @@ def _vnet_with_flow_log(name: str, flow_log: bool) -> None:
 
 def test_every_vnet_needs_a_flow_log_unless_skipped_for_central_flow_logs(tmp_path, checkov_tool):
     """CKV2_AMLP_5 follows the flow log's dependency on its VNet; a stack with flowLogs.mode central carries
-    it as an inline skip naming the key (infra/offline/relaxations.py)."""
+    it as an inline skip naming the key (policies/relaxations.py)."""
     cases = {"with_flow_log": (lambda: _vnet_with_flow_log("vnet-logged", True), "PASSED"),
              "without_flow_log": (lambda: _vnet_with_flow_log("vnet-silent", False), "FAILED")}
     for name, (fn, _) in cases.items():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import cli
+from infra.cli import main as cli
 from infra.offline import checkov_gate
 from tests.conftest import ROOT
 
@@ -58,7 +58,7 @@ def test_unknown_stack_is_a_user_error(repo, capsys):
 
 
 def test_bad_arguments_exit_2_without_traceback():
-    proc = subprocess.run([sys.executable, "-m", "infra.cli", "plan", "--nope"], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "infra.cli.main", "plan", "--nope"], capture_output=True, text=True,
                           cwd=ROOT)
     assert proc.returncode == 2
     assert "unrecognized arguments: --nope" in proc.stderr and "Traceback" not in proc.stderr
@@ -76,7 +76,7 @@ def test_missing_checkov_exits_3(repo, capsys, monkeypatch):
 HEAVY = ("pulumi", "pulumi_azure_native", "azure.ai.ml", "checkov")
 _REFUSE = """
 import json, sys
-from infra import cli
+from infra.cli import main as cli
 from infra.offline import checkov_gate
 code = cli.main(sys.argv[1:])
 print(json.dumps([code, [m for m in {heavy!r} if m in sys.modules]]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infra.components.common import PropsError
-from infra.roles import BUILTIN_ROLES
+from infra.azure_facts.roles import BUILTIN_ROLES
 from tests.conftest import stack_plan
 from tests.test_network import ML_REGISTRY
 
@@ -131,8 +131,14 @@ def test_workspace_identity_network_and_links(stack):
     on_registry = {r.urn for r in plan.of_type("azure-native:authorization:RoleAssignment")
                    if r.inputs["scope"] == ML_REGISTRY}
     assert len(grants & on_registry) == 1
-    linked = grants - on_workspace - on_registry
+    # With customer-managed keys (prod) its grant on its key comes before the keys' own pause.
+    on_key = {r.urn for r in plan.of_type("azure-native:authorization:RoleAssignment") if "/keys/" in r.inputs["scope"]}
+    linked = grants - on_workspace - on_registry - on_key
     assert len(linked) == (7 if stack == "dev" else 6) and linked <= set(pause.dependencies)
+    if stack == "prod":
+        cmk_pause = plan.one("time:index/sleep:Sleep", "cmk-role-propagation")
+        assert len(grants & on_key) == 1 and grants & on_key <= set(cmk_pause.dependencies)
+        assert cmk_pause.urn in w.dependencies and cmk_pause.inputs["createDuration"] == "60s"
 
 
 def identity_grants(plan, component):
@@ -170,6 +176,9 @@ def test_workspace_identity_roles_are_exactly_the_documented_set(stack):
     if stack == "dev":
         # Dev's managed VNet has private endpoints to the lake, approved by the workspace identity (how-to-managed-network).
         expected.add(("Microsoft.Storage", r["Azure AI Enterprise Network Connection Approver"]))
+    if stack == "prod":
+        # Customer-managed keys: get, wrap and unwrap on its own key (concept-customer-managed-keys).
+        expected.add(("Microsoft.KeyVault", r["Key Vault Crypto Service Encryption User"]))
     assert got == expected
     workspace = stack_plan(stack).one("azure-native:machinelearningservices:Workspace").id
     assert [ra.inputs["scope"] for ra in identity_grants(plan, "workspace-identity")
@@ -215,6 +224,9 @@ STATEFUL = {
     "azure-native:operationalinsights:Workspace",
     "azure-native:machinelearningservices:Workspace",
     "azure-native:resources:ResourceGroup",
+    # Customer-managed keys take their data with them; the disk encryption set its cluster's disks.
+    "azure-native:keyvault:Key",
+    "azure-native:compute:DiskEncryptionSet",
 }
 # Locked: nothing the platform adds or removes per team lives below them. The workspace and both
 # storage accounts hold the teams' grants, containers, computes and datastores: protect only.
@@ -232,9 +244,11 @@ def test_protect_and_locks_follow_environment(stack):
         assert r.protect is (on and r.type in STATEFUL), r.urn
     locks = plan.of_type("azure-native:authorization:ManagementLockByScope")
     locked = {plan.by_urn()[lock.dependencies[0]].type for lock in locks} if on else set()
-    assert len(locks) == (3 if on else 0)
+    # Prod's disk encryption set (customer-managed keys) is locked too: below it only the AKS identity's Reader.
+    cmk = stack == "prod"
+    assert len(locks) == {"dev": 0, "staging": 3, "prod": 4}[stack]
     assert {lock.inputs["level"] for lock in locks} <= {"CanNotDelete"}
-    assert locked == (LOCKED if on else set())
+    assert locked == ((LOCKED | ({"azure-native:compute:DiskEncryptionSet"} if cmk else set())) if on else set())
 
 
 def test_diagnostics_reach_log_analytics_for_every_data_service(stack):
@@ -280,7 +294,7 @@ def test_diagnostic_categories_follow_the_target_type(stack):
 def test_add_diagnostics_refuses_a_type_or_group_the_table_lacks():
     from infra.components.common import DiagnosticSettings, add_diagnostics
 
-    with pytest.raises(PropsError, match="Microsoft.Web/sites is not in infra/diagnostic_categories.py"):
+    with pytest.raises(PropsError, match="Microsoft.Web/sites is not in infra/azure_facts/diagnostic_categories.py"):
         add_diagnostics(None, "x", "/id", DiagnosticSettings("/log"), "Microsoft.Web/sites")  # type: ignore[arg-type]
     with pytest.raises(PropsError, match="Microsoft.Network/networkSecurityGroups has no log category group 'audit'"):
         add_diagnostics(None, "x", "/id", DiagnosticSettings("/log"),  # type: ignore[arg-type]

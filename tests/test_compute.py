@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from infra import config
+from infra.config import stack as config
 from infra.naming import Names
 from tests.conftest import plan_raw, raw_stack, stack_plan
 
@@ -131,12 +131,22 @@ def test_aks_cluster_per_environment(stack):
     assert addons["azureKeyvaultSecretsProvider"]["config"]["enableSecretRotation"] == "true"
     assert a["oidcIssuerProfile"] == {"enabled": True}
     assert a["securityProfile"]["workloadIdentity"] == {"enabled": True}
-    # The control plane identity may join the scoring subnet, nothing else.
+    # The API server lives in its own delegated subnet (API Server VNet Integration).
+    api_server = f"{vnet}/subnets/snet-apiserver"
+    assert a["apiServerAccessProfile"]["enableVnetIntegration"] is True
+    assert a["apiServerAccessProfile"]["subnetId"] == api_server
+    # The control plane identity may join the scoring and API server subnets; with customer-managed keys (prod)
+    # it also uses the KMS key, creates KMS's private link to the vault and reads the disk encryption set.
     aks_id = plan.one("azure-native:managedidentity:UserAssignedIdentity", "inference-identity-uai")
     grants = [r.inputs for r in plan.of_type("azure-native:authorization:RoleAssignment")
               if r.inputs["principalId"] == aks_id.outputs["principalId"]]
-    assert [(g["scope"], g["roleDefinitionId"].rsplit("/", 1)[-1]) for g in grants] == [
-        (scoring, "4d97b98b-1d4f-4787-a291-c67834d212e7")]
+    vault = plan.one("azure-native:keyvault:Vault").id
+    expected = [(api_server, "4d97b98b-1d4f-4787-a291-c67834d212e7"), (scoring, "4d97b98b-1d4f-4787-a291-c67834d212e7")]
+    if stack == "prod":
+        expected += [(plan.one("azure-native:compute:DiskEncryptionSet").id, "acdd72a7-3385-48ef-bd42-f606fba81ae7"),
+                     (f"{vault}/keys/cmk-kms", "12338af0-0e69-4776-bea7-57ae8d297424"),
+                     (vault, "f25e0fa2-a7c8-4377-a976-54943a77a395")]
+    assert sorted((g["scope"], g["roleDefinitionId"].rsplit("/", 1)[-1]) for g in grants) == sorted(expected)
 
 
 def test_extension_settings_and_attach_wiring():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import config
+from infra.config import stack as config
 from tests.conftest import raw_stack
 
 SRC = "stacks/Pulumi.dev.yaml"
@@ -47,7 +47,9 @@ def test_real_stacks_validate_with_environment_table(stack):
 def test_defaults_come_from_environment_table_when_keys_are_left_out():
     cfg = config.parse(
         {"amlplatform:platform": {"environment": "prod", "prefix": "acme", "location": "northeurope"},
-         "amlplatform:network": {k: v for k, v in PRIVATE.items() if k != "mode"}},
+         # Prod's AKS runs KMS with the private vault, over API Server VNet Integration: its own /28.
+         "amlplatform:network": {**{k: v for k, v in PRIVATE.items() if k != "mode"},
+                                 "subnets": {**PRIVATE["subnets"], "apiServer": "10.60.0.64/28"}}},
         "stacks/Pulumi.x.yaml",
     )
     assert cfg.storage.replication == "Standard_GZRS"
@@ -56,6 +58,9 @@ def test_defaults_come_from_environment_table_when_keys_are_left_out():
     assert cfg.protection.protect is True
     assert cfg.network.mode == "private"
     assert cfg.network.egress == "natGateway" and cfg.network.dns == "create"
+    cmk = cfg.encryption.customer_managed_key
+    assert (cmk.enabled, cmk.key_type, cmk.key_size, cmk.aks_kms) == (True, "RSA-HSM", 3072, True)
+    assert (cmk.rotate_after, cmk.expire_after, cmk.notify_before) == ("P1Y", "P2Y", "P30D")
 
 
 # Keys the section models type as plain values (no None): every environment's column must set them,

@@ -7,7 +7,9 @@ import copy
 
 import pytest
 
-from infra import config, program
+from infra import program
+
+from infra.config import stack as config
 from infra.offline import engine
 from infra.offline.emulator import OFFLINE_SUBSCRIPTION
 from tests.conftest import plan_raw, raw_stack

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from infra import config
-from infra.offline import arm, relaxations
-from infra.regions import ZONAL_REGIONS, zone_redundant
+from infra.config import stack as config
+from infra.offline import arm
+from policies import relaxations
+from infra.azure_facts.regions import ZONAL_REGIONS, zone_redundant
 from tests.conftest import ROOT, edited_plan, raw_stack, stack_config, stack_plan
 from tests.test_network_config import SUB, error, net
 
@@ -36,12 +37,20 @@ def _network(**over: Any):
 @pytest.mark.parametrize("stack", ["staging", "prod"])
 def test_aks_without_command_invoke_ssh_and_with_image_cleaner(stack):
     cluster = stack_plan(stack).one(AKS).inputs
-    assert cluster["apiServerAccessProfile"] == {"enablePrivateCluster": True, "enablePrivateClusterPublicFQDN": False,
-                                                 "privateDNSZone": "system", "disableRunCommand": True}
+    env = {"staging": "stg", "prod": "prd"}[stack]
+    # Both run the API server in their own subnet (API Server VNet Integration, tests/test_encryption.py).
+    assert cluster["apiServerAccessProfile"] == {
+        "enablePrivateCluster": True, "enablePrivateClusterPublicFQDN": False, "privateDNSZone": "system",
+        "disableRunCommand": True, "enableVnetIntegration": True,
+        "subnetId": f"/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-contoso-{env}/providers/"
+                    f"Microsoft.Network/virtualNetworks/vnet-contoso-{env}/subnets/snet-apiserver"}
     assert [(p["name"], p["securityProfile"]) for p in cluster["agentPoolProfiles"]] == [
         ("system", {"sshAccess": "Disabled"}), ("inference", {"sshAccess": "Disabled"})]
-    assert cluster["securityProfile"] == {"workloadIdentity": {"enabled": True},
-                                          "imageCleaner": {"enabled": True, "intervalHours": 168}}
+    security = dict(cluster["securityProfile"])
+    # Prod's KMS etcd encryption (customer-managed keys) sits beside them.
+    assert ("azureKeyVaultKms" in security) == (stack == "prod")
+    security.pop("azureKeyVaultKms", None)
+    assert security == {"workloadIdentity": {"enabled": True}, "imageCleaner": {"enabled": True, "intervalHours": 168}}
 
 
 def test_aks_logs_by_the_categories_psrule_reads():
@@ -226,7 +235,7 @@ def test_flow_logs_are_refused_in_public_mode():
 
 
 def _zone_ids(monitor: bool) -> dict[str, str]:
-    from infra.dns_zones import required_zones
+    from infra.azure_facts.dns_zones import required_zones
 
     return {z: f"{SUB}/resourceGroups/rg-dns/providers/Microsoft.Network/privateDnsZones/{z}"
             for z in required_zones(monitor)}

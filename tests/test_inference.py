@@ -12,9 +12,10 @@ import copy
 
 import pytest
 
-from infra import config
+from infra.config import stack as config
 from infra.components.inference_settings import extension_settings, pem_b64, protected_settings
-from infra.offline import arm, relaxations
+from infra.offline import arm
+from policies import relaxations
 from tests.conftest import edited_plan, plan_raw, raw_stack, stack_plan
 
 AKS = "azure-native:containerservice:ManagedCluster"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.dns_zones import ALL_ZONES, required_zones
+from infra.azure_facts.dns_zones import ALL_ZONES, required_zones
 from tests.conftest import edited_plan, stack_plan
 from tests.test_network_config import HUB, SUB
 
@@ -37,13 +37,19 @@ def test_subnets_ranges_nsgs_and_egress(stack):
     assert v.inputs["addressSpace"]["addressPrefixes"] == [f"{base}.0.0/22"]
     s = subnets(plan)
     assert {k: x["addressPrefix"] for k, x in s.items()} == {
-        "snet-pe": f"{base}.0.0/26", "snet-training": f"{base}.1.0/24", "snet-scoring": f"{base}.2.0/23"}
+        "snet-pe": f"{base}.0.0/26", "snet-training": f"{base}.1.0/24", "snet-scoring": f"{base}.2.0/23",
+        "snet-apiserver": f"{base}.0.64/28"}
     nsgs = {r.id: r.physical_name for r in plan.of_type(NET + "NetworkSecurityGroup")}
     assert {k: nsgs[x["networkSecurityGroup"]["id"]] for k, x in s.items()} == {
         "snet-pe": f"nsg-contoso-{v.physical_name[-3:]}-pe",
         "snet-training": f"nsg-contoso-{v.physical_name[-3:]}-training",
         "snet-scoring": f"nsg-contoso-{v.physical_name[-3:]}-scoring",
+        "snet-apiserver": f"nsg-contoso-{v.physical_name[-3:]}-apiserver",
     }
+    # Only the API server subnet is delegated, to AKS (API Server VNet Integration), and it has no egress.
+    assert {k: x.get("delegations") for k, x in s.items() if x.get("delegations")} == {
+        "snet-apiserver": [{"name": "aks-apiserver", "serviceName": "Microsoft.ContainerService/managedClusters"}]}
+    assert "natGateway" not in s["snet-apiserver"]
     nat = plan.one(NET + "NatGateway")
     assert all(x["privateEndpointNetworkPolicies"] == "Enabled" and x["defaultOutboundAccess"] is False
                for x in s.values())
@@ -297,7 +303,7 @@ def test_dev_runs_its_compute_in_the_managed_vnet_with_rules_to_its_firewalled_s
 def test_a_stack_rule_may_not_take_a_platform_rule_name():
     import pytest
 
-    from infra import config
+    from infra.config import stack as config
 
     def edit(raw):
         raw["amlplatform:network"] = {
@@ -318,7 +324,7 @@ def test_a_managed_mode_staging_passes_the_whole_gate(tmp_path):
 
     import yaml
 
-    from infra import cli
+    from infra.cli import main as cli
     from tests.conftest import ROOT
 
     shutil.copytree(ROOT / "stacks", tmp_path / "stacks")

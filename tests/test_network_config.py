@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from infra import config
+from infra.config import stack as config
 from tests.conftest import raw_stack
 
 SUB = "/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590"
@@ -115,7 +115,7 @@ def test_vnet_keys_are_refused_in_public_mode():
 
 
 def test_existing_dns_with_monitor_link_needs_the_monitor_zones():
-    from infra.dns_zones import PLATFORM_GROUPS, ZONES_BY_GROUP
+    from infra.azure_facts.dns_zones import PLATFORM_GROUPS, ZONES_BY_GROUP
 
     ids = {z: f"{SUB}/resourceGroups/rg/providers/Microsoft.Network/privateDnsZones/{z}"
            for g in PLATFORM_GROUPS for z in ZONES_BY_GROUP[g]}

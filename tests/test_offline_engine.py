@@ -6,7 +6,7 @@ import pulumi
 import pytest
 from pulumi_azure_native import resources, storage
 
-from infra import config
+from infra.config import stack as config
 from infra.offline.stack import plan_stack
 from infra.offline import engine
 from infra.offline.arm_types import UnmappedError

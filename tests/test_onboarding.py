@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from infra import cli, config
+from infra.cli import main as cli
+
+from infra.config import stack as config
 from infra.offline import azure_rules
 from infra.offline.stack import plan_stack
 from tests.conftest import ROOT
@@ -120,7 +122,8 @@ def test_offboarding_from_a_locked_prod_deletes_nothing_under_a_lock(repo):
     kept = {r.urn for r in offboarded.custom()}
     deleted = [r for r in onboarded.custom() if r.urn not in kept]
     locks = [lk.inputs["scope"].lower() + "/" for lk in onboarded.of_type("azure-native:authorization:ManagementLockByScope")]
-    assert len(locks) == 3 and len(deleted) == 15
+    # Key vault, registry, Log Analytics and prod's disk encryption set.
+    assert len(locks) == 4 and len(deleted) == 15
     under = [r.name for r in deleted if not r.retain_on_delete and any(r.id.lower().startswith(lk) for lk in locks)]
     assert under == []
     # The team's data outlives it; its grants do not.

@@ -17,7 +17,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from infra import config
+from infra.config import stack as config
 from infra.offline import platform_rules
 from policies import pack
 from policies.rules import RULES

@@ -6,9 +6,11 @@ import datetime
 
 import pytest
 
-from infra import aks_versions, vm_sizes
-from infra.config_compute import cron_problem
-from infra.time_zones import WINDOWS_TIME_ZONES
+from infra.azure_facts import aks_versions
+
+from infra.azure_facts import vm_sizes
+from infra.config.compute import cron_problem
+from infra.azure_facts.time_zones import WINDOWS_TIME_ZONES
 
 
 def test_every_size_in_the_table_follows_the_naming_grammar_and_its_gpu_flag():

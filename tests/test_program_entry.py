@@ -23,7 +23,9 @@ import pulumi
 import pytest
 import yaml
 
-from infra import config, onboarding
+from infra.config import stack as config
+
+from infra.cli import onboarding
 from infra.offline import engine
 from infra.offline import stack as offline_stack
 from infra.offline.emulator import OFFLINE_SUBSCRIPTION

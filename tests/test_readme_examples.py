@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra import cli
+from infra.cli import main as cli
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,6 +1,6 @@
 """The built-in role table is pinned: a wrong GUID would grant the wrong role silently."""
 
-from infra.roles import BUILTIN_ROLES, role_definition_id
+from infra.azure_facts.roles import BUILTIN_ROLES, role_definition_id
 
 
 def test_builtin_role_ids_are_pinned():
@@ -19,7 +19,12 @@ def test_builtin_role_ids_are_pinned():
         # https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/ai-machine-learning
         "Azure AI Enterprise Network Connection Approver": "b556d68e-0be0-4f35-a333-ad7ee1ce17ea",
         "Key Vault Administrator": "00482a5a-887f-4fb3-b363-3b7fe8e74483",
+        # https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/security
+        "Key Vault Crypto Officer": "14b46e9e-c2b7-41b4-b07b-48a6ebf60603",
         "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
+        "Key Vault Crypto Service Encryption User": "e147488a-f6f5-4113-8e2d-b22465e65bf6",
+        "Key Vault Crypto User": "12338af0-0e69-4776-bea7-57ae8d297424",
+        "Key Vault Contributor": "f25e0fa2-a7c8-4377-a976-54943a77a395",
         "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
         "AcrPush": "8311e382-0749-4cb8-b61a-304f252e45ec",
         "Network Contributor": "4d97b98b-1d4f-4787-a291-c67834d212e7",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import cli
+from infra.cli import main as cli
 from infra.offline import diff as stack_diff
 from infra.offline import preview
 
@@ -113,8 +113,9 @@ def test_check_exit_codes_follow_enforcement(repo, capsys):
     assert out.startswith("amlplatform check dev: PASS with 6 advisory finding(s)")
     assert "advisory  public-network-access workspace-mlw" in out
     assert cli.main(["--root", str(repo), "check", "prod"]) == 0
-    # 36 rules, and issue 16's endpoint-not-public, deployment-private-egress, ml-registry-not-public.
-    assert "PASS  (39 rules" in capsys.readouterr().out
+    # 36 rules, issue 16's endpoint-not-public, deployment-private-egress, ml-registry-not-public, and the six
+    # customer-managed key rules (policies/rules/encryption.py).
+    assert "PASS  (45 rules" in capsys.readouterr().out
     # Prod with unprotected state: mandatory, so the check fails.
     path = repo / "stacks" / "Pulumi.prod.yaml"
     text = path.read_text()

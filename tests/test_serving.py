@@ -11,12 +11,12 @@ import shutil
 import pytest
 import yaml
 
-from infra import cli
-from infra.config import ConfigError, load_stack, read_stack_file
+from infra.cli import main as cli
+from infra.config.stack import ConfigError, load_stack, read_stack_file
 from infra.offline import azure_rules, engine
 from infra.offline import stack as offline_stack
 from infra.offline.azure_rules import serving as serving_rules
-from infra.roles import BUILTIN_ROLES
+from infra.azure_facts.roles import BUILTIN_ROLES
 from policies.rules import StackFacts, evaluate
 from policies.rules import serving as serving_policy
 from tests.conftest import ROOT, cached_plan
@@ -161,7 +161,7 @@ def test_traffic_is_set_after_the_deployments():
 def test_routing_is_written_again_when_the_endpoint_is_put_again():
     from types import SimpleNamespace
 
-    from infra.assets.routing import RoutingProvider
+    from infra.seeding.routing import RoutingProvider
 
     p = plan("staging")
     routes = {r.inputs["endpointName"]: r.inputs for r in p.of_type(ROUTING)}
@@ -295,9 +295,11 @@ def _registry_raw() -> dict:
      "amlplatform:mlRegistry.regions: must start with the stack's own location westeurope"),
     (lambda r: r.update({"amlplatform:network": {"mode": "private"}}),
      "amlplatform:network: not a key of the registry stack"),
+    (lambda r: r.update({"amlplatform:encryption": {"customerManagedKey": {"enabled": True}}}),
+     "amlplatform:encryption: not a key of the registry stack: the AML registry takes no customer-managed key"),
 ])
 def test_registry_stack_mistakes_are_one_line(edit, line):
-    from infra.config_registry_stack import parse
+    from infra.config.registry_stack import parse
 
     raw = copy.deepcopy(_registry_raw())
     edit(raw)
@@ -307,7 +309,7 @@ def test_registry_stack_mistakes_are_one_line(edit, line):
 
 
 def test_an_environment_ref_with_a_bad_storage_id_is_one_line():
-    from infra import config
+    from infra.config import stack as config
 
     raw = copy.deepcopy(read_stack_file(ROOT / "stacks" / "Pulumi.prod.yaml"))
     raw["amlplatform:mlRegistryRef"]["managedResources"]["storageAccountId"] = "/subscriptions/x/st"
@@ -318,7 +320,7 @@ def test_an_environment_ref_with_a_bad_storage_id_is_one_line():
 
 
 def test_the_registry_stack_file_is_not_an_environment():
-    from infra import config
+    from infra.config import stack as config
 
     with pytest.raises(ConfigError, match="amlplatform:mlRegistry: this is the registry stack"):
         config.parse(_registry_raw(), "stacks/Pulumi.registry.yaml", "registry")

@@ -18,13 +18,16 @@ from typing import Any
 import pytest
 import yaml
 
-from infra import cli, config, onboarding, team_program
+from infra import team_program
+from infra.cli import main as cli
+from infra.cli import onboarding
+from infra.config import stack as config
 from infra.naming import instance_name, stable_guid
 from infra.offline import azure_rules, engine, platform_rules
 from infra.offline import stack as offline_stack
 from infra.offline.arm_types import UnmappedError
 from infra.offline.emulator import OFFLINE_SUBSCRIPTION, OFFLINE_TENANT
-from infra.roles import BUILTIN_ROLES as R
+from infra.azure_facts.roles import BUILTIN_ROLES as R
 from tests.conftest import ROOT
 
 DS = "1c9c6f8e-0b1e-4d6a-9a43-3f3d2b4c5d01"
@@ -413,7 +416,7 @@ def test_onboarding_keeps_a_team_in_one_place(tmp_path, capsys):
 
 def test_onboarding_edits_leave_a_valid_team_spec_shape():
     spec = onboarding.TeamSpec("fraud", {"readers": [{"objectId": RD, "type": "Group"}]}, [MEMBER], ["fraud-raw"])
-    from infra import onboarding_team
+    from infra.cli import onboarding_team
 
     text = onboarding_team.render(spec, "prod")
     raw = yaml.safe_load(text)["config"]

@@ -23,9 +23,9 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime._serialization import _serialize
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-from infra import config
-from infra.assets.hashing import files_of
-from infra.assets.upload import MARKER, UploadProvider
+from infra.config import stack as config
+from infra.seeding.hashing import files_of
+from infra.seeding.upload import MARKER, UploadProvider
 from infra.offline import stack as offline_stack
 from tests.conftest import ROOT
 from tests.pulumi_launch import HARNESS, launch
@@ -79,7 +79,7 @@ def test_upload_provider_creates_in_a_fresh_provider_process(tmp_path):
     assert not Path(source).is_absolute()  # state stays portable between checkouts
     provider = serialised_provider()
     # dill pickles the class by reference: the provider process imports this project's package.
-    assert b"infra.assets.upload" in base64.b64decode(provider)
+    assert b"infra.seeding.upload" in base64.b64decode(provider)
 
     record, stderr = tmp_path / "blobs.jsonl", tmp_path / "provider.err"
     proc, port = start_provider_host(record, stderr)

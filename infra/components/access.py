@@ -20,7 +20,7 @@ from typing import Callable, Mapping, Sequence
 import pulumi
 from pulumi_azure_native import authorization
 
-from ..access_grants import (  # noqa: F401 (TEAM_GRANTS, Grantee, Team re-exported for the program)
+from infra.access_grants import (  # noqa: F401 (TEAM_GRANTS, Grantee, Team re-exported for the program)
     RESOURCE_GROUP,
     TEAM_GRANTS,
     WHERE,
@@ -33,8 +33,8 @@ from ..access_grants import (  # noqa: F401 (TEAM_GRANTS, Grantee, Team re-expor
     team_grants,
     unique_grants,
 )
-from ..naming import stable_guid
-from .common import Common, PropsError, assign_role, builtin_role_id
+from infra.components.common import Common, PropsError, assign_role, builtin_role_id
+from infra.naming import stable_guid
 
 # What the job submitter may do: run and watch jobs and read every asset, but not
 # create or delete compute nor change the workspace. NotActions spell out the

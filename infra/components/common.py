@@ -13,11 +13,11 @@ from typing import Mapping, Sequence
 import pulumi
 from pulumi_azure_native import authorization, monitor, network
 
-from ..config_rbac import PrincipalType
-from ..diagnostic_categories import ALL_LOGS, for_type
-from ..dns_zones import ZONES_BY_GROUP
-from ..naming import RULES, stable_guid
-from ..roles import BUILTIN_ROLES, role_definition_id
+from infra.azure_facts.diagnostic_categories import ALL_LOGS, for_type
+from infra.azure_facts.dns_zones import ZONES_BY_GROUP
+from infra.azure_facts.roles import BUILTIN_ROLES, role_definition_id
+from infra.config.rbac import PrincipalType
+from infra.naming import RULES, stable_guid
 
 
 
@@ -48,7 +48,7 @@ class RoleAssignment:
 
     def __post_init__(self) -> None:
         if self.role not in BUILTIN_ROLES:
-            raise PropsError(f"role {self.role!r} is not in infra/roles.py BUILTIN_ROLES")
+            raise PropsError(f"role {self.role!r} is not in infra/azure_facts/roles.py BUILTIN_ROLES")
 
 
 @dataclass(frozen=True)
@@ -154,14 +154,14 @@ def add_diagnostics(
     chosen by its ARM type.
 
     Azure refuses categories a type lacks (AllMetrics on storage is a 400), so what is asked for
-    comes from infra/diagnostic_categories.py: the group if the type has it, its metric categories
+    comes from infra/azure_facts/diagnostic_categories.py: the group if the type has it, its metric categories
     (Transaction for storage, AllMetrics elsewhere). A type with nothing to send gets no setting.
     Named categories are for scanners that read `category` only (PSRule's AKS log rules)."""
     if settings is None:
         return None
     supported = for_type(resource_type)
     if supported is None:
-        raise PropsError(f"diagnostic setting {prefix}: {resource_type} is not in infra/diagnostic_categories.py; "
+        raise PropsError(f"diagnostic setting {prefix}: {resource_type} is not in infra/azure_facts/diagnostic_categories.py; "
                          "add its log and metric categories from Azure Monitor's supported-logs/metrics reference")
     unknown = sorted(set(categories) - supported.logs)
     if unknown:
@@ -203,7 +203,7 @@ def add_private_endpoints(
     out = []
     for group in groups:
         if group not in ZONES_BY_GROUP:
-            raise PropsError(f"private endpoint group {group!r} has no DNS zones in infra/dns_zones.py")
+            raise PropsError(f"private endpoint group {group!r} has no DNS zones in infra/azure_facts/dns_zones.py")
         pe = network.PrivateEndpoint(
             f"{prefix}-pe-{group}",
             private_endpoint_name=f"pe-{target_name}-{group}",

@@ -13,7 +13,7 @@ from typing import Sequence, TypeAlias
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 
-from .common import Common, PropsError, check_name, resource_opts
+from infra.components.common import Common, PropsError, check_name, resource_opts
 
 # The compute kinds this component declares (ml.Compute's `properties` takes one of them).
 ComputeProperties: TypeAlias = ml.AmlComputeArgs | ml.ComputeInstanceArgs | ml.SynapseSparkArgs | ml.DatabricksArgs

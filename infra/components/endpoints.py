@@ -25,15 +25,15 @@ import pulumi
 import pulumiverse_time as time
 from pulumi_azure_native import machinelearningservices as ml
 
-from ..assets import spec
-from ..assets.model import Asset, AssetSet
-from ..assets.resolve_serving import RegistryRef
-from ..assets.routing import EndpointRouting
-from .common import Common, assign_role, builtin_role_id, resource_opts
+from infra.seeding import spec
+from infra.seeding.model import Asset, AssetSet
+from infra.seeding.resolve_serving import RegistryRef
+from infra.seeding.routing import EndpointRouting
+from infra.components.common import Common, assign_role, builtin_role_id, resource_opts
 
 AUTH_MODES = {"aad_token": "AADToken", "aml_token": "AMLToken", "key": "Key"}
 DEFAULT_AUTH = {"managed": "aad_token", "kubernetes": "aml_token", "batch": "aad_token"}
-# Routing is written by EndpointRouting after the deployments exist (infra/assets/routing.py).
+# Routing is written by EndpointRouting after the deployments exist (infra/seeding/routing.py).
 ROUTING_PATHS = {"online": ["properties.traffic", "properties.mirrorTraffic"], "batch": ["properties.defaults"]}
 
 

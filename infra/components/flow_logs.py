@@ -8,7 +8,8 @@ outside the stack's group: the deploying principal needs write access there.
 
 The records go to an account of their own: nothing else reads or writes it, so the identities that work on
 AML data (workspace, jobs, people) cannot touch the evidence of what the network did. It is hardened like
-the platform's other accounts (no shared keys, no public network access, a private blob endpoint), so
+the platform's other accounts (no shared keys, no public network access, a private blob endpoint, and with
+customer-managed keys a key of its own: flow records map who talked to what, so they are kept like data), so
 Network Watcher writes with a user-assigned identity holding Storage Blob Data Contributor on it
 (https://learn.microsoft.com/azure/network-watcher/vnet-flow-logs-managed-identity). Traffic analytics
 processes the records every 10 minutes into the stack's Log Analytics workspace.
@@ -18,14 +19,16 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Sequence
 
 import pulumi
 import pulumiverse_time as time
 from pulumi_azure_native import network
 
-from .common import Common, PropsError, RoleAssignment, resource_opts
-from .identity import IdentityComponent, IdentityProps
-from .storage import StorageComponent, StorageProps
+from infra.components.common import Common, PropsError, RoleAssignment, resource_opts
+from infra.components.encryption import StorageKey
+from infra.components.identity import IdentityComponent, IdentityProps
+from infra.components.storage import StorageComponent, StorageProps
 
 # Azure Policy 2f080164 and 3e9965dc accept 10 or 60 minutes; 10 shows traffic sooner at the same price per GB.
 TRAFFIC_ANALYTICS_MINUTES = 10
@@ -48,6 +51,10 @@ class FlowLogsProps:
     network_watcher_name: str = ""
     retention_days: int = 90
     role_propagation_seconds: int = 60
+    # Customer-managed keys: the account's key (its own, like every other account of the stack) and what the
+    # account waits for (the key identity's grant and its propagation pause).
+    customer_managed_key: StorageKey | None = None
+    depends_on: Sequence[pulumi.Resource] = ()
 
     def __post_init__(self) -> None:
         if not 90 <= self.retention_days <= 365:
@@ -68,7 +75,8 @@ class FlowLogsComponent(pulumi.ComponentResource):
         self.storage = StorageComponent(
             f"{name}-storage",
             StorageProps(dataclasses.replace(c, role_assignments=[grant]), name=props.storage_name,
-                         replication=props.replication, public_network_access=False, logs_only=True),
+                         replication=props.replication, public_network_access=False, logs_only=True,
+                         customer_managed_key=props.customer_managed_key, depends_on=props.depends_on),
             opts=child,
         )
         # Network Watcher checks the identity's access when the flow log is created.

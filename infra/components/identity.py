@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import managedidentity
 
-from .common import Common, check_name, resource_opts
+from infra.components.common import Common, check_name, resource_opts
 
 
 @dataclass

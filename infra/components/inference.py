@@ -26,7 +26,7 @@ from pulumi_azure_native import kubernetesconfiguration as k8sconfig
 from pulumi_azure_native import machinelearningservices as ml
 from pulumi_azure_native import monitor
 
-from .common import (
+from infra.components.common import (
     Common,
     PropsError,
     add_diagnostics,
@@ -35,9 +35,10 @@ from .common import (
     check_name,
     resource_opts,
 )
-from ..roles import AKS_ATTACH_ROLES
-from .identity import IdentityComponent, IdentityProps
-from .inference_settings import (
+from infra.azure_facts.roles import AKS_ATTACH_ROLES
+from infra.components.encryption import DiskEncryption, KmsKey
+from infra.components.identity import IdentityComponent, IdentityProps
+from infra.components.inference_settings import (
     RELEASE_NAMESPACE,
     cluster_resource_id,
     extension_settings,
@@ -151,6 +152,12 @@ class InferenceProps:
     create_namespace: bool = True
     # The Azure Monitor private link scope's name, when telemetry goes through one.
     private_link_scope_name: pulumi.Input[str] | None = None
+    # API Server VNet Integration: the API server's own delegated subnet (network.subnets.apiServer).
+    api_server_subnet_id: pulumi.Input[str] | None = None
+    # Customer-managed keys: etcd secrets through KMS with the private vault, node disks through a
+    # disk encryption set (infra/components/encryption.py). Both are set when the cluster is created.
+    kms: KmsKey | None = None
+    disk_encryption: DiskEncryption | None = None
     # The workspace's ARM ID: the source of the Trusted Access role binding the attach goes through.
     workspace_id: pulumi.Input[str] | None = None
     maintenance: MaintenanceWindow = field(default_factory=MaintenanceWindow)
@@ -166,6 +173,9 @@ class InferenceProps:
             raise PropsError("the default instance type must be one of the instance types")
         if self.namespace == RELEASE_NAMESPACE:
             raise PropsError(f"namespace {RELEASE_NAMESPACE!r} is the AzureML extension's own; attach another")
+        if self.kms is not None and self.api_server_subnet_id is None:
+            raise PropsError("KMS with a private key vault runs only over API Server VNet Integration: it needs the "
+                             "API server subnet")
         if self.workspace_principal_id is None or self.registry_id is None or not self.compute_identity_name \
                 or self.workspace_id is None:
             raise PropsError("the attach needs the workspace's ID, its identity's principal, the registry ID and a "
@@ -186,7 +196,7 @@ class InferenceComponent(pulumi.ComponentResource):
             self, f"{name}-ra-subnet", props.subnet_id, self.identity.principal_id, "ServicePrincipal",
             builtin_role_id(c.subscription_id, "Network Contributor"), "AKS control plane joins the scoring subnet",
         )
-        self.cluster = self._cluster(name, subnet_grant)
+        self.cluster = self._cluster(name, self._before_cluster(name, subnet_grant))
         add_diagnostics(self, f"{name}-aks", self.cluster.id, c.diagnostic_settings,
                         "Microsoft.ContainerService/managedClusters", categories=AKS_LOG_CATEGORIES)
         self._maintenance(name)
@@ -225,7 +235,41 @@ class InferenceComponent(pulumi.ComponentResource):
             security_profile=aks.AgentPoolSecurityProfileArgs(ssh_access=aks.AgentPoolSSHAccess.DISABLED),
         )
 
-    def _cluster(self, name: str, subnet_grant: pulumi.Resource) -> aks.ManagedCluster:
+    def _before_cluster(self, name: str, subnet_grant: pulumi.Resource) -> list[pulumi.Resource]:
+        """The control plane identity's grants the cluster needs at creation, and a pause after key grants.
+
+        API Server VNet Integration: Network Contributor on the API server subnet too ("Lack of permissions
+        at the API server subnet can cause a provisioning failure"). KMS with a private vault: Key Vault
+        Crypto User on its key (encrypt, decrypt) and Key Vault Contributor on the vault, "required to create
+        a private link between the private key vault and the cluster" (use-kms-etcd-encryption). A disk
+        encryption set: Reader on it ("the AKS cluster identity has read access to the DiskEncryptionSet",
+        azure-disk-customer-managed-keys), and its own identity's grant on its key."""
+        p, c = self.props, self.props.common
+
+        def grant(key: str, scope: pulumi.Input[str], role: str, why: str) -> pulumi.Resource:
+            return assign_role(self, f"{name}-ra-{key}", scope, self.identity.principal_id, "ServicePrincipal",
+                               builtin_role_id(c.subscription_id, role), why)
+
+        network = [subnet_grant]
+        if p.api_server_subnet_id is not None:
+            network.append(grant("apiserver-subnet", p.api_server_subnet_id, "Network Contributor",
+                                 "AKS control plane places its API server in the API server subnet"))
+        keys: list[pulumi.Resource] = []
+        if p.kms is not None:
+            keys += [grant("kms-key", p.kms.key_resource_id, "Key Vault Crypto User",
+                           "AKS KMS encrypts and decrypts etcd secrets with its key"),
+                     grant("kms-vault", p.kms.vault_id, "Key Vault Contributor",
+                           "AKS KMS creates its private link to the private key vault")]
+        if p.disk_encryption is not None:
+            keys += [grant("disk-encryption-set", p.disk_encryption.set_id, "Reader",
+                           "AKS reads the disk encryption set its node disks use"), *p.disk_encryption.ready]
+        if not keys:
+            return network
+        # Azure checks key access when it creates the cluster; new grants take a while to arrive.
+        return [time.Sleep(f"{name}-key-propagation", create_duration=f"{p.role_propagation_seconds}s",
+                           opts=pulumi.ResourceOptions(parent=self, depends_on=network + keys))]
+
+    def _cluster(self, name: str, depends_on: list[pulumi.Resource]) -> aks.ManagedCluster:
         p, c = self.props, self.props.common
         overlay = p.network_plugin_mode == "overlay"
         outbound = OUTBOUND[p.egress]
@@ -248,10 +292,14 @@ class InferenceComponent(pulumi.ComponentResource):
             ),
             api_server_access_profile=aks.ManagedClusterAPIServerAccessProfileArgs(
                 enable_private_cluster=True, enable_private_cluster_public_fqdn=False, private_dns_zone="system",
+                # The API server in the stack's own delegated subnet, behind an internal load balancer.
+                enable_vnet_integration=True if p.api_server_subnet_id is not None else None,
+                subnet_id=p.api_server_subnet_id,
                 # No `az aks command invoke`: it runs kubectl as the cluster's own admin from outside the VNet.
                 # The platform itself goes through ARM only (extension, attach).
                 disable_run_command=True,
             ),
+            disk_encryption_set_id=p.disk_encryption.set_id if p.disk_encryption else None,
             # AKS refuses userDefinedRouting with public network access Disabled (Azure/AKS#3690): it
             # cannot open the deny rule to node egress it does not know. A private cluster's API server
             # has only its private endpoint anyway, so with UDR the property stays unset.
@@ -290,11 +338,13 @@ class InferenceComponent(pulumi.ComponentResource):
             oidc_issuer_profile=aks.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
             security_profile=aks.ManagedClusterSecurityProfileArgs(
                 workload_identity=aks.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
+                azure_key_vault_kms=kms_profile(p.kms),
                 image_cleaner=aks.ManagedClusterSecurityProfileImageCleanerArgs(
                     enabled=True, interval_hours=IMAGE_CLEANER_HOURS),
             ),
             tags=c.tags,
-            opts=resource_opts(self, c, depends_on=[subnet_grant]),
+            # The KMS key version stays as created unless an operator rotates it (README: Customer-managed keys).
+            opts=resource_opts(self, c, depends_on=depends_on, ignore_changes=[KMS_KEY_ID] if p.kms else None),
         )
 
     def _maintenance(self, name: str) -> None:
@@ -515,3 +565,16 @@ class InferenceComponent(pulumi.ComponentResource):
             tags=c.tags,
             opts=resource_opts(self, c, depends_on=ready),
         )
+
+
+KMS_KEY_ID = "securityProfile.azureKeyVaultKms.keyId"
+
+
+def kms_profile(key: KmsKey | None) -> aks.AzureKeyVaultKmsArgs | None:
+    """KMS etcd encryption with a private vault: a versioned key ID, and the vault's ID, which Private
+    access requires (the SDK defaults keyVaultNetworkAccess to Public when it is left out)."""
+    if key is None:
+        return None
+    return aks.AzureKeyVaultKmsArgs(enabled=True, key_id=key.key_id,
+                                    key_vault_network_access=aks.KeyVaultNetworkAccessTypes.PRIVATE,
+                                    key_vault_resource_id=key.vault_id)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import keyvault
 
-from .common import (
+from infra.components.common import (
     Common,
     PropsError,
     add_diagnostics,

@@ -19,8 +19,8 @@ from typing import Sequence
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 
-from ..config_registry import registry_name_problem
-from .common import Common, PropsError, add_diagnostics, add_role_assignments, resource_opts
+from infra.config.registry import registry_name_problem
+from infra.components.common import Common, PropsError, add_diagnostics, add_role_assignments, resource_opts
 
 REGISTRY_TYPE = "Microsoft.MachineLearningServices/registries"
 # azure-ai-ml's registry schema: "Currently only Premium is a valid option for registries" (acr_account_sku).

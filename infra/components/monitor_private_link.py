@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import monitor
 
-from .common import Common, PropsError, add_private_endpoints, resource_opts
+from infra.components.common import Common, PropsError, add_private_endpoints, resource_opts
 
 
 @dataclass

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import applicationinsights, operationalinsights
 
-from .common import Common, PropsError, add_lock, add_role_assignments, check_name, resource_opts
+from infra.components.common import Common, PropsError, add_lock, add_role_assignments, check_name, resource_opts
 
 
 @dataclass

@@ -15,11 +15,14 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import network, privatedns
 
-from ..dns_zones import required_zones
-from ..regions import zone_redundant
-from .common import Common, PropsError, add_diagnostics, resource_opts
+from infra.azure_facts.dns_zones import required_zones
+from infra.azure_facts.regions import zone_redundant
+from infra.components.common import Common, PropsError, add_diagnostics, resource_opts
 
-SUBNET_NAMES = {"privateEndpoints": "snet-pe", "training": "snet-training", "scoring": "snet-scoring"}
+SUBNET_NAMES = {"privateEndpoints": "snet-pe", "training": "snet-training", "scoring": "snet-scoring",
+                "apiServer": "snet-apiserver"}
+# API Server VNet Integration projects the AKS API server into a subnet delegated to AKS.
+API_SERVER_DELEGATION = "Microsoft.ContainerService/managedClusters"
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,21 @@ def training_rules(region: str, deny_internet_outbound: bool, cidr: str) -> list
     return [DENY_INTERNET_INBOUND, *rules]
 
 
+def api_server_rules(scoring_cidr: str) -> list[Rule]:
+    """What the API server subnet must let in ("Network security group (NSG) security rules",
+    learn.microsoft.com/azure/aks/api-server-vnet-integration); Azure's defaults allow both already,
+    stated here so a later deny cannot cut them silently."""
+    return [
+        Rule("allow-nodes-apiserver-inbound", 100, "Inbound", "Allow", "Tcp", scoring_cidr, "*", ("443", "4443"),
+             "Cluster nodes reach the API server."),
+        Rule("allow-lb-apiserver-inbound", 110, "Inbound", "Allow", "Tcp", "AzureLoadBalancer", "*", ("9988",),
+             "Azure Load Balancer probes the API server."),
+        DENY_INTERNET_INBOUND,
+        # The API server reaches the nodes over the ports AKS opens itself (konnectivity, kubelet), never SSH/RDP.
+        DENY_LATERAL_OUTBOUND,
+    ]
+
+
 @dataclass
 class NetworkProps:
     common: Common
@@ -132,6 +150,8 @@ class NetworkProps:
             raise PropsError("the VNet needs a privateEndpoints subnet")
         if self.egress == "firewall" and not self.firewall_ip:
             raise PropsError("egress firewall needs firewall_ip")
+        if "apiServer" in self.subnets and "scoring" not in self.subnets:
+            raise PropsError("the API server subnet serves the AKS cluster in the scoring subnet, which is missing")
         if self.deny_internet_outbound and self.egress == "firewall":
             raise PropsError("denying internet outbound in the NSG would also block the route to the firewall")
 
@@ -148,6 +168,8 @@ class NetworkComponent(pulumi.ComponentResource):
                  "scoring": [DENY_INTERNET_INBOUND, DENY_LATERAL_OUTBOUND]}
         if "training" in props.subnets:
             rules["training"] = training_rules(region, props.deny_internet_outbound, props.subnets["training"])
+        if "apiServer" in props.subnets:
+            rules["apiServer"] = api_server_rules(props.subnets["scoring"])
         self.nsgs: dict[str, network.NetworkSecurityGroup] = {}
         for use in props.subnets:
             nsg = network.NetworkSecurityGroup(
@@ -224,6 +246,8 @@ class NetworkComponent(pulumi.ComponentResource):
                 route_table=network.RouteTableArgs(id=route_id) if egress and route_id is not None else None,
                 private_endpoint_network_policies="Enabled",
                 default_outbound_access=False,
+                delegations=[network.DelegationArgs(name="aks-apiserver", service_name=API_SERVER_DELEGATION)]
+                if use == "apiServer" else None,
             ))
         self.vnet = network.VirtualNetwork(
             f"{name}-vnet",

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import pulumi
 from pulumi_azure_native import containerregistry as acr
 
-from .common import (
+from infra.components.common import (
     Common,
     PropsError,
     add_diagnostics,
@@ -17,6 +18,7 @@ from .common import (
     check_name,
     resource_opts,
 )
+from infra.components.encryption import RegistryKey
 
 
 @dataclass
@@ -28,6 +30,10 @@ class RegistryProps:
     zone_redundancy: bool = False
     quarantine: bool = False
     allowed_ip_ranges: list[str] = field(default_factory=list)
+    # Encrypt with this customer-managed key (Premium only; set only when the registry is created).
+    customer_managed_key: RegistryKey | None = None
+    # What the registry waits for (the key identity's grant and its propagation pause).
+    depends_on: Sequence[pulumi.Resource] = ()
 
     def __post_init__(self) -> None:
         check_name("registry", self.name)
@@ -35,6 +41,8 @@ class RegistryProps:
             raise PropsError(f"registry sku must be Basic, Standard or Premium, got {self.sku!r}")
         if self.zone_redundancy and self.sku != "Premium":
             raise PropsError("registry zone redundancy needs the Premium SKU")
+        if self.customer_managed_key and self.sku != "Premium":
+            raise PropsError("registry customer-managed keys need the Premium SKU")
 
     @property
     def premium(self) -> bool:
@@ -74,8 +82,9 @@ class RegistryComponent(pulumi.ComponentResource):
                 # opens the registry. The SDK fills `enabled` when the status is left out, so it is stated.
                 azure_ad_authentication_as_arm_policy=acr.AzureADAuthenticationAsArmPolicyArgs(status="disabled"),
             ),
+            **customer_managed_key(props.customer_managed_key),
             tags=c.tags,
-            opts=resource_opts(self, c, stateful=True),
+            opts=resource_opts(self, c, stateful=True, depends_on=list(props.depends_on)),
         )
 
         add_diagnostics(self, name, self.registry.id, c.diagnostic_settings, "Microsoft.ContainerRegistry/registries")
@@ -86,3 +95,25 @@ class RegistryComponent(pulumi.ComponentResource):
         self.id = self.registry.id
         self.login_server = self.registry.login_server
         self.register_outputs({"id": self.registry.id, "login_server": self.registry.login_server})
+
+
+def customer_managed_key(key: RegistryKey | None) -> dict:
+    """The registry's identity and encryption for a customer-managed key, or nothing.
+
+    ACR takes the key only at creation, only with a user-assigned identity, and names that identity by
+    its client ID in keyVaultProperties.identity; a key without a version is adopted within an hour of
+    each rotation (tutorial-customer-managed-keys, tutorial-enable-customer-managed-keys)."""
+    if key is None:
+        return {}
+    return {
+        "identity": acr.IdentityPropertiesArgs(
+            type=acr.ResourceIdentityType.USER_ASSIGNED,
+            user_assigned_identities=pulumi.Output.from_input(key.identity_id).apply(
+                lambda uid: {uid: acr.UserIdentityPropertiesArgs()}),
+        ),
+        "encryption": acr.EncryptionPropertyArgs(
+            status=acr.EncryptionStatus.ENABLED,
+            key_vault_properties=acr.KeyVaultPropertiesArgs(key_identifier=key.key_identifier,
+                                                            identity=key.identity_client_id),
+        ),
+    }

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from .common import Common, add_private_endpoints, add_role_assignments
+from infra.components.common import Common, add_private_endpoints, add_role_assignments
 
 # Managed-network rule name -> (target, sub-resource); reserved, like the platform's other rule names.
 RULES = {"pe-mlregistry": ("registry", "amlregistry"), "pe-mlregistry-blob": ("storage", "blob"),

@@ -16,11 +16,12 @@ the accounts; team containers are retained on delete so offboarding never delete
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import pulumi
 from pulumi_azure_native import storage
 
-from .common import (
+from infra.components.common import (
     Common,
     PropsError,
     add_diagnostics,
@@ -29,6 +30,7 @@ from .common import (
     check_name,
     resource_opts,
 )
+from infra.components.encryption import StorageKey
 
 ACCOUNT = "Microsoft.Storage/storageAccounts"
 # d.hh:mm:ss, as ARM takes sasExpirationPeriod.
@@ -47,6 +49,10 @@ class StorageProps:
     data_lake: bool = False
     # Private containers (team data) on the data lake; never publicly readable, kept on delete.
     containers: list[str] = field(default_factory=list)
+    # Encrypt with this customer-managed key (infra/components/encryption.py); None: Microsoft-managed keys.
+    customer_managed_key: StorageKey | None = None
+    # What the account waits for (the key identity's grant and its propagation pause).
+    depends_on: Sequence[pulumi.Resource] = ()
     # True: a flat account only Azure services write to (VNet flow logs): blob alone, no file share.
     logs_only: bool = False
 
@@ -101,16 +107,12 @@ class StorageComponent(pulumi.ComponentResource):
                     for ip in props.allowed_ip_ranges
                 ],
             ),
-            encryption=storage.EncryptionArgs(
-                key_source="Microsoft.Storage",
-                require_infrastructure_encryption=True,
-                services=storage.EncryptionServicesArgs(
-                    blob=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
-                    file=storage.EncryptionServiceArgs(enabled=True, key_type="Account"),
-                ),
-            ),
+            identity=storage.IdentityArgs(type=storage.IdentityType.USER_ASSIGNED,
+                                          user_assigned_identities=[props.customer_managed_key.identity_id])
+            if props.customer_managed_key else None,
+            encryption=encryption(props.customer_managed_key),
             tags=c.tags,
-            opts=resource_opts(self, c, stateful=True),
+            opts=resource_opts(self, c, stateful=True, depends_on=list(props.depends_on)),
         )
 
         retention = storage.DeleteRetentionPolicyArgs(enabled=True, days=props.soft_delete_days)
@@ -157,3 +159,28 @@ class StorageComponent(pulumi.ComponentResource):
         self.id = self.account.id
         self.name = self.account.name
         self.register_outputs({"id": self.account.id, "name": self.account.name})
+
+
+def encryption(key: StorageKey | None) -> storage.EncryptionArgs:
+    """Infrastructure (double) encryption, and account-scoped keys for every service, CMK or not.
+
+    Queues and tables take the account's key only when the account is created with keyType Account;
+    otherwise they stay on a service-scoped Microsoft key even once a customer-managed key protects the
+    account, and that cannot be changed later (customer-managed-keys-overview, "Customer-managed keys
+    for queues and tables"; Azure Policy f0e5abd0 and 7c322315). Setting it from the start keeps a later
+    switch to customer-managed keys an in-place change for both accounts. The key has no version, so
+    Azure Storage adopts each new version itself (it checks the vault daily)."""
+    services = storage.EncryptionServicesArgs(
+        **{svc: storage.EncryptionServiceArgs(enabled=True, key_type=storage.KeyType.ACCOUNT)
+           for svc in ("blob", "file", "queue", "table")}
+    )
+    if key is None:
+        return storage.EncryptionArgs(key_source=storage.KeySource.MICROSOFT_STORAGE,
+                                      require_infrastructure_encryption=True, services=services)
+    return storage.EncryptionArgs(
+        key_source=storage.KeySource.MICROSOFT_KEYVAULT,
+        key_vault_properties=storage.KeyVaultPropertiesArgs(key_name=key.key_name, key_vault_uri=key.vault_uri),
+        encryption_identity=storage.EncryptionIdentityArgs(encryption_user_assigned_identity=key.identity_id),
+        require_infrastructure_encryption=True,
+        services=services,
+    )

@@ -15,7 +15,7 @@ from typing import Mapping, Sequence
 import pulumi
 from pulumi_azure_native import authorization, storage
 
-from ..access_grants import (
+from infra.access_grants import (
     TEAM_GRANTS,
     WORKSPACE,
     WORKSPACE_STORAGE,
@@ -24,11 +24,11 @@ from ..access_grants import (
     team_grants,
     unique_grants,
 )
-from ..assets.stack import team_datastore_name
-from .access import assign_grants
-from .assets import TeamDatastore, team_datastore
-from .common import Common, PropsError, resource_opts
-from .compute import ComputeComponent, ComputeProps, Instance
+from infra.seeding.stack import team_datastore_name
+from infra.components.access import assign_grants
+from infra.seeding.components import TeamDatastore, team_datastore
+from infra.components.common import Common, PropsError, resource_opts
+from infra.components.compute import ComputeComponent, ComputeProps, Instance
 
 
 @dataclass

@@ -15,7 +15,7 @@ from typing import Sequence
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 
-from .common import (
+from infra.components.common import (
     Common,
     PropsError,
     add_diagnostics,
@@ -24,6 +24,7 @@ from .common import (
     check_name,
     resource_opts,
 )
+from infra.components.encryption import WorkspaceKey
 
 ISOLATION_MODES = ("AllowInternetOutbound", "AllowOnlyApprovedOutbound")
 
@@ -86,6 +87,9 @@ class WorkspaceProps:
     image_build_compute: str | None = None
     # Resources that must exist first (the identity's role assignments).
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
+    # Encrypt the workspace's metadata with this customer-managed key, service-side (set only when the
+    # workspace is created; afterwards only another key of the same vault).
+    customer_managed_key: WorkspaceKey | None = None
 
     def __post_init__(self) -> None:
         check_name("workspace", self.name)
@@ -129,8 +133,12 @@ class WorkspaceComponent(pulumi.ComponentResource):
                 serverless_compute_custom_subnet=props.serverless_subnet_id, serverless_compute_no_public_ip=True
             ) if props.serverless_subnet_id is not None else None,
             image_build_compute=props.image_build_compute,
+            **customer_managed_key(props.customer_managed_key),
             tags=c.tags,
-            opts=resource_opts(self, c, stateful=True, depends_on=list(props.depends_on)),
+            opts=resource_opts(self, c, stateful=True, depends_on=list(props.depends_on),
+                               # The key version stays as created unless an operator moves it (README:
+                               # Customer-managed keys): a refreshed key must not move it silently.
+                               ignore_changes=[KEY_IDENTIFIER] if props.customer_managed_key else None),
         )
 
         # Outbound rules as their own resources, not inline: AML adds system rules to the
@@ -158,3 +166,23 @@ class WorkspaceComponent(pulumi.ComponentResource):
         self.name = self.workspace.name
         self.mlflow_tracking_uri = self.workspace.ml_flow_tracking_uri
         self.register_outputs({"id": self.id, "name": self.name, "mlflow_tracking_uri": self.mlflow_tracking_uri})
+
+
+KEY_IDENTIFIER = "encryption.keyVaultProperties.keyIdentifier"
+
+
+def customer_managed_key(key: WorkspaceKey | None) -> dict:
+    """Service-side CMK: the metadata stays in Microsoft-managed resources encrypted with the key (no
+    managed resource group, no Cosmos DB grant), with the workspace's user-assigned identity reaching the
+    key (concept-customer-managed-keys, "Service-side encryption of metadata")."""
+    if key is None:
+        return {}
+    return {
+        "encryption": ml.EncryptionPropertyArgs(
+            status=ml.EncryptionStatus.ENABLED,
+            key_vault_properties=ml.KeyVaultPropertiesArgs(key_vault_arm_id=key.vault_id,
+                                                           key_identifier=key.key_identifier),
+            identity=ml.IdentityForCmkArgs(user_assigned_identity=key.identity_id),
+        ),
+        "enable_service_side_cmk_encryption": True,
+    }

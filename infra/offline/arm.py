@@ -13,8 +13,8 @@ import copy
 import json
 from typing import Any, Callable, Iterable
 
-from .arm_types import NOT_ARM, TYPES, UnmappedError, lookup
-from .engine import Plan, PlannedResource
+from infra.offline.arm_types import NOT_ARM, TYPES, UnmappedError, lookup
+from infra.offline.engine import Plan, PlannedResource
 
 SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
 
@@ -25,7 +25,9 @@ SkipRule = Callable[[dict[str, Any]], list[tuple[str, str]]]
 # beside `properties` in ARM. Their other keys move under `properties`.
 NESTED: dict[str, dict[str, frozenset[str]]] = {
     "azure-native:network:NetworkSecurityGroup": {"securityRules": frozenset({"name", "id"})},
-    "azure-native:network:VirtualNetwork": {"subnets": frozenset({"name", "id"})},
+    # A subnet's delegations are sub-resources of the subnet in turn (`name` beside `properties.serviceName`).
+    "azure-native:network:VirtualNetwork": {"subnets": frozenset({"name", "id"}),
+                                            "subnets.delegations": frozenset({"name", "id"})},
     "azure-native:network:RouteTable": {"routes": frozenset({"name", "id"})},
     "azure-native:network:PrivateDnsZoneGroup": {"privateDnsZoneConfigs": frozenset({"name"})},
     "azure-native:network:PrivateEndpoint": {
@@ -103,8 +105,15 @@ def render_resource(res: PlannedResource) -> dict[str, Any]:
         if isinstance(inputs.get(key), dict):
             inputs[key] = {"id": inputs[key].get("id")}
     for path, outside in NESTED.get(res.type, {}).items():
-        if path in inputs:
-            inputs[path] = _renest(inputs[path], outside)
+        head, _, inner = path.partition(".")
+        if head in inputs and not inner:
+            inputs[head] = _renest(inputs[head], outside)
+        elif head in inputs:
+            # The outer list is renested already (paths are listed outer first): renest inside each item's properties.
+            for item in inputs[head] if isinstance(inputs[head], list) else []:
+                props = item.get("properties") if isinstance(item, dict) else None
+                if isinstance(props, dict) and inner in props:
+                    props[inner] = _renest(props[inner], outside)
 
     if spec.has_properties_input:
         props = inputs.pop("properties", {})

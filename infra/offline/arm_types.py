@@ -60,6 +60,15 @@ class UnmappedError(Exception):
 
 
 _STORAGE_IP = {"iPAddressOrRange": "value"}
+# Storage's customer-managed key settings: azure-native's names and ARM's (Microsoft.Storage 2024-01-01
+# Encryption: `keyvaultproperties {keyname, keyversion, keyvaulturi}` and `identity {userAssignedIdentity,
+# federatedIdentityClientId}`). Only the storage account has these names, so renaming at any depth is safe.
+_STORAGE_ENCRYPTION = {
+    "keyVaultProperties": "keyvaultproperties", "keyName": "keyname", "keyVersion": "keyversion",
+    "keyVaultUri": "keyvaulturi", "encryptionIdentity": "identity",
+    "encryptionUserAssignedIdentity": "userAssignedIdentity",
+    "encryptionFederatedIdentityClientId": "federatedIdentityClientId",
+}
 
 TYPES: dict[str, ArmType] = {
     t.token: t
@@ -81,7 +90,7 @@ TYPES: dict[str, ArmType] = {
         ArmType("azure-native:storage:StorageAccount", "Microsoft.Storage/storageAccounts", "2024-01-01",
                 ("accountName",),
                 renames={"enableHttpsTrafficOnly": "supportsHttpsTrafficOnly", "networkRuleSet": "networkAcls",
-                         **_STORAGE_IP}),
+                         **_STORAGE_IP, **_STORAGE_ENCRYPTION}),
         ArmType("azure-native:storage:BlobServiceProperties", "Microsoft.Storage/storageAccounts/blobServices",
                 "2024-01-01", ("accountName", "blobServicesName")),
         ArmType("azure-native:storage:FileServiceProperties", "Microsoft.Storage/storageAccounts/fileServices",
@@ -143,6 +152,9 @@ TYPES: dict[str, ArmType] = {
                 ("workspaceName", "computeName"), has_properties_input=True),
         ArmType("azure-native:containerservice:ManagedCluster", "Microsoft.ContainerService/managedClusters",
                 "2025-09-01", ("resourceName",)),
+        # The AKS node disks' customer-managed key (infra/components/encryption.py).
+        ArmType("azure-native:compute:DiskEncryptionSet", "Microsoft.Compute/diskEncryptionSets", "2024-03-02",
+                ("diskEncryptionSetName",)),
         ArmType("azure-native:containerservice:MaintenanceConfiguration",
                 "Microsoft.ContainerService/managedClusters/maintenanceConfigurations", "2025-09-01",
                 ("resourceName", "configName")),
@@ -173,7 +185,7 @@ TYPES: dict[str, ArmType] = {
                 ("workspaceName", "ruleName"), has_properties_input=True),
         ArmType("azure-native:machinelearningservices:Workspace", "Microsoft.MachineLearningServices/workspaces",
                 "2025-12-01", ("workspaceName",)),
-        # Seeded assets (infra/components/assets.py): each takes `properties`; `name` (and `version`)
+        # Seeded assets (infra/seeding/components.py): each takes `properties`; `name` (and `version`)
         # with the workspace name make the ARM name. A datastore's `skipValidation` is a query
         # parameter of the PUT, not part of the body.
         *(ArmType(f"azure-native:machinelearningservices:{token}",
@@ -222,11 +234,11 @@ TYPES: dict[str, ArmType] = {
 # Their dependencies pass through them to whatever depends on them.
 NOT_ARM: dict[str, str] = {
     "time:index/sleep:Sleep": "a pause for Azure RBAC propagation (pulumiverse-time)",
-    # infra/assets/upload.py: a dynamic-provider resource that writes files to the workspace's default
+    # infra/seeding/upload.py: a dynamic-provider resource that writes files to the workspace's default
     # datastore with Entra ID; the asset versions that point at its URI are ARM resources.
     "pulumi-python:dynamic/amlplatform:WorkspaceUpload": "a content-addressed upload of asset files "
     "(code, build context, local data) to the workspace's default datastore",
-    # infra/assets/registry_upload.py and routing.py: the registry's one upload path, and an endpoint's traffic
+    # infra/seeding/registry_upload.py and routing.py: the registry's one upload path, and an endpoint's traffic
     # (or batch default) written once its deployments exist.
     "pulumi-python:dynamic/amlplatform:RegistryUpload": "a promoted version's files, uploaded through the "
     "registry's temporary data reference",

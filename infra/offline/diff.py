@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .engine import Plan, PlannedResource
+from infra.offline.engine import Plan, PlannedResource
 
 Key = tuple[str, str]
 

@@ -18,7 +18,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 from pulumi.runtime.sync_await import _ensure_event_loop
 
-from .arm_types import NOT_ARM, UnmappedError, lookup, resource_id
+from infra.offline.arm_types import NOT_ARM, UnmappedError, lookup, resource_id
 
 OFFLINE_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 OFFLINE_TENANT = "11111111-1111-1111-1111-111111111111"
@@ -48,6 +48,19 @@ def _vault_outputs(inputs: dict, rid: str, tenant: str) -> dict:
     props = dict(inputs.get("properties") or {})
     props["vaultUri"] = f"https://{inputs['vaultName']}.vault.azure.net/"
     return {"properties": props}
+
+
+def _key_outputs(inputs: dict, rid: str, tenant: str) -> dict:
+    # Key Vault names a key version with 32 hex digits; the versionless URI follows the latest version.
+    uri = f"https://{inputs['vaultName']}.vault.azure.net/keys/{inputs['keyName']}"
+    return {"keyUri": uri, "keyUriWithVersion": f"{uri}/{uuid.UUID(fake_guid(rid, 'version')).hex}"}
+
+
+def _disk_encryption_set_outputs(inputs: dict, rid: str, tenant: str) -> dict:
+    identity = dict(inputs.get("identity") or {})
+    if "SystemAssigned" in str(identity.get("type")):
+        identity.update({"principalId": fake_guid(rid, "principal"), "tenantId": tenant})
+    return {"identity": identity, "provisioningState": "Succeeded"}
 
 
 def _registry_outputs(inputs: dict, rid: str, tenant: str) -> dict:
@@ -143,6 +156,8 @@ OUTPUTS: dict[str, Callable[[dict, str, str], dict]] = {
     "azure-native:managedidentity:UserAssignedIdentity": _identity_outputs,
     "azure-native:storage:StorageAccount": _storage_outputs,
     "azure-native:keyvault:Vault": _vault_outputs,
+    "azure-native:keyvault:Key": _key_outputs,
+    "azure-native:compute:DiskEncryptionSet": _disk_encryption_set_outputs,
     "azure-native:containerregistry:Registry": _registry_outputs,
     "azure-native:machinelearningservices:Workspace": _workspace_outputs,
     "azure-native:operationalinsights:Workspace": _log_analytics_outputs,

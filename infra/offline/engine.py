@@ -24,8 +24,8 @@ from pulumi.runtime.mocks import set_mocks
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from .arm_types import NOT_ARM, TYPES
-from .emulator import OFFLINE_SUBSCRIPTION, OFFLINE_TENANT, ArmEmulator, Recorder
+from infra.offline.arm_types import NOT_ARM, TYPES
+from infra.offline.emulator import OFFLINE_SUBSCRIPTION, OFFLINE_TENANT, ArmEmulator, Recorder
 
 PROJECT = "amlplatform"
 # The organization of every stack in a DIY backend (azblob and the like); a stack reference names it.
@@ -52,6 +52,9 @@ class PlannedResource:
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     # Input paths the engine keeps from the state on update (the `ignore_changes` resource option).
     ignore_changes: list[str] = field(default_factory=list)
+    # A real preview's inputs of the deployed resource (its step's oldState), None where nothing is deployed
+    # yet (the offline plan, a create): the Azure rules compare them for create-time properties.
+    prior_inputs: dict[str, Any] | None = None
 
 
 @dataclass
@@ -139,9 +142,9 @@ def config_for_pulumi(raw: dict[str, Any]) -> dict[str, str]:
 def _quiet_expected_errors() -> None:
     """A failed resource leaves sibling futures unread; asyncio would print each with a traceback
     after the run. The error itself is raised to the caller once, so those echoes are dropped."""
-    from ..components.common import PropsError
-    from ..config import ConfigError
-    from .arm_types import UnmappedError
+    from infra.components.common import PropsError
+    from infra.config.stack import ConfigError
+    from infra.offline.arm_types import UnmappedError
 
     quiet = (UnmappedError, ConfigError, PropsError)
     loop = asyncio.get_event_loop()

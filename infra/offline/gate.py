@@ -14,10 +14,10 @@ from typing import Any
 
 from policies.rules import RuleReport
 
-from . import arm, azure_rules, checkov_gate, platform_rules, report
-from .azure_rules import AzureReport
-from .checkov_gate import CheckovResult
-from .engine import Plan
+from infra.offline import arm, azure_rules, checkov_gate, platform_rules, report
+from infra.offline.azure_rules import AzureReport
+from infra.offline.checkov_gate import CheckovResult
+from infra.offline.engine import Plan
 
 
 @dataclass

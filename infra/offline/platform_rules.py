@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 
 from policies.rules import Resource, RuleReport, StackFacts, evaluate
 
-from ..config import AnyStackConfig, StackConfig
-from ..config_team import TeamStackConfig
-from ..naming import Names
-from ..program import managed_isolation, platform_tags
-from .engine import Plan, PlannedResource
+from infra.config.stack import AnyStackConfig, StackConfig
+from infra.config.team import TeamStackConfig
+from infra.naming import Names
+from infra.offline.engine import Plan, PlannedResource
+from infra.program import managed_isolation, platform_tags
 
 if TYPE_CHECKING:
-    from ..config_registry_stack import RegistryStackConfig
+    from infra.config.registry_stack import RegistryStackConfig
 
 WORKSPACE_IDENTITY = "workspace-identity-uai"
 INSTANCE_IDENTITY = "instance-identity-uai"
@@ -27,6 +27,10 @@ def facts_for(cfg: AnyStackConfig, plan: Plan | None = None) -> StackFacts:
     if isinstance(cfg, TeamStackConfig):
         cfg = cfg.platform_config
     owners = {cfg.rbac.platform_owners.object_id.lower()} if cfg.rbac else set()
+    # The registry stack has no AKS, network or encryption section.
+    env_stack = cfg if isinstance(cfg, StackConfig) else None
+    cmk = env_stack.encryption.customer_managed_key if env_stack else None
+
     def principals(name: str) -> frozenset[str]:
         return frozenset(str(r.outputs.get("principalId", "")).lower()
                          for r in (plan.of_type("azure-native:managedidentity:UserAssignedIdentity") if plan else [])
@@ -44,11 +48,12 @@ def facts_for(cfg: AnyStackConfig, plan: Plan | None = None) -> StackFacts:
         # Governance, not the stack's choice: staging and prod state is protected.
         protect_stateful=cfg.platform.environment != "dev",
         secrets_visible=True,
-        # The registry stack has no AKS, network or workspace.
-        inference_http=isinstance(cfg, StackConfig) and cfg.aks.enabled and cfg.aks.tls.mode == "internalHttp",
-        flow_logs_central=isinstance(cfg, StackConfig) and cfg.network.flow_logs.mode == "central",
-        private_ingestion=isinstance(cfg, StackConfig) and cfg.network.monitor_private_link,
-        managed_network_workspaces=managed_network_workspaces(cfg) if isinstance(cfg, StackConfig) else (),
+        inference_http=bool(env_stack and env_stack.aks.enabled and env_stack.aks.tls.mode == "internalHttp"),
+        flow_logs_central=bool(env_stack and env_stack.network.flow_logs.mode == "central"),
+        private_ingestion=bool(env_stack and env_stack.network.monitor_private_link),
+        customer_managed_key=bool(cmk and cmk.enabled),
+        aks_kms=bool(env_stack and cmk and cmk.enabled and cmk.aks_kms and env_stack.aks.enabled),
+        managed_network_workspaces=managed_network_workspaces(env_stack) if env_stack else (),
     )
 
 
@@ -61,7 +66,7 @@ def managed_network_workspaces(cfg: StackConfig) -> tuple[str, ...]:
 
 
 def _registry_tags(cfg: RegistryStackConfig) -> dict[str, str]:
-    from ..registry_program import tags_for
+    from infra.registry_program import tags_for
 
     return tags_for(cfg)
 
@@ -109,6 +114,9 @@ def policy_config(cfg: AnyStackConfig) -> dict[str, object]:
         "aml-compute-in-vnet": policy(managedNetworkWorkspaces=list(facts.managed_network_workspaces)),
         "vnet-flow-logs": policy(flowLogsCentral=facts.flow_logs_central),
         "private-ingestion": policy(privateIngestion=facts.private_ingestion),
+        **{name: policy(customerManagedKey=facts.customer_managed_key)
+           for name in ("cmk-workspace", "cmk-storage", "cmk-registry", "cmk-aks-disks")},
+        "cmk-aks-kms": policy(aksKms=facts.aks_kms),
     }
 
 

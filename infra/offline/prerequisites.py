@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from .arm_types import TYPES
-from .engine import Plan, PlannedResource
+from infra.offline.arm_types import TYPES
+from infra.offline.engine import Plan, PlannedResource
 
 # Registered in every subscription (learn.microsoft.com/azure/azure-resource-manager/management/
 # resource-providers-and-types): nothing to do.

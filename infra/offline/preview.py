@@ -2,7 +2,8 @@
 
 The document (pulumi's display/json.go `previewDigest`) holds `steps`, each with an `op`, a
 `urn` and, for what will exist afterwards, `newState` (type, inputs, parent, dependencies,
-propertyDependencies, protect, id once known). Values not known until `pulumi up` are the
+propertyDependencies, protect, id once known); a step on a deployed resource also has its
+`oldState`, whose inputs the plan keeps as `prior_inputs`. Values not known until `pulumi up` are the
 engine's sentinel strings; secrets are masked. Deleted resources are left out; resources of
 types the renderer does not map are reported, never dropped silently.
 """
@@ -16,10 +17,10 @@ from pathlib import Path
 
 from policies.rules import unknown
 
-from ..config import ConfigError
-from .arm_types import NOT_ARM, TYPES, UnmappedError, resource_id
-from .emulator import OFFLINE_SUBSCRIPTION, STACK_REFERENCE
-from .engine import Plan, PlannedResource, normalise
+from infra.config.stack import ConfigError
+from infra.offline.arm_types import NOT_ARM, TYPES, UnmappedError, resource_id
+from infra.offline.emulator import OFFLINE_SUBSCRIPTION, STACK_REFERENCE
+from infra.offline.engine import Plan, PlannedResource, normalise
 
 GONE = {"delete", "delete-replaced", "discard", "discard-replaced", "remove-pending-replace", "read",
         "read-replacement", "refresh"}
@@ -95,6 +96,7 @@ def load(path: Path) -> Preview:
         if kind == "pulumi:pulumi:Stack":
             continue
         inputs = normalise(state.get("inputs") or {})
+        old = step.get("oldState")
         res = PlannedResource(
             urn=urn, type=kind, name=parts[-1], custom=bool(state.get("custom", True)),
             parent=str(state.get("parent") or ""), id=state.get("id") or None,
@@ -102,6 +104,7 @@ def load(path: Path) -> Preview:
             dependencies=sorted(state.get("dependencies") or []), protect=bool(state.get("protect")),
             retain_on_delete=bool(state.get("retainOnDelete")),
             property_dependencies={k: sorted(v) for k, v in (state.get("propertyDependencies") or {}).items() if v},
+            prior_inputs=normalise(old.get("inputs") or {}) if isinstance(old, dict) else None,
         )
         if res.id is None or unknown(res.id):
             res.id = _pending_id(res, subscription)

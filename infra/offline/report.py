@@ -6,10 +6,10 @@ from collections import Counter, defaultdict
 
 from policies.rules import RuleReport
 
-from . import prerequisites
-from .azure_rules import AzureReport
-from .checkov_gate import CheckovResult
-from .engine import Plan, PlannedResource
+from infra.offline import prerequisites
+from infra.offline.azure_rules import AzureReport
+from infra.offline.checkov_gate import CheckovResult
+from infra.offline.engine import Plan, PlannedResource
 
 
 def top_component(plan: Plan, res: PlannedResource) -> str:

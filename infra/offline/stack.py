@@ -11,13 +11,13 @@ import json
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
-from ..config import AnyStackConfig, StackConfig, load_stack
-from ..config_team import TeamStackConfig
-from .emulator import OFFLINE_SUBSCRIPTION
-from .engine import ORGANIZATION, PROJECT, Plan, run, with_secret_placeholders
+from infra.config.stack import AnyStackConfig, StackConfig, load_stack
+from infra.config.team import TeamStackConfig
+from infra.offline.emulator import OFFLINE_SUBSCRIPTION
+from infra.offline.engine import ORGANIZATION, PROJECT, Plan, run, with_secret_placeholders
 
 if TYPE_CHECKING:
-    from ..config_registry_stack import RegistryStackConfig
+    from infra.config.registry_stack import RegistryStackConfig
 
 # Platform plans by (repository root, stack, config): what team stacks read their outputs from.
 _PLATFORM_PLANS: OrderedDict[tuple[str, str, str], Plan] = OrderedDict()
@@ -32,11 +32,11 @@ def plan_stack(cfg: AnyStackConfig, raw: dict[str, Any]) -> tuple[Plan, list[str
     """The stack's plan, and the secret keys it still needs before `pulumi up`."""
     if isinstance(cfg, TeamStackConfig):
         return plan_team_stack(cfg, raw), []
-    from .. import program
-    from ..config_registry_stack import RegistryStackConfig
+    from infra import program
+    from infra.config.registry_stack import RegistryStackConfig
 
     if isinstance(cfg, RegistryStackConfig):
-        from .. import registry_program
+        from infra import registry_program
 
         return run(lambda: registry_program.build_registry(cfg), cfg.stack, raw,
                    subscription_id=cfg.platform.subscription_id or OFFLINE_SUBSCRIPTION), []
@@ -77,7 +77,7 @@ def referenced_plans(cfg: AnyStackConfig) -> list[Plan]:
 
 def plan_team_stack(cfg: TeamStackConfig, raw: dict[str, Any]) -> Plan:
     """A team stack's plan: its platform stack is planned first and answers the StackReference."""
-    from .. import team_program
+    from infra import team_program
 
     platform = cfg.platform_config
     outputs = referenced_plans(cfg)[0].outputs

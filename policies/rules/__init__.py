@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from . import access, aks, data, governance, network, serving, workspace
+from . import access, aks, data, encryption, governance, network, serving, workspace
 from .core import ANY, Resource, Rule, RuleReport, StackFacts, Violation, unknown
 from .core import evaluate as _evaluate
 
 RULES: tuple[Rule, ...] = (
-    workspace.RULES + data.RULES + network.RULES + aks.RULES + access.RULES + governance.RULES + serving.RULES
+    workspace.RULES + data.RULES + encryption.RULES + network.RULES + aks.RULES + access.RULES + governance.RULES
+    + serving.RULES
 )
 
 

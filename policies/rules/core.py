@@ -86,6 +86,10 @@ class StackFacts:
     # The stack sets amlplatform:network.monitorPrivateLink: Log Analytics and App Insights take ingestion
     # only through an Azure Monitor private link scope.
     private_ingestion: bool = False
+    # The stack has amlplatform:encryption.customerManagedKey.enabled (and its aksKms with AKS): the
+    # workspace, storage, registry and AKS must carry their customer-managed keys (policies/rules/encryption.py).
+    customer_managed_key: bool = False
+    aks_kms: bool = False
 
     @property
     def level(self) -> Level:

@@ -7,11 +7,14 @@ from typing import Any, Iterator
 
 from .core import ANY, Resource, Rule, StackFacts, dig, unknown
 from .tokens import (
-    AGENT_POOL, AKS, COMPUTE, EXTENSION, KEY_VAULT, LOG_ANALYTICS, REGISTRY, RESOURCE_GROUP, STORAGE, WORKSPACE,
+    AGENT_POOL, AKS, COMPUTE, DISK_ENCRYPTION_SET, EXTENSION, KEY, KEY_VAULT, LOG_ANALYTICS, REGISTRY, RESOURCE_GROUP,
+    STORAGE, WORKSPACE,
 )
 
-# Deleting one of these loses data or identity that a redeploy cannot bring back.
-STATEFUL = frozenset({RESOURCE_GROUP, STORAGE, KEY_VAULT, WORKSPACE, LOG_ANALYTICS, REGISTRY})
+# Deleting one of these loses data or identity that a redeploy cannot bring back (a customer-managed key
+# takes its data with it; a disk encryption set its cluster's disks).
+STATEFUL = frozenset({RESOURCE_GROUP, STORAGE, KEY_VAULT, WORKSPACE, LOG_ANALYTICS, REGISTRY, KEY,
+                      DISK_ENCRYPTION_SET})
 
 # Types whose azure-native args take `tags` (a test checks this against the SDK for every type we map).
 TAGGABLE = frozenset({
@@ -26,6 +29,7 @@ TAGGABLE = frozenset({
     "azure-native:network:RouteTable",
     "azure-native:network:FlowLog",
     "azure-native:keyvault:Key",
+    DISK_ENCRYPTION_SET,
     "azure-native:privatedns:PrivateZone",
     "azure-native:privatedns:VirtualNetworkLink",
     "azure-native:monitor:PrivateLinkScope",

@@ -2,7 +2,7 @@
 
 The test resolves the virtualenv as that script does and starts this file with its python, in the
 engine's provider working directory and environment (tests/pulumi_launch.py). Like `-m`, sys.path
-starts with the working directory. It replaces infra.assets.upload's Azure clients with fakes
+starts with the working directory. It replaces infra.seeding.upload's Azure clients with fakes
 that append every blob written (name, sha256, size) as a JSON line to the file named by
 HARNESS_RECORD, then runs Pulumi's own dynamic provider host (pulumi.dynamic.__main__), which prints
 its port and deserialises each provider from its `__provider` property (dill) on the first call.
@@ -48,7 +48,7 @@ def fake_clients(props: dict[str, Any]) -> tuple[Any, Any]:
     return ml_client, FakeContainer(props["containerName"])
 
 
-import infra.assets.upload  # noqa: E402 - after sys.path is what `-m` gives
+import infra.seeding.upload  # noqa: E402 - after sys.path is what `-m` gives
 
-infra.assets.upload._clients = fake_clients  # type: ignore[assignment]
+infra.seeding.upload._clients = fake_clients  # type: ignore[assignment]
 runpy.run_module("pulumi.dynamic", run_name="__main__", alter_sys=True)

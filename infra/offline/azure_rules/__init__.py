@@ -16,12 +16,13 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
-from .base import AzureRule, Finding, PlanView
-from . import aks, compute, diagnostics, locks, network, rbac, serving, storage, subscription
-from ..engine import Plan
+from infra.offline.azure_rules.base import AzureRule, Finding, PlanView
+from infra.offline.azure_rules import aks, compute, diagnostics, encryption, locks, network, rbac, serving, storage, subscription
+from infra.offline.engine import Plan
 
 RULES: tuple[AzureRule, ...] = (rbac.RULES + storage.RULES + diagnostics.RULES + locks.RULES + compute.RULES
-                                + aks.RULES + network.RULES + subscription.RULES + serving.RULES)
+                                + aks.RULES + network.RULES + encryption.RULES + subscription.RULES
+                                + serving.RULES)
 
 
 @dataclass

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ...components.inference_settings import ALWAYS_THERE
-from ...roles import AKS_ATTACH_ROLES, BUILTIN_ROLES
-from ..engine import PlannedResource
-from .base import AzureRule, PlanView
+from infra.components.inference_settings import ALWAYS_THERE
+from infra.azure_facts.roles import AKS_ATTACH_ROLES, BUILTIN_ROLES
+from infra.offline.engine import PlannedResource
+from infra.offline.azure_rules.base import AzureRule, PlanView
 
 CLUSTER = "Microsoft.ContainerService/managedClusters"
 MANAGED_NAMESPACE = "Microsoft.ContainerService/managedClusters/managedNamespaces"

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable, Iterable, Sequence
 
-from ..arm_types import TYPES
-from ..engine import Plan, PlannedResource
+from infra.offline.arm_types import TYPES
+from infra.offline.engine import Plan, PlannedResource
 
 
 @dataclass(frozen=True)

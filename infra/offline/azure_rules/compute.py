@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from .base import AzureRule, PlanView
+from infra.offline.azure_rules.base import AzureRule, PlanView
 
 WORKSPACE = "Microsoft.MachineLearningServices/workspaces"
 COMPUTE = "Microsoft.MachineLearningServices/workspaces/computes"

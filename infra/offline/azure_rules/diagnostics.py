@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from ...diagnostic_categories import arm_type_of, for_type
-from .base import AzureRule, PlanView
+from infra.azure_facts.diagnostic_categories import arm_type_of, for_type
+from infra.offline.azure_rules.base import AzureRule, PlanView
 
 DIAGNOSTIC_SETTING = "Microsoft.Insights/diagnosticSettings"
 
@@ -22,7 +22,7 @@ def diagnostic_categories(view: PlanView) -> Iterable[tuple[str, str]]:
         arm_type = view.arm_type(target) if target is not None else arm_type_of(uri)
         supported = for_type(arm_type)
         if supported is None:
-            yield ds.urn, (f"targets a {arm_type}, a type infra/diagnostic_categories.py does not list: Azure "
+            yield ds.urn, (f"targets a {arm_type}, a type infra/azure_facts/diagnostic_categories.py does not list: Azure "
                            "refuses categories the type lacks, so add its supported logs and metrics first")
             continue
         problems = []

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..engine import PlannedResource
-from .base import AzureRule, PlanView
+from infra.offline.engine import PlannedResource
+from infra.offline.azure_rules.base import AzureRule, PlanView
 
 LOCK = "Microsoft.Authorization/locks"
 ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
@@ -23,11 +23,21 @@ def _platform_principals(view: PlanView) -> set[str]:
     return {str(r.outputs.get("principalId", "")).lower() for r in view.of_arm_type(IDENTITY)} - {""}
 
 
+def _system_identity_of_planned(view: PlanView, child: PlannedResource) -> bool:
+    """A grant whose principal is the system-assigned identity of a resource the stack declares (a disk
+    encryption set's): it lives and goes with that resource, as fixed as a platform identity's grant."""
+    by_urn = view.plan.by_urn()
+    sources = [by_urn.get(u) for u in child.property_dependencies.get("principalId", [])]
+    return any(s is not None and "SystemAssigned" in str((s.inputs.get("identity") or {}).get("type"))
+               for s in sources)
+
+
 def _static(view: PlanView, child: PlannedResource, principals: set[str]) -> bool:
     kind = view.arm_type(child)
     if kind in STATIC_CHILDREN:
         return True
-    return kind == ROLE_ASSIGNMENT and str(child.inputs.get("principalId", "")).lower() in principals
+    return kind == ROLE_ASSIGNMENT and (str(child.inputs.get("principalId", "")).lower() in principals
+                                        or _system_identity_of_planned(view, child))
 
 
 def locks_over_managed_children(view: PlanView) -> Iterable[tuple[str, str]]:

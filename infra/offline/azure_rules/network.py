@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ...roles import BUILTIN_ROLES
-from ..engine import PlannedResource
-from .aks import _grants, _principal, _waits_for
-from .base import AzureRule, PlanView
+from infra.azure_facts.roles import BUILTIN_ROLES
+from infra.offline.engine import PlannedResource
+from infra.offline.azure_rules.aks import _grants, _principal, _waits_for
+from infra.offline.azure_rules.base import AzureRule, PlanView
 
 FLOW_LOG = "Microsoft.Network/networkWatchers/flowLogs"
 LOG_ANALYTICS = "Microsoft.OperationalInsights/workspaces"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable
 
-from .base import AzureRule, PlanView
+from infra.offline.azure_rules.base import AzureRule, PlanView
 
 ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from .base import AzureRule, PlanView
+from infra.offline.azure_rules.base import AzureRule, PlanView
 
 ONLINE = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints"
 DEPLOYMENT = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments"

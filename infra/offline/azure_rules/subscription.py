@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..prerequisites import for_plan
-from .base import AzureRule, PlanView
+from infra.offline.prerequisites import for_plan
+from infra.offline.azure_rules.base import AzureRule, PlanView
 
 
 def required_features(view: PlanView) -> Iterable[tuple[str, str]]:

@@ -1,0 +1,1 @@
+"""The `amlplatform` command line: plan, check, scan, onboard, seeding, promotion, the state backend."""

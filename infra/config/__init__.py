@@ -1,0 +1,1 @@
+"""Stack configuration: the stack files' sections, their environment defaults, validation and loading."""
