@@ -19,33 +19,33 @@ import pulumi
 import pulumiverse_time as time
 from pulumi_azure_native import authorization, resources
 
+from infra.config import stack as config_mod
+from infra.config import team_stack as config_team
+from infra.seeding import stack as assets_stack
 from infra.access_grants import TEAM_ROLE_NAMES
-from infra.azure_facts.roles import role_definition_id
 from infra.components.access import AccessComponent, AccessProps, Grantee, Team
+from infra.seeding.components import AssetsComponent, AssetsProps, TeamDatastore, Uploader
 from infra.components.common import Common, DiagnosticSettings, PrivateEndpoints, PropsError, RoleAssignment
 from infra.components.compute import Attach, Cluster, ComputeComponent, ComputeProps, Instance
-from infra.components.encryption import StorageKey
-from infra.components.endpoints import EndpointGrant, EndpointsComponent, EndpointsProps
 from infra.components.flow_logs import FlowLogsComponent, FlowLogsProps
-from infra.components.identity import IdentityComponent, IdentityProps
 from infra.components.inference import InferenceComponent, InferenceProps, InstanceType, MaintenanceWindow
+from infra.components.identity import IdentityComponent, IdentityProps
 from infra.components.keyvault import KeyVaultComponent, KeyVaultProps
 from infra.components.monitor_private_link import MonitorPrivateLinkComponent, MonitorPrivateLinkProps
 from infra.components.monitoring import MonitoringComponent, MonitoringProps
 from infra.components.network import NetworkComponent, NetworkProps
+from infra.components.encryption import StorageKey
+from infra.components.endpoints import EndpointGrant, EndpointsComponent, EndpointsProps
 from infra.components.registry import RegistryComponent, RegistryProps
 from infra.components.registry_link import RULES as REGISTRY_LINK_RULES
 from infra.components.registry_link import RegistryLinkComponent, RegistryLinkProps
 from infra.components.storage import StorageComponent, StorageProps
 from infra.components.workspace import OutboundRule, WorkspaceComponent, WorkspaceProps
-from infra.config import stack as config_mod
-from infra.config import team as config_team
 from infra.encryption import customer_managed_keys
 from infra.naming import Names
 from infra.paths import REPO_ROOT
 from infra.platform_outputs import PlatformOutputs, instance_settings_output
-from infra.seeding import stack as assets_stack
-from infra.seeding.components import AssetsComponent, AssetsProps, TeamDatastore, Uploader
+from infra.azure_facts.roles import role_definition_id
 
 
 def platform_tags(cfg: config_mod.StackConfig) -> dict[str, str]:

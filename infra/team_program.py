@@ -21,7 +21,7 @@ from infra.components.common import Common
 from infra.components.compute import Instance
 from infra.components.team import TeamComponent, TeamProps
 from infra.config.stack import ConfigError
-from infra.config.team import PLATFORM_STACK_KEY, TeamStackConfig, conflicts
+from infra.config.team_stack import PLATFORM_STACK_KEY, TeamStackConfig, conflicts
 from infra.naming import instance_name
 from infra.platform_outputs import MissingOutput, PlatformOutputs
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from infra.config.stack import StackConfig
-from infra.config.team import TeamStackConfig
-from infra.offline.relaxations_encryption import encryption_skips
+from policies.relaxations_encryption import encryption_skips
+from infra.config.team_stack import TeamStackConfig
 from infra.program import managed_isolation
 
 Skip = tuple[str, str]
@@ -215,9 +215,9 @@ def for_stack(cfg: StackConfig | TeamStackConfig) -> Callable[[dict[str, Any]], 
 
     def skips(res: dict[str, Any]) -> list[Skip]:
         rule = RULES.get(res["type"])
-        out = (rule(res, governing) if rule else []) + encryption_skips(res, governing)
+        out = rule(res, governing) if rule else []
         if team is not None and res["type"] == COMPUTE:
             out += _team_compute(res, team)
-        return out
+        return out + encryption_skips(res, governing)
 
     return skips

@@ -19,9 +19,12 @@ import pytest
 import yaml
 
 from infra import team_program
+
 from infra.cli import main as cli
-from infra.cli import onboarding
+
 from infra.config import stack as config
+
+from infra.cli import onboarding
 from infra.naming import instance_name, stable_guid
 from infra.offline import azure_rules, engine, platform_rules
 from infra.offline import stack as offline_stack

@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.config.registry_stack import RegistryStackConfig
 from infra.config.stack import load_stack
+from infra.config.registry_stack import RegistryStackConfig
 from tests.conftest import ACTIONLINT_PKG
 
 ROOT = Path(__file__).resolve().parents[1]

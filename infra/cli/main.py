@@ -27,13 +27,14 @@ from typing import TYPE_CHECKING, Any, Iterator
 # pulumi-azure-native, azure-ai-ml or checkov load (about 5 s of imports), in well under a
 # second. Each command imports the heavy modules it needs once the input is validated;
 # tests/test_cli.py checks that validating a bad stack imports none of them.
-from infra.cli import onboarding, onboarding_team
-from infra.cli import promote as cli_promote
 from infra.cli import seeding as cli_assets
 from infra.cli import state_backend as cli_bootstrap
-from infra.config.registry_stack import RegistryStackConfig
+from infra.cli import promote as cli_promote
+from infra.cli import onboarding
+from infra.cli import onboarding_team
 from infra.config.stack import KIND_ORDER, STACKS_DIR, AnyStackConfig, ConfigError, load_stack, stack_kind, stack_kinds
-from infra.config.team import TeamStackConfig
+from infra.config.registry_stack import RegistryStackConfig
+from infra.config.team_stack import TeamStackConfig
 from infra.offline.arm_types import UnmappedError
 from infra.offline.checkov_gate import CheckovUnavailable
 
@@ -61,8 +62,8 @@ def in_plan_order(stacks: list[tuple[AnyStackConfig, dict[str, Any]]]) -> list[t
 def _stage(cfg: AnyStackConfig, raw: dict[str, Any], out_root: Path) -> tuple[gate.Staged, list[str]]:
     """Plan, render and check one stack (of any kind); its folder is staged and its checkov scan queued."""
     from infra.offline import arm, azure_rules, gate, platform_rules
-    from infra.offline import stack as offline_stack
     from policies import relaxations
+    from infra.offline import stack as offline_stack
 
     plan, missing = offline_stack.plan_stack(cfg, raw)
     # The registry stack relaxes nothing: no inline skips.
@@ -171,8 +172,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from infra.offline import arm, azure_rules, gate, platform_rules, preview
-    from infra.offline import stack as offline_stack
+
     from policies import relaxations
+    from infra.offline import stack as offline_stack
 
     root = Path(args.root)
     result = preview.load(Path(args.preview))

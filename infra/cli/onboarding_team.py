@@ -15,8 +15,8 @@ import yaml
 from ruamel.yaml.comments import CommentedMap
 
 from infra.config.stack import PLATFORM_STACK_KEY, TEAM_KEY, ConfigError, read_stack_file, stack_file, stack_kind
-from infra.config.team import TeamStackConfig, parse_team_stack
-from infra.config.team import load as load_team_stack
+from infra.config.team_stack import TeamStackConfig, parse_team_stack
+from infra.config.team_stack import load as load_team_stack
 from infra.cli.onboarding import Edit, TeamSpec, _dump, check_spec
 
 HEADER = ("# Team {team} on the platform stack {platform}: its containers, datastores, grants and compute\n"

@@ -33,8 +33,8 @@ from infra.access_grants import (  # noqa: F401 (TEAM_GRANTS, Grantee, Team re-e
     team_grants,
     unique_grants,
 )
-from infra.components.common import Common, PropsError, assign_role, builtin_role_id
 from infra.naming import stable_guid
+from infra.components.common import Common, PropsError, assign_role, builtin_role_id
 
 # What the job submitter may do: run and watch jobs and read every asset, but not
 # create or delete compute nor change the workspace. NotActions spell out the

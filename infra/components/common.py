@@ -13,11 +13,11 @@ from typing import Mapping, Sequence
 import pulumi
 from pulumi_azure_native import authorization, monitor, network
 
+from infra.config.rbac import PrincipalType
 from infra.azure_facts.diagnostic_categories import ALL_LOGS, for_type
 from infra.azure_facts.dns_zones import ZONES_BY_GROUP
-from infra.azure_facts.roles import BUILTIN_ROLES, role_definition_id
-from infra.config.rbac import PrincipalType
 from infra.naming import RULES, stable_guid
+from infra.azure_facts.roles import BUILTIN_ROLES, role_definition_id
 
 
 

@@ -455,15 +455,15 @@ class StackConfig(_Section):
 
 if TYPE_CHECKING:
     from infra.config.registry_stack import RegistryStackConfig
-    from infra.config.team import TeamStackConfig
+    from infra.config.team_stack import TeamStackConfig
 
-# What a stack file holds: a platform stack (an environment), a team stack on one (config/team.py), or the
-# organisation's registry stack (config/registry_stack.py). `stack_kind` tells them apart.
+# What a stack file holds: a platform stack (an environment), a team stack on one (config_team.py), or the
+# organisation's registry stack (config_registry_stack.py). `stack_kind` tells them apart.
 AnyStackConfig: TypeAlias = "StackConfig | TeamStackConfig | RegistryStackConfig"
 StackKind = Literal["platform", "registry", "team"]
 # The key whose presence makes a stack file a team stack or the registry stack; any other file is a platform stack.
 TEAM_KEY = f"{NAMESPACE}:team"
-# The key a team stack names its platform stack with (config/team.py).
+# The key a team stack names its platform stack with (config_team.py).
 PLATFORM_STACK_KEY = f"{NAMESPACE}:platformStack"
 REGISTRY_KEY = f"{NAMESPACE}:{REGISTRY_SECTION}"
 # The order `plan --all` plans the kinds in: a team stack reads its platform stack's outputs.
@@ -709,8 +709,8 @@ def _refuse_repeated_keys(node: yaml.Node | None, shown: str, path: str = "") ->
 def load_stack(stack: str, root: Path | str = ".", kinds: tuple[StackKind, ...] = KIND_ORDER,
                what: str = "this command") -> tuple[AnyStackConfig, dict[str, Any]]:
     """Read and validate `stacks/Pulumi.<stack>.yaml` of any kind (`stack_kind`): a platform stack, a team
-    stack (config/team.py, with its platform stack's file and the preflight across stacks) or the registry
-    stack (config/registry_stack.py); returns the model and the raw config. A kind not in `kinds` is refused
+    stack (config_team.py, with its platform stack's file and the preflight across stacks) or the registry
+    stack (config_registry_stack.py); returns the model and the raw config. A kind not in `kinds` is refused
     in one line saying what `what` takes."""
     if not re.match(r"^[A-Za-z0-9_.-]{1,100}$", stack):
         raise ConfigError(f"stack name {stack!r} must be 1-100 letters, digits, '-', '_' or '.'")
@@ -720,7 +720,7 @@ def load_stack(stack: str, root: Path | str = ".", kinds: tuple[StackKind, ...] 
     if kind not in kinds:
         _refuse_kind(path, stack, raw, kind, kinds, what)
     if kind == "team":
-        from infra.config import team as config_team
+        from infra.config import team_stack as config_team
 
         return config_team.load(stack, root, raw), raw
     if kind == "registry":

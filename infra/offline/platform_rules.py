@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 from policies.rules import Resource, RuleReport, StackFacts, evaluate
 
 from infra.config.stack import AnyStackConfig, StackConfig
-from infra.config.team import TeamStackConfig
+from infra.config.team_stack import TeamStackConfig
 from infra.naming import Names
-from infra.offline.engine import Plan, PlannedResource
 from infra.program import managed_isolation, platform_tags
+from infra.offline.engine import Plan, PlannedResource
 
 if TYPE_CHECKING:
     from infra.config.registry_stack import RegistryStackConfig
@@ -53,7 +53,7 @@ def facts_for(cfg: AnyStackConfig, plan: Plan | None = None) -> StackFacts:
         private_ingestion=bool(env_stack and env_stack.network.monitor_private_link),
         customer_managed_key=bool(cmk and cmk.enabled),
         aks_kms=bool(env_stack and cmk and cmk.enabled and cmk.aks_kms and env_stack.aks.enabled),
-        managed_network_workspaces=managed_network_workspaces(env_stack) if env_stack else (),
+        managed_network_workspaces=managed_network_workspaces(cfg) if isinstance(cfg, StackConfig) else (),
     )
 
 

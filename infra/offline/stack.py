@@ -12,7 +12,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from infra.config.stack import AnyStackConfig, StackConfig, load_stack
-from infra.config.team import TeamStackConfig
+from infra.config.team_stack import TeamStackConfig
 from infra.offline.emulator import OFFLINE_SUBSCRIPTION
 from infra.offline.engine import ORGANIZATION, PROJECT, Plan, run, with_secret_placeholders
 

@@ -18,13 +18,13 @@ import pulumi
 from pulumi_azure_native import authorization
 from pulumi_azure_native import machinelearningservices as ml
 
-from infra.components.common import Common, PrincipalType, PropsError, builtin_role_id, resource_opts
-from infra.naming import stable_guid
 from infra.seeding import spec, stack_rules
 from infra.seeding.errors import Problems
 from infra.seeding.model import Asset, AssetSet, StackContext, Upload
 from infra.seeding.refs import datastore_of
 from infra.seeding.upload import WorkspaceUpload
+from infra.naming import stable_guid
+from infra.components.common import Common, PrincipalType, PropsError, builtin_role_id, resource_opts
 
 DATASTORE_TYPES = {"azure_blob": "AzureBlob", "azure_data_lake_gen2": "AzureDataLakeGen2", "azure_file": "AzureFile"}
 BLOB_DATA_ACTIONS = ("read", "write", "add/action", "move/action", "delete")
