@@ -53,6 +53,8 @@ from infra.encryption import customer_managed_keys
 from infra.naming import Names
 from infra.paths import REPO_ROOT
 from infra.platform_outputs import PlatformOutputs, instance_settings_output
+from infra.topology import (COMPUTE_IDENTITY, ENDPOINTS_IDENTITY, INSTANCE_IDENTITY, WORKSPACE_IDENTITY,
+                            Topology)
 from infra.azure_facts.roles import role_definition_id
 
 
@@ -92,14 +94,6 @@ def names_for(cfg: config_mod.StackConfig, subscription_id: str) -> Names:
     return names
 
 
-def managed_isolation(cfg: config_mod.StackConfig) -> str | None:
-    """The AML managed VNet's isolation mode, or None where compute joins the stack's own VNet.
-
-    Compute without public IPs needs a VNet, and dev has none of its own: public mode runs its
-    compute in the managed VNet with internet outbound (no firewall to pay for)."""
-    return {"public": "AllowInternetOutbound", "managed": cfg.network.isolation_mode}.get(cfg.network.mode)
-
-
 def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
     """Declare every resource of the stack; returns the stack outputs (also exported)."""
     # A plain invoke before any resource: the deployment's own subscription and tenant, as values.
@@ -109,9 +103,10 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
     # Seeded assets are read and checked (schema, references, lock) before any resource is declared.
     seeded = assets_stack.load_for_stack(cfg, names)
 
-    public = cfg.network.mode == "public"
-    isolation = managed_isolation(cfg)
-    allowed = cfg.network.allowed_ip_ranges if public else []
+    topo = Topology.of(cfg)
+    public = topo.public
+    isolation = topo.isolation
+    allowed = list(topo.allowed_ip_ranges)
     tags = platform_tags(cfg)
 
     rg = resources.ResourceGroup(
@@ -137,14 +132,14 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
     # Contributor). The workspace identity's set is Azure ML's documented one for a user-assigned
     # workspace identity: Contributor on the workspace and each linked resource (never the group)
     # plus the data roles that let it work without keys (how-to-identity-based-service-authentication).
-    ws_id = IdentityComponent("workspace-identity", IdentityProps(common(), names.identity("workspace")))
-    job_id = IdentityComponent("compute-identity", IdentityProps(common(), names.identity("compute")))
+    ws_id = IdentityComponent(WORKSPACE_IDENTITY, IdentityProps(common(), names.identity("workspace")))
+    job_id = IdentityComponent(COMPUTE_IDENTITY, IdentityProps(common(), names.identity("compute")))
     # Compute instances get their own: idle shutdown works only when the instance's identity holds
     # Contributor on the workspace (how-to-create-compute-instance#assign-managed-identity), a role
     # the identity every cluster job runs as must not have.
     # It exists whenever instances are on, so team stacks' members get instances too (infra/team_program.py).
     instances = instances_for(cfg, names)
-    ci_id = IdentityComponent("instance-identity", IdentityProps(common(), names.identity("instance"))) \
+    ci_id = IdentityComponent(INSTANCE_IDENTITY, IdentityProps(common(), names.identity("instance"))) \
         if cfg.compute.instances.enabled else None
 
     monitoring = MonitoringComponent(
@@ -160,7 +155,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
     )
     diagnostics = DiagnosticSettings(workspace_id=monitoring.log_analytics_id)
 
-    net = network_for(cfg, names, common(diagnostic_settings=diagnostics))
+    net = network_for(cfg, topo, names, common(diagnostic_settings=diagnostics))
     training_subnet = net.subnet_ids.get("training") if net else None
     endpoints = (
         PrivateEndpoints(subnet_id=net.subnet_ids["privateEndpoints"], zone_ids=net.zone_ids) if net else None
@@ -305,7 +300,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
             friendly_name=cfg.workspace.friendly_name,
             description=cfg.workspace.description,
             managed_network=isolation,
-            outbound_rules=(outbound_rules(cfg, lake.id, store.id, vault.id) + registry_rules(cfg, client.subscription_id)
+            outbound_rules=(outbound_rules(cfg, topo, lake.id, store.id, vault.id) + registry_rules(cfg, client.subscription_id)
                             if isolation else []),
             serverless_subnet_id=training_subnet if cfg.compute.serverless else None,
             image_build_compute=cfg.compute.clusters[0].name if training_subnet is not None and cfg.compute.clusters
@@ -334,7 +329,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
     )
 
     inference = None
-    if cfg.aks.enabled and net is not None:
+    if topo.inference_compute is not None and net is not None:
         k = cfg.aks
         certificate = k.tls.mode == "certificate"
         # Resolved by the config once AKS is on: the pools' counts (AksConfig) and the egress (NetworkConfig).
@@ -347,7 +342,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
                        customer_managed_key=cmk.key("kms") if cmk and "kms" in cmk.keys else None),
                 cluster_name=names.aks,
                 identity_name=names.identity("aks"),
-                compute_name="aks-inference",
+                compute_name=topo.inference_compute,
                 workspace_name=workspace.name,
                 subnet_id=net.subnet_ids["scoring"],
                 log_analytics_id=monitoring.log_analytics_id,
@@ -463,7 +458,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
         outputs["seededAssets"] = pulumi.Output.from_input(sorted(assets.seeded))
         served = serving(cfg, names, common, seeded, workspace, registry.id, store.id, wait_seconds,
                          [assets, compute, *([inference] if inference is not None else [])],
-                         link, client.subscription_id, isolation is not None)
+                         link, client.subscription_id, topo)
         if served is not None:
             outputs["endpoints"] = pulumi.Output.from_input(served.names)
     if link is not None:
@@ -517,15 +512,11 @@ def secret(key: str) -> pulumi.Output[str]:
 def instances_for(cfg: config_mod.StackConfig, names: Names) -> list[Instance]:
     """One personal compute instance per team member (or per listed user) when instances are on."""
     inst = cfg.compute.instances
-    if not inst.enabled:
-        return []
-    members = list(dict.fromkeys(m for team in cfg.teams.values() for m in team.members))
-    users = inst.users if inst.users is not None else members
     sched = inst.schedule
     return [
         Instance(names.instance(user), user, inst.vm_size, inst.idle_shutdown_minutes,
                  sched.start if sched else None, sched.stop if sched else None, sched.time_zone if sched else None)
-        for user in users
+        for user in Topology.of(cfg).instance_users
     ]
 
 
@@ -544,10 +535,10 @@ def _grantee(p: config_mod.Principal) -> Grantee:
     return Grantee(object_id=p.object_id, type=p.type)
 
 
-def network_for(cfg: config_mod.StackConfig, names: Names, common: Common) -> NetworkComponent | None:
+def network_for(cfg: config_mod.StackConfig, topo: Topology, names: Names, common: Common) -> NetworkComponent | None:
     """The stack's VNet in private and managed mode (managed: for inbound private endpoints only)."""
     n = cfg.network
-    if n.mode == "public":
+    if not topo.posture.own_vnet:
         return None
     # NetworkConfig resolves the egress of private and managed mode (managed: none).
     assert n.egress is not None
@@ -599,8 +590,8 @@ def flow_logs_for(cfg: config_mod.StackConfig, names: Names, net: NetworkCompone
     )
 
 
-def outbound_rules(cfg: config_mod.StackConfig, lake_id: pulumi.Input[str], storage_id: pulumi.Input[str],
-                   vault_id: pulumi.Input[str]) -> list[OutboundRule]:
+def outbound_rules(cfg: config_mod.StackConfig, topo: Topology, lake_id: pulumi.Input[str],
+                   storage_id: pulumi.Input[str], vault_id: pulumi.Input[str]) -> list[OutboundRule]:
     """Managed-VNet rules the platform needs, then the stack's own.
 
     Azure ML adds private endpoints to the workspace's own storage (blob, file), key vault and
@@ -609,7 +600,7 @@ def outbound_rules(cfg: config_mod.StackConfig, lake_id: pulumi.Input[str], stor
     associated resource: its blob and dfs endpoints are always ours to add."""
     rules = [OutboundRule(name, "PrivateEndpoint", destination=lake_id, subresource=group)
              for name, group in LAKE_RULES.items()]
-    if cfg.network.mode == "public":
+    if topo.public:
         targets = {"blob": storage_id, "file": storage_id, "vault": vault_id}
         rules += [OutboundRule(name, "PrivateEndpoint", destination=targets[group], subresource=group)
                   for name, group in PUBLIC_STORE_RULES.items()]
@@ -660,7 +651,7 @@ def registry_link(cfg: config_mod.StackConfig, common, subscription_id: str, end
 def serving(cfg: config_mod.StackConfig, names: Names, common, seeded, workspace: WorkspaceComponent,
             acr_id: pulumi.Input[str], storage_id: pulumi.Input[str], wait_seconds: int,
             depends_on: list[pulumi.Resource], link: tuple[RegistryLinkComponent, str] | None, subscription_id: str,
-            managed_network: bool) -> EndpointsComponent | None:
+            topo: Topology) -> EndpointsComponent | None:
     """The stack's endpoints and deployments, and the identity online endpoints run as."""
     if not any(seeded.of_kind(k) for k in ("online_endpoint", "batch_endpoint")):
         return None
@@ -671,7 +662,7 @@ def serving(cfg: config_mod.StackConfig, names: Names, common, seeded, workspace
         grants.append(EndpointGrant("mlregistry-reader", "Reader", link[1]))
         depends_on = [*depends_on, link[0]]
     if seeded.of_kind("online_endpoint"):
-        identity = IdentityComponent("endpoints-identity", IdentityProps(common(), names.identity("endpoints")))
+        identity = IdentityComponent(ENDPOINTS_IDENTITY, IdentityProps(common(), names.identity("endpoints")))
     return EndpointsComponent("endpoints", EndpointsProps(
         common(),
         assets=seeded,
@@ -679,8 +670,8 @@ def serving(cfg: config_mod.StackConfig, names: Names, common, seeded, workspace
         workspace_id=workspace.id,
         resource_group=names.resource_group,
         env_code=names.env,
-        public=cfg.network.mode == "public",
-        managed_network=managed_network,
+        public=topo.public,
+        managed_network=topo.managed_network,
         identity_id=identity.id if identity else None,
         identity_principal_id=identity.principal_id if identity else None,
         grants=grants if identity else (),

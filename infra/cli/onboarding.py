@@ -20,16 +20,13 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from infra.config.stack import AnyStackConfig, ConfigError, StackConfig, parse, stack_file
+from infra.topology import TEAM_ROLE_KEYS
 
 TEAMS_KEY = "amlplatform:teams"
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _KINDS = {"group": "Group", "user": "User", "sp": "ServicePrincipal"}
-ROLE_OPTIONS = {  # CLI option -> config key
-    "readers": "readers",
-    "data_scientists": "dataScientists",
-    "compute_operators": "computeOperators",
-    "job_submitters": "jobSubmitters",
-}
+# CLI option (the key in snake case: --data-scientists) -> team role key, in the config's order.
+ROLE_OPTIONS = {re.sub(r"([A-Z])", r"_\1", key).lower(): key for key in TEAM_ROLE_KEYS}
 
 
 def _yaml() -> YAML:
@@ -62,7 +59,7 @@ class TeamSpec:
 
     def as_yaml(self) -> CommentedMap:
         team = CommentedMap()
-        for key in ("readers", "dataScientists", "computeOperators", "jobSubmitters"):
+        for key in TEAM_ROLE_KEYS:
             if self.roles.get(key):
                 seq = CommentedSeq()
                 for p in self.roles[key]:
