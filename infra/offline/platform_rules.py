@@ -68,7 +68,7 @@ def managed_network_workspaces(cfg: StackConfig) -> tuple[str, ...]:
 
 
 def _registry_tags(cfg: RegistryStackConfig) -> dict[str, str]:
-    from infra.registry_program import tags_for
+    from infra.program.registry import tags_for
 
     return tags_for(cfg)
 
