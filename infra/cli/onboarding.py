@@ -26,7 +26,7 @@ TEAMS_KEY = "amlplatform:teams"
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _KINDS = {"group": "Group", "user": "User", "sp": "ServicePrincipal"}
 # CLI option (the key in snake case: --data-scientists) -> team role key, in the config's order.
-ROLE_OPTIONS = {re.sub(r"([A-Z])", r"_\1", key).lower(): key for key in TEAM_ROLE_KEYS}
+ROLE_OPTIONS = {"".join(f"_{c.lower()}" if c.isupper() else c for c in key): key for key in TEAM_ROLE_KEYS}
 
 
 def _yaml() -> YAML:
