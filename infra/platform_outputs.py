@@ -1,7 +1,7 @@
 """What a platform stack exports for its team stacks, each under one output name.
 
-The platform program exports them (infra/program.py `team_stack_outputs`); a team stack reads
-them through a StackReference (infra/team_program.py) as plain values, before it declares
+The platform program exports them (infra/program/outputs.py `team_stack_outputs`); a team stack reads
+them through a StackReference (infra/program/team.py) as plain values, before it declares
 anything. Field names here are the outputs' names in snake case: `data_lake_id` is the output
 `dataLakeId`. No Pulumi import: the names are plain data.
 """

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from infra.config import StackConfig, TeamStackConfig
-from infra.program import managed_isolation
+from infra.topology import Posture, Topology
 from policies.relaxations_encryption import encryption_skips
 
 Skip = tuple[str, str]
@@ -33,7 +33,7 @@ def _public(cfg: StackConfig, what: str, filtered: bool = True) -> str:
 
 
 def _no_private_endpoint(cfg: StackConfig, check: str, what: str) -> list[Skip]:
-    if cfg.network.mode != "public":
+    if Topology.of(cfg).posture.private_endpoints:
         return []
     return [(check, f"{cfg.source} sets amlplatform:network.mode=public: the {what} has no private endpoint "
                     "in this environment (private and managed modes add one)")]
@@ -43,7 +43,7 @@ def _storage(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
     # Both accounts (the workspace's and the data lake): in public mode the AML managed VNet reaches them through
     # private-endpoint outbound rules, so CKV2_AMLP_2 passes without a skip.
     out = []
-    if cfg.network.mode == "public":
+    if Topology.of(cfg).public:
         out.append(("CKV_AZURE_59", _public(cfg, "storage account")))
     if not cfg.is_geo_replicated:
         out.append((
@@ -57,7 +57,7 @@ def _storage(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
 def _registry(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
     out = _no_private_endpoint(cfg, "CKV2_AMLP_4", "container registry")
     sku = cfg.registry.sku
-    if cfg.network.mode == "public":
+    if Topology.of(cfg).public:
         out.append(("CKV_AZURE_139", _public(cfg, f"{sku} container registry", filtered=sku == "Premium")))
     if sku != "Premium":
         out.append((
@@ -83,18 +83,18 @@ def _registry(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
 def _workspace(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
     # The workspace's own outbound rules depend on it, which CKV2_AMLP_1 counts in the managed-VNet modes.
     out = []
-    mode = cfg.network.mode
-    if mode == "public":
+    posture = Topology.of(cfg).posture
+    if posture.public_endpoints:
         out.append(("CKV2_AZURE_49", _public(cfg, "workspace", filtered=False)))
     separate = ("the managed VNet's outbound rules are separate workspaces/outboundRules resources (inline rules "
                 "would drift as AML adds its own); CKV2_AMLP_2 checks the storage rules")
     how = {
-        "public": f"dev's compute runs in the AML managed VNet (AllowInternetOutbound): {separate}",
-        "private": "inbound access goes through private endpoints in the stack's own VNet, not the AML managed "
-                   "VNet this check looks for",
-        "managed": separate,
-    }[mode]
-    out.append(("CKV_AZURE_243", f"{cfg.source} sets amlplatform:network.mode={mode}: {how}"))
+        Posture.PUBLIC: f"dev's compute runs in the AML managed VNet (AllowInternetOutbound): {separate}",
+        Posture.PRIVATE: "inbound access goes through private endpoints in the stack's own VNet, not the AML managed "
+                         "VNet this check looks for",
+        Posture.MANAGED: separate,
+    }[posture]
+    out.append(("CKV_AZURE_243", f"{cfg.source} sets amlplatform:network.mode={posture.value}: {how}"))
     return out
 
 
@@ -133,7 +133,7 @@ def _ingestion(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
                     "owns; this stack's telemetry uses the public endpoint (Entra-authorised)",
         "none": "with policy-made DNS zones Microsoft allows one private link scope per DNS, which the landing zone "
                 "owns; this stack's telemetry uses the public endpoint (Entra-authorised)",
-    }["public" if cfg.network.mode == "public" else cfg.network.dns]
+    }[Topology.of(cfg).dns]
     return [("CKV_AMLP_30", f"{cfg.source} sets amlplatform:network.monitorPrivateLink=false: {why}")]
 
 
@@ -153,7 +153,7 @@ def _asset_file(res: dict[str, Any], cfg: StackConfig) -> str:
 def _online_endpoint(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
     out = []
     props = res.get("properties") or {}
-    if cfg.network.mode == "public" and props.get("publicNetworkAccess") == "Enabled":
+    if Topology.of(cfg).public and props.get("publicNetworkAccess") == "Enabled":
         out.append(("CKV_AMLP_17", _public(cfg, "online endpoint", filtered=False)))
     out += _key_auth(res, cfg)
     return out
@@ -170,8 +170,9 @@ def _deployment(res: dict[str, Any], cfg: StackConfig) -> list[Skip]:
     props = res.get("properties") or {}
     if props.get("endpointComputeType") != "Managed" or props.get("egressPublicNetworkAccess") == "Disabled":
         return []
-    mode = cfg.network.mode
-    if mode in ("public", "managed"):
+    topo = Topology.of(cfg)
+    if topo.managed_network:
+        mode = topo.posture.value
         return [("CKV_AMLP_19", f"{cfg.source} sets amlplatform:network.mode={mode}: the deployment's outbound "
                                 "traffic follows the workspace's AML managed network and its rules; the flag no longer "
                                 "applies there (concept-secure-online-endpoint) and keeps the API's default, Enabled")]
@@ -198,12 +199,13 @@ def _team_compute(res: dict[str, Any], team: TeamStackConfig) -> list[Skip]:
     CKV_AMLP_12's graph cannot follow it there. Skipped only where the platform's workspace has a managed
     network (compute with a subnet passes anyway); the platform rule aml-compute-in-vnet still checks it."""
     platform = team.platform_config
-    isolation = managed_isolation(platform)
+    topo = Topology.of(platform)
+    isolation = topo.isolation
     outer = res.get("properties") or {}
     if isolation is None or (outer.get("properties") or {}).get("subnet"):
         return []
     return [("CKV_AMLP_12", f"{team.source} is a team stack on {platform.source}: the compute runs in that stack's "
-                            f"workspace, whose AML managed network (amlplatform:network.mode={platform.network.mode}, "
+                            f"workspace, whose AML managed network (amlplatform:network.mode={topo.posture.value}, "
                             f"isolation {isolation}) holds it; that workspace is in the platform stack's template")]
 
 

@@ -182,7 +182,7 @@ import json, resource, sys
 from pathlib import Path
 from infra import config
 from infra.offline import stack as offline_stack
-import infra.program, infra.team_program  # imported before the clock starts
+import infra.program, infra.program.team  # imported before the clock starts
 root, stack, warm = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 cfg, raw = config.load_stack(stack, root)
 if warm == "warm":  # a team stack: its platform stack's plan is made first, as `plan --all` has it

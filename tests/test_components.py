@@ -347,7 +347,7 @@ def test_compute_instances_run_as_their_own_identity_with_contributor_on_the_wor
     report = platform_rules.check(plan, platform_rules.facts_for(cfg, plan))
     assert not [v for v in report.violations if v.rule == "rbac-privileged-roles"]
     # Instances off (prod), no instance identity; on (dev), the identity exists with no member yet, so the
-    # members of team stacks on dev get instances too (infra/team_program.py).
+    # members of team stacks on dev get instances too (infra/program/team.py).
     identities = {s: {u.name for u in stack_plan(s).of_type("azure-native:managedidentity:UserAssignedIdentity")}
                   for s in ("dev", "prod")}
     assert "instance-identity-uai" not in identities["prod"] and "instance-identity-uai" in identities["dev"]

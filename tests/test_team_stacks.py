@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra import team_program
+from infra.program import team as team_program
 
 from infra.cli import main as cli
 

@@ -19,16 +19,13 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from infra.config import AnyStackConfig, ConfigError, StackConfig, parse, stack_file
+from infra.topology import TEAM_ROLE_KEYS
 from infra.types import TEAM_NAME_RULE, is_guid, is_team_name
 
 TEAMS_KEY = "amlplatform:teams"
 _KINDS = {"group": "Group", "user": "User", "sp": "ServicePrincipal"}
-ROLE_OPTIONS = {  # CLI option -> config key
-    "readers": "readers",
-    "data_scientists": "dataScientists",
-    "compute_operators": "computeOperators",
-    "job_submitters": "jobSubmitters",
-}
+# CLI option (the key in snake case: --data-scientists) -> team role key, in the config's order.
+ROLE_OPTIONS = {"".join(f"_{c.lower()}" if c.isupper() else c for c in key): key for key in TEAM_ROLE_KEYS}
 
 
 def _yaml() -> YAML:
@@ -61,7 +58,7 @@ class TeamSpec:
 
     def as_yaml(self) -> CommentedMap:
         team = CommentedMap()
-        for key in ("readers", "dataScientists", "computeOperators", "jobSubmitters"):
+        for key in TEAM_ROLE_KEYS:
             if self.roles.get(key):
                 seq = CommentedSeq()
                 for p in self.roles[key]:

@@ -116,7 +116,7 @@ def _verify_registry(args: argparse.Namespace, cfg: Any, client_factory: Callabl
     """The registry stack: every version the promotion list names is in the registry, with the folder's hash."""
     from infra.seeding import registry as registry_assets
     from infra.seeding import verify
-    from infra.registry_program import names_for
+    from infra.program.registry import names_for
 
     resource_group = names_for(cfg)["resource_group"]
     items = verify.expected_in_registry(registry_assets.load_for_registry(cfg))

@@ -12,6 +12,7 @@ import pulumi
 from pulumi_azure_native import managedidentity
 
 from infra.components.common import Common, Component, check_name, resource_opts
+from infra.topology import identity_resource
 
 
 @dataclass
@@ -33,7 +34,7 @@ class IdentityComponent(Component):
         c = props.common
         # The SDK renames the physical-name input to `resource_name_` (the Pulumi name owns `resource_name`).
         self.identity = managedidentity.UserAssignedIdentity(
-            f"{name}-uai",
+            identity_resource(name),
             resource_name_=props.name,
             resource_group_name=c.resource_group_name,
             location=c.location,

@@ -10,14 +10,16 @@ from policies.rules import Resource, RuleReport, StackFacts, evaluate
 
 from infra.config import AnyStackConfig, StackConfig, TeamStackConfig
 from infra.naming import Names
-from infra.program import managed_isolation, platform_tags
+from infra.program import platform_tags
+from infra.topology import INSTANCE_IDENTITY, WORKSPACE_IDENTITY, Topology, identity_resource
 from infra.offline.engine import Plan, PlannedResource
 
 if TYPE_CHECKING:
     from infra.config import RegistryStackConfig
 
-WORKSPACE_IDENTITY = "workspace-identity-uai"
-INSTANCE_IDENTITY = "instance-identity-uai"
+# The identities' logical names: what the pack's rbac-privileged-roles knows them by in a preview.
+WORKSPACE_IDENTITY_NAME = identity_resource(WORKSPACE_IDENTITY)
+INSTANCE_IDENTITY_NAME = identity_resource(INSTANCE_IDENTITY)
 
 
 def facts_for(cfg: AnyStackConfig, plan: Plan | None = None) -> StackFacts:
@@ -38,10 +40,10 @@ def facts_for(cfg: AnyStackConfig, plan: Plan | None = None) -> StackFacts:
     return StackFacts(
         environment=cfg.platform.environment,
         platform_owners=frozenset(owners),
-        workspace_identities=principals(WORKSPACE_IDENTITY),
-        workspace_identity_name=WORKSPACE_IDENTITY,
-        instance_identities=principals(INSTANCE_IDENTITY),
-        instance_identity_name=INSTANCE_IDENTITY,
+        workspace_identities=principals(WORKSPACE_IDENTITY_NAME),
+        workspace_identity_name=WORKSPACE_IDENTITY_NAME,
+        instance_identities=principals(INSTANCE_IDENTITY_NAME),
+        instance_identity_name=INSTANCE_IDENTITY_NAME,
         required_tags=tuple(sorted(platform_tags(cfg) if isinstance(cfg, StackConfig) else _registry_tags(cfg))),
         allowed_locations=tuple(cfg.platform.allowed_locations),
         # Governance, not the stack's choice: staging and prod state is protected.
@@ -58,14 +60,14 @@ def facts_for(cfg: AnyStackConfig, plan: Plan | None = None) -> StackFacts:
 
 def managed_network_workspaces(cfg: StackConfig) -> tuple[str, ...]:
     """The stack's workspace when it has an AML managed network (its team stacks' instances sit there)."""
-    if managed_isolation(cfg) is None:
+    if not Topology.of(cfg).managed_network:
         return ()
     p = cfg.platform
     return (Names.for_stack(p.prefix, p.environment, p.subscription_id, p.generation).workspace,)
 
 
 def _registry_tags(cfg: RegistryStackConfig) -> dict[str, str]:
-    from infra.registry_program import tags_for
+    from infra.program.registry import tags_for
 
     return tags_for(cfg)
 

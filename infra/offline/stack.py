@@ -35,7 +35,7 @@ def plan_stack(cfg: AnyStackConfig, raw: dict[str, Any]) -> tuple[Plan, list[str
     from infra.config import RegistryStackConfig
 
     if isinstance(cfg, RegistryStackConfig):
-        from infra import registry_program
+        from infra.program import registry as registry_program
 
         return run(lambda: registry_program.build_registry(cfg), cfg.stack, raw,
                    subscription_id=cfg.platform.subscription_id or OFFLINE_SUBSCRIPTION), []
@@ -57,7 +57,7 @@ def platform_plan(cfg: StackConfig, raw: dict[str, Any]) -> Plan:
 
 
 def reference_name(platform_stack: str) -> str:
-    """How the team program names its platform stack offline (infra/team_program.py reference_name)."""
+    """How the team program names its platform stack offline (infra/program/team.py reference_name)."""
     return f"{ORGANIZATION}/{PROJECT}/{platform_stack}"
 
 
@@ -76,7 +76,7 @@ def referenced_plans(cfg: AnyStackConfig) -> list[Plan]:
 
 def plan_team_stack(cfg: TeamStackConfig, raw: dict[str, Any]) -> Plan:
     """A team stack's plan: its platform stack is planned first and answers the StackReference."""
-    from infra import team_program
+    from infra.program import team as team_program
 
     platform = cfg.platform_config
     outputs = referenced_plans(cfg)[0].outputs

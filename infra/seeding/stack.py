@@ -9,6 +9,7 @@ from infra.naming import Names
 from infra.paths import REPO_ROOT
 from infra.seeding import load
 from infra.seeding.model import AssetSet, StackContext
+from infra.topology import Topology
 
 DEFAULT_FOLDER = "assets"
 
@@ -43,14 +44,7 @@ def team_datastore_names(cfg: StackConfig) -> dict[str, tuple[str, str]]:
 
 
 def computes_for(cfg: StackConfig, names: Names) -> list[str]:
-    from infra.program import instances_for
-
-    out = [c.name for c in cfg.compute.clusters or []]
-    out += [i.name for i in instances_for(cfg, names)]
-    out += [a.name for a in cfg.compute.attach]
-    if cfg.aks.enabled and cfg.network.mode == "private":
-        out.append("aks-inference")
-    return sorted(set(out))
+    return Topology.of(cfg).compute_names(cfg, names)
 
 
 def context_for(cfg: StackConfig, names: Names) -> StackContext:

@@ -78,7 +78,7 @@ class StackFacts:
     # VNet, a deliberate exception (the plan's report shows it as checkov's CKV_AMLP_16 inline skip).
     inference_http: bool = False
     # Workspaces with an AML managed network that a plan's computes may name without declaring them:
-    # a team stack's instances sit in its platform stack's workspace (infra/team_program.py).
+    # a team stack's instances sit in its platform stack's workspace (infra/program/team.py).
     managed_network_workspaces: tuple[str, ...] = ()
     # The stack sets amlplatform:network.flowLogs.mode central: the landing zone records VNet flow logs, so
     # the stack's VNets carry none (the report shows it as checkov's CKV2_AMLP_5 inline skip).
