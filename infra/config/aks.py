@@ -188,9 +188,9 @@ class AksConfig(_Section):
     create_namespace: bool = True
     """The stack creates `namespace` as an AKS managed namespace; false: nothing creates it, so `namespace` must
     be `default`, which always exists."""
-    cluster_purpose: Literal["DevTest", "FastProd"] | None = None
+    cluster_purpose: Literal["DevTest", "FastProd"] = "FastProd"
     """The AzureML extension's `clusterPurpose`: FastProd provisions its components for production traffic with
-    fault tolerance, DevTest at a minimal level for testing. Unset: FastProd."""
+    fault tolerance, DevTest at a minimal level for testing."""
     instance_types: dict[str, InstanceTypeConfig] = Field(
         default_factory=lambda: {"defaultinstancetype": InstanceTypeConfig()}
     )

@@ -179,6 +179,14 @@ class StackConfig(_Section):
         return out
 
     @property
+    def role_propagation_seconds(self) -> int:
+        """`rbac.rolePropagationSeconds`, or its default where the stack has no rbac section."""
+        if self.rbac is not None:
+            return self.rbac.role_propagation_seconds
+        default: int = RbacConfig.model_fields["role_propagation_seconds"].default
+        return default
+
+    @property
     def source(self) -> str:
         """The stack file this config came from, for messages."""
         return self._source

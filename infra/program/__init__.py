@@ -43,7 +43,7 @@ def build(cfg: config_mod.StackConfig) -> dict[str, pulumi.Input[Any]]:
                 placement=Common(resource_group_name=rg.name, location=cfg.platform.location,
                                  subscription_id=client.subscription_id),
                 lock=stack_lock(cfg.protection.locks),
-                wait_seconds=cfg.rbac.role_propagation_seconds if cfg.rbac else 60)
+                wait_seconds=cfg.role_propagation_seconds)
     ids = foundation.identities(site)
     mon = foundation.monitoring(site, ids)
     net = network.network(site, mon)

@@ -103,7 +103,7 @@ def inference(site: Site, ids: Identities, mon: Monitoring, net: Network, stores
             tls_key_pem=secret("aksTlsKeyPem") if certificate else None,
             namespace=k.namespace,
             create_namespace=k.create_namespace,
-            cluster_purpose=k.cluster_purpose or "FastProd",
+            cluster_purpose=k.cluster_purpose,
             instance_types={n: InstanceType(t.cpu, t.memory, t.cpu_limit, t.memory_limit, t.gpu)
                             for n, t in k.instance_types.items()},
             default_instance_type=k.default_instance_type,

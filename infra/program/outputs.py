@@ -75,7 +75,7 @@ def team_stack_outputs(site: Site, access: AccessComponent, ids: Identities, net
         sched = inst.schedule
         out[key("compute_instances")] = instance_settings_output({
             "identity_id": ids.instance.id, "vm_size": inst.vm_size,
-            "idle_shutdown_minutes": inst.idle_shutdown_minutes or 60,
+            "idle_shutdown_minutes": inst.idle_shutdown_minutes,
             "start": sched.start if sched else None, "stop": sched.stop if sched else None,
             "time_zone": sched.time_zone if sched else "UTC",
             "users": sorted(i.user_object_id for i in instances_for(cfg, names)),
