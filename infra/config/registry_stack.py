@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, model_validator
 
-from infra.config.base import _Section
+from infra.config.base import _StackFile
 from infra.config.errors import ConfigError, ErrorLines, _Rule
 from infra.config.loading import (NAMESPACE, STACKS_DIR, check_checkout, display, is_secure, read_stack_file,
                                   stack_file, stack_kind)
@@ -30,7 +30,7 @@ NOT_HERE = {
 }
 
 
-class RegistryStackConfig(_Section):
+class RegistryStackConfig(_StackFile):
     """`platform` (prefix, location, tags; `environment` sets the governance level: the registry holds what
     prod runs, so the shipped stack says prod), `mlRegistry`, `monitoring`, `protection`, `rbac` (its
     `deployment` principal is the registry's only writer)."""
@@ -48,9 +48,6 @@ class RegistryStackConfig(_Section):
     rbac: RbacConfig | None = None
     """As in environment stacks; the `deployment` principal is the registry's only writer."""
 
-    _source: str = PrivateAttr(default="<config>")
-    _stack: str = PrivateAttr(default="")
-    _root: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _primary_region(self) -> "RegistryStackConfig":
@@ -62,20 +59,6 @@ class RegistryStackConfig(_Section):
             raise _Rule("mlRegistry.regions", f"must start with the stack's own location {location} (the "
                         "registry's primary region)", regions[0])
         return self
-
-    @property
-    def source(self) -> str:
-        """The stack file this config came from, for messages."""
-        return self._source
-
-    @property
-    def stack(self) -> str:
-        """The stack's name (`registry`)."""
-        return self._stack
-
-    @property
-    def root(self) -> Path | None:
-        return Path(self._root) if self._root else None
 
     def required_secrets(self) -> list[str]:
         return []

@@ -10,12 +10,11 @@ before any resource is declared. infra/config/loading.py reads the files.
 from __future__ import annotations
 
 import ipaddress
-from pathlib import Path
 from typing import Any
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, model_validator
 
-from infra.config.base import _Section
+from infra.config.base import _StackFile
 from infra.config.aks import AksConfig
 from infra.config.compute import DEFAULT_CLUSTER, ClusterConfig, ComputeConfig
 from infra.config.encryption import EncryptionConfig, check_encryption
@@ -30,7 +29,7 @@ from infra.config.workspace import KeyVaultConfig, MonitoringConfig, RegistryCon
 from infra.types import GEO_REPLICATION
 
 
-class StackConfig(_Section):
+class StackConfig(_StackFile):
     platform: PlatformConfig
     """Prefix, region, environment, tags: what the whole stack shares."""
     network: NetworkConfig = Field(default_factory=NetworkConfig)
@@ -64,9 +63,6 @@ class StackConfig(_Section):
     ml_registry_ref: MlRegistryRefConfig | None = None
     """The organisation's AML registry this stack consumes (environment stacks only)."""
 
-    _source: str = PrivateAttr(default="<config>")
-    _stack: str = PrivateAttr(default="")
-    _root: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="before")
     @classmethod
@@ -185,22 +181,6 @@ class StackConfig(_Section):
             return self.rbac.role_propagation_seconds
         default: int = RbacConfig.model_fields["role_propagation_seconds"].default
         return default
-
-    @property
-    def source(self) -> str:
-        """The stack file this config came from, for messages."""
-        return self._source
-
-    @property
-    def root(self) -> Path | None:
-        """The repository root this stack was loaded from (load_stack, or the project under pulumi);
-        None for a config parsed from a mapping alone, which has no files beside it (no assets)."""
-        return Path(self._root) if self._root else None
-
-    @property
-    def stack(self) -> str:
-        """The stack's name (`dev` for stacks/Pulumi.dev.yaml)."""
-        return self._stack
 
     @property
     def is_geo_replicated(self) -> bool:

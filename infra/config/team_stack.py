@@ -36,31 +36,24 @@ from infra.config.loading import (NAMESPACE, PLATFORM_STACK_KEY, REGISTRY_KEY, S
                                   check_checkout, display, parse, read_stack_file, stack_file, stack_kind)
 from infra.config.stack import StackConfig
 from infra.access_grants import shared_grants, shared_roles
-from infra.config.base import _Section
+from infra.config.base import _StackFile
 from pydantic.alias_generators import to_snake
 
 from infra.config.rbac import TEAM_ROLES, TeamConfig
 from infra.paths import REPO_ROOT
+from infra.types import TeamName
 
-_TEAM = re.compile(r"^[a-z][a-z0-9-]{1,23}$")
 _STACK = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
 class TeamStackTeam(TeamConfig):
     """One team, as under the platform stack's `teams.<name>`, with its name inside."""
 
-    name: str
+    name: TeamName
     """The team's name: 2-24 lowercase letters, digits or hyphens, starting with a letter, as in `teams`."""
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        if not _TEAM.match(v):
-            raise ValueError("team names are 2-24 lowercase letters, digits or hyphens, starting with a letter")
-        return v
 
-
-class TeamStackConfig(_Section):
+class TeamStackConfig(_StackFile):
     """A team stack: one team on one platform stack, read through a StackReference."""
 
     platform_stack: str
@@ -69,9 +62,6 @@ class TeamStackConfig(_Section):
     team: TeamStackTeam
     """The team: its roles, members and containers, as `teams.<name>` in a platform stack."""
 
-    _source: str = PrivateAttr(default="<config>")
-    _stack: str = PrivateAttr(default="")
-    _root: str | None = PrivateAttr(default=None)
     # Offline: the platform stack's own config, loaded from its file beside this one.
     _platform: StackConfig | None = PrivateAttr(default=None)
 
@@ -81,18 +71,6 @@ class TeamStackConfig(_Section):
         if not _STACK.match(v):
             raise ValueError("must be a stack name of this project (1-100 letters, digits, '-', '_' or '.')")
         return v
-
-    @property
-    def source(self) -> str:
-        return self._source
-
-    @property
-    def stack(self) -> str:
-        return self._stack
-
-    @property
-    def root(self) -> Path | None:
-        return Path(self._root) if self._root else None
 
     @property
     def platform_config(self) -> StackConfig:
