@@ -600,3 +600,19 @@ def test_hbi_turns_keys_on_and_the_message_says_so():
         "stacks/Pulumi.dev.yaml: amlplatform:encryption.customerManagedKey.enabled: customer-managed keys on the "
         "container registry need registry.sku Premium (it is Basic) (on because workspace.hbi is on; set it false to "
         "keep Microsoft-managed keys), got true")
+
+
+def test_service_side_encryption_with_a_private_vault_is_an_open_risk_that_does_not_fail_the_plan():
+    plan = stack_plan("prod")
+    report = azure_rules.evaluate(plan)
+    assert report.ok
+    assert [(r.rule, r.resource) for r in report.risks] == [("azure-cmk-service-side-private-vault", "workspace-mlw")]
+    assert "kv-contoso-prd-i3pvt, whose public network access is disabled" in report.risks[0].message
+    assert report.risks[0].source.endswith("concept-customer-managed-keys#preview-service-side-encryption-of-metadata")
+    # A vault behind a firewall with public network access enabled, or the classic architecture: nothing to verify.
+    firewalled = _edit(plan, "keyvault-vault", **{"properties.publicNetworkAccess": "Enabled"})
+    assert azure_rules.evaluate(firewalled).risks == []
+    classic = _edit(plan, "workspace-mlw", enableServiceSideCMKEncryption=False)
+    assert azure_rules.evaluate(classic).risks == []
+    # Staging (keys off) has none; the report names the section only where there is one.
+    assert azure_rules.evaluate(stack_plan("staging")).risks == []

@@ -58,6 +58,8 @@ def summary(plan: Plan, source: str, result: CheckovResult, rules: RuleReport, a
     lines.append(f"  azure rules: {azure.verdict()}  ({len(azure.rules)} rules over {azure.resources} resources)")
     for finding in azure.findings:
         lines.append(f"    FINDING {finding.rule} {finding.resource}: {finding.message}")
+    for risk in azure.risks:
+        lines.append(f"    to verify on the first deployment: {risk.rule} {risk.resource}: {risk.message}")
     lines.extend(prerequisite_lines(prerequisites.for_plan(plan)))
     lines.append(f"  wrote {out_dir}/: plan.json template.json rules.json azure.json checkov.json checkov.sarif "
                  "checkov.xml report.md")
@@ -143,6 +145,11 @@ def markdown(plan: Plan, source: str, result: CheckovResult, rules: RuleReport, 
     out += ["", f"## Azure rules: {azure.verdict()}", ""]
     out += [f"- `{a.rule}` on `{a.urn}`: {a.message} ({a.source})" for a in azure.findings] or [
         f"{len(azure.rules)} rules ({', '.join(azure.rules)}) over {azure.resources} resources, no findings."]
+    if azure.risks:
+        out += ["", "## To verify on the first deployment", "",
+                "What a Microsoft source says Azure may refuse and no offline plan can settle (the plan does not "
+                "fail on it):", ""]
+        out += [f"- `{r.rule}` on `{r.urn}`: {r.message} ({r.source})" for r in azure.risks]
     out += ["", *prerequisite_markdown(prerequisites.for_plan(plan))]
     out += ["## Graph", "", "```mermaid", mermaid(plan), "```", ""]
     if plan.outputs:

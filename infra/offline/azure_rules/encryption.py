@@ -353,6 +353,27 @@ def creation_only(view: PlanView) -> Iterable[tuple[str, str]]:
                                 "platform.generation, or keep the setting")
 
 
+def service_side_private_vault(view: PlanView) -> Iterable[tuple[str, str]]:
+    """Service-side metadata encryption with a key in a vault whose public network access is disabled: Microsoft's
+    concept page says that is not supported (an open risk: nothing newer says otherwise, and no plan can ask)."""
+    for use in _uses(view):
+        if use.what != "workspace" or use.consumer.inputs.get("enableServiceSideCMKEncryption") is not True:
+            continue
+        vault = _vault(view, use.vault)
+        props = (vault.inputs.get("properties") or {}) if vault else {}
+        if _lower(props.get("publicNetworkAccess")) == "disabled":
+            yield use.consumer.urn, (f"{use.named} encrypts its metadata service-side with a key in {use.vault}, whose "
+                                     "public network access is disabled, which Microsoft documents as not supported: "
+                                     "deploy a stack with this design (staging with customer-managed keys on) first")
+
+
+# Open risks: what a primary source says Azure may refuse but the plan cannot settle; the report lists each under
+# "To verify on the first deployment" without failing the plan.
+RISKS = (
+    AzureRule("azure-cmk-service-side-private-vault", "Service-side workspace encryption with a private vault",
+              SOURCES[WORKSPACE] + "#preview-service-side-encryption-of-metadata", service_side_private_vault),
+)
+
 RULES = (
     AzureRule("azure-cmk-key-access",
               "A customer-managed key's consumer holds the key operations it calls, granted before it is created",
