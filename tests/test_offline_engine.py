@@ -97,9 +97,10 @@ def test_protect_option_is_seen():
 def _sdk_functions() -> tuple:
     import pulumi.resource
     import pulumi.runtime.resource as runtime_resource
+    import pulumi.runtime.rpc as runtime_rpc
 
     return (pulumi.resource.collapse_alias_to_urn, runtime_resource.prepare_aliases,
-            runtime_resource._get_stack_trace)
+            runtime_resource._get_stack_trace, runtime_rpc.transfer_properties)
 
 
 def test_alias_and_stack_trace_work_is_skipped_inside_a_run_only():
@@ -111,11 +112,39 @@ def test_alias_and_stack_trace_work_is_skipped_inside_a_run_only():
         resources.ResourceGroup("rg", resource_group_name="rg-x", location="westeurope")
 
     engine.run(prog, "t")
-    assert inside == [(engine._alias_unresolved, engine._no_aliases, engine._no_stack_trace)]
+    assert inside == [(engine._alias_unresolved, engine._no_aliases, engine._no_stack_trace,
+                       engine._lazy_transfer_properties)]
     assert _sdk_functions() == before  # the real engine (pulumi up) still gets aliases and source positions
     with pytest.raises(UnmappedError):
         engine.run(_bad_program_unmapped, "t")
     assert _sdk_functions() == before  # put back after a failed run too
+
+
+def test_output_properties_become_outputs_only_when_read():
+    seen: dict[str, object] = {}
+    made: dict[str, object] = {}
+
+    def prog():
+        rg = resources.ResourceGroup("rg", resource_group_name="rg-x", location="westeurope")
+        account = storage.StorageAccount("st", account_name="stx1", resource_group_name=rg.name, kind="StorageV2",
+                                         sku=storage.SkuArgs(name="Standard_LRS"))
+        made["unread before"] = "primary_endpoints" in vars(account)
+        # Read before the registration answers, and read only once it has: both get the emulator's value.
+        rg.location.apply(lambda v: seen.setdefault("location", v))
+
+        def late(_: object) -> None:
+            made["unread after"] = "primary_endpoints" in vars(account)
+            blob = account.primary_endpoints.apply(lambda v: seen.setdefault("blob", v["blob"]))
+            # A value read late still carries its resource as a dependency.
+            resources.ResourceGroup("rg2", resource_group_name="rg-y", location="westeurope", tags={"blob": blob})
+        account.id.apply(late)
+
+    plan = engine.run(prog, "t")
+    assert made == {"unread before": False, "unread after": False}
+    assert seen == {"location": "westeurope", "blob": "https://stx1.blob.core.windows.net/"}
+    later = plan.one("azure-native:resources:ResourceGroup", "rg2")
+    assert later.inputs["tags"] == {"blob": "https://stx1.blob.core.windows.net/"}
+    assert later.dependencies == [plan.one("azure-native:storage:StorageAccount").urn]
 
 
 def test_plan_round_trips_through_json():

@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 import pulumi
 from pulumi.runtime.proto import source_pb2
+from pulumi.runtime import rpc as pulumi_rpc
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.mocks import set_mocks
@@ -32,6 +33,7 @@ PROJECT = "amlplatform"
 ORGANIZATION = "organization"
 SECRET = "[secret]"
 _SECRET_SIG = "4dabf18193072939515e22adb298388d"
+_SDK_TRANSFER_PROPERTIES = pulumi_rpc.transfer_properties
 
 
 @dataclass
@@ -172,6 +174,78 @@ def _no_stack_trace() -> source_pb2.StackTrace:
     return source_pb2.StackTrace()
 
 
+class _Unread:
+    """One output property of a resource, waiting to be read: the engine's answer is kept as it comes and
+    turned into an Output (four futures and a task) only if the program reads the property."""
+
+    __slots__ = ("resource", "answer", "futures")
+
+    def __init__(self, resource: Any) -> None:
+        self.resource = resource
+        self.answer: tuple[Any, ...] | None = None
+        self.futures: tuple[asyncio.Future, ...] | None = None
+
+    def resolve(self, value: Any, is_known: bool, is_secret: bool, deps: Any, failed: Exception | None) -> None:
+        """The SDK's resolver, called once when the resource's registration answers."""
+        self.answer = (value, is_known, is_secret, deps, failed)
+        if self.futures is not None:
+            self._settle()
+
+    def output(self) -> pulumi.Output:
+        self.futures = (asyncio.Future(), asyncio.Future(), asyncio.Future(), asyncio.Future())
+        if self.answer is not None:
+            self._settle()
+        value, known, secret, deps = self.futures
+        return pulumi.Output(deps, value, known, secret)
+
+    def _settle(self) -> None:
+        # As the SDK's own resolver: the resource joins the dependencies; a failure fails every future.
+        assert self.futures is not None and self.answer is not None
+        value_fut, known_fut, secret_fut, deps_fut = self.futures
+        value, is_known, is_secret, deps, failed = self.answer
+        deps_fut.set_result({*(deps or ()), self.resource})
+        if failed is not None:
+            for fut in (value_fut, known_fut, secret_fut):
+                fut.set_exception(failed)
+        else:
+            value_fut.set_result(value)
+            known_fut.set_result(is_known)
+            secret_fut.set_result(is_secret)
+
+
+class _ResourceAttributes(dict):
+    """A resource's attributes where an output property becomes an Output when first read.
+
+    The SDK's generated properties read outputs with `pulumi.get`, that is `resource.__dict__.get(name)`."""
+
+    __slots__ = ("unread",)
+    unread: dict[str, _Unread]
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        if key not in self and key in self.unread:
+            self[key] = self.unread.pop(key).output()
+        return dict.get(self, key, default)
+
+
+def _lazy_transfer_properties(res: Any, props: Any, custom: bool) -> dict[str, Any]:
+    """`rpc.transfer_properties` with an Output made only for the output properties the program reads.
+
+    The SDK gives every output property of every resource an Output up front (a resource type has ten to
+    fifty); the offline program reads a few, and the rest only held memory and event-loop work. A name that
+    is not one of the class's properties (read as a plain attribute) gets its Output up front, as before."""
+    owner = type(res)
+    lazy = [name for name in props if name != "urn" and not (name == "id" and custom)
+            and isinstance(inspect.getattr_static(owner, name, None), property)]
+    eager = {name: value for name, value in props.items() if name not in lazy}
+    resolvers = _SDK_TRANSFER_PROPERTIES(res, eager, custom)
+    if lazy:
+        attributes = _ResourceAttributes(res.__dict__)
+        attributes.unread = {name: _Unread(res) for name in lazy}
+        resolvers.update((name, unread.resolve) for name, unread in attributes.unread.items())
+        res.__dict__ = attributes
+    return resolvers
+
+
 # SDK work whose only reader is the real Pulumi engine. pulumi-azure-native gives each resource an alias
 # per API version of its type (about 60 for a virtual network); the SDK turns every one into a URN
 # (several Outputs each) in the Resource constructor and into an alias spec at registration, and walks
@@ -181,6 +255,7 @@ _OFFLINE_STUBS = (
     ("pulumi.resource", "collapse_alias_to_urn", _alias_unresolved),
     ("pulumi.runtime.resource", "prepare_aliases", _no_aliases),
     ("pulumi.runtime.resource", "_get_stack_trace", _no_stack_trace),
+    ("pulumi.runtime.rpc", "transfer_properties", _lazy_transfer_properties),
 )
 
 
