@@ -14,12 +14,12 @@ import re
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from pydantic import Field, ValidatorFunctionWrapHandler, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidatorFunctionWrapHandler, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from infra.azure_facts.limits import BLOB_SOFT_DELETE_DAYS, KEY_VAULT_SOFT_DELETE_DAYS, KeySize, KeyType
 from infra.config import ConfigError, Principal, read_stack_file
-from infra.config.base import _Section
+from infra.config.base import _Section, _StackFile
 from infra.config.errors import ErrorLines, _Rule, refuse_repeats
 from infra.config.loading import STACK_NAME, display, is_secure, pulumi_config
 from infra.naming import RULES
@@ -265,7 +265,7 @@ class ProtectionSection(_Section):
     """Pulumi `protect` on the stateful resources (resource group, account, container, vault, key)."""
 
 
-class BootstrapConfig(_Section):
+class BootstrapConfig(_StackFile):
     azure: AzureSection
     """Where the backend lives."""
     names: NamesSection
@@ -306,16 +306,7 @@ class BootstrapConfig(_Section):
                         subnet)
         return self
 
-    _source: str = "<config>"
-    _stack: str = DEFAULT_STACK
-
-    @property
-    def source(self) -> str:
-        return self._source
-
-    @property
-    def stack(self) -> str:
-        return self._stack
+    _stack: str = PrivateAttr(default=DEFAULT_STACK)
 
     @property
     def vault_uri(self) -> str:
