@@ -936,3 +936,16 @@ def test_versions_and_schedules_wait_only_for_the_datastores_they_name():
     sched = plan.one(ML + "Schedule")
     assert not {u for u in stores.values()} & set(sched.dependencies)
     assert plan.one(ML + "DataVersion", "assets-data-credit_defaults_raw-1").urn in sched.dependencies
+
+
+def test_the_registry_stacks_named_folder_must_exist_too():
+    from infra.seeding.registry import folder_for
+
+    cfg = config.load_stack("registry", ROOT)[0]
+    cfg.ml_registry.assets.folder = "ml/assets"
+    with pytest.raises(config.ConfigError) as err:
+        folder_for(cfg)
+    assert str(err.value) == (f"{cfg.source}: amlplatform:mlRegistry.assets.folder: 'ml/assets' is not a folder under "
+                              f"the repository root {ROOT}")
+    cfg.ml_registry.assets.folder = None
+    assert folder_for(cfg) == ROOT / "assets"

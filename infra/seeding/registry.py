@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from infra.config import ConfigError
 from infra.paths import REPO_ROOT
 from infra.seeding import load
-from infra.seeding.stack import DEFAULT_FOLDER
+from infra.seeding.stack import DEFAULT_FOLDER, existing_folder
 from infra.seeding.model import AssetSet
 
 if TYPE_CHECKING:
@@ -24,14 +24,7 @@ def folder_for(cfg: RegistryStackConfig) -> Path | None:
     settings = cfg.ml_registry.assets
     if not settings.enabled:
         return None
-    root = cfg.root or REPO_ROOT
-    folder = root / (settings.folder or DEFAULT_FOLDER)
-    if folder.is_dir():
-        return folder
-    if settings.folder is not None:
-        raise ConfigError(f"{cfg.source}: amlplatform:mlRegistry.assets.folder: {settings.folder!r} is not a folder "
-                          f"under the repository root {root}")
-    return None
+    return existing_folder(cfg.root or REPO_ROOT, settings.folder, cfg.source, "mlRegistry.assets.folder")
 
 
 def load_for_registry(cfg: RegistryStackConfig) -> AssetSet | None:

@@ -21,13 +21,17 @@ def folder_for(cfg: StackConfig) -> Path | None:
         return None
     if cfg.root is None and a.folder is None:
         return None  # a config parsed from a mapping alone has no repository beside it
-    root = cfg.root or REPO_ROOT
-    folder = root / (a.folder or DEFAULT_FOLDER)
-    if folder.is_dir():
-        return folder
-    if a.folder is not None:
-        raise ConfigError(f"{cfg.source}: amlplatform:assets.folder: {a.folder!r} is not a folder under the "
-                          f"repository root {root}, got {a.folder!r}")
+    return existing_folder(cfg.root or REPO_ROOT, a.folder, cfg.source, "assets.folder")
+
+
+def existing_folder(root: Path, folder: str | None, source: str, key: str) -> Path | None:
+    """`folder` under the repository root (unset: the default `assets/`, None when absent); a folder the stack
+    names must exist."""
+    path = root / (folder or DEFAULT_FOLDER)
+    if path.is_dir():
+        return path
+    if folder is not None:
+        raise ConfigError(f"{source}: amlplatform:{key}: {folder!r} is not a folder under the repository root {root}")
     return None
 
 
