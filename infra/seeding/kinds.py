@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from infra.seeding import checks
-from infra.seeding.model import PLATFORM_STORAGE, Asset
+from infra.seeding.model import ASSET_NAME, ASSET_NAME_RULE, PLATFORM_STORAGE, Asset
 
 if TYPE_CHECKING:
     from infra.seeding.loader import Loader
@@ -29,8 +29,6 @@ UNENCRYPTED = ("http", "wasb", "abfs")
 REMOTE = ("https://", "abfss://", "wasbs://")
 _DATASTORE_NAME = re.compile(r"^[A-Za-z0-9_]{1,255}$")
 _COMPONENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,254}$")
-_ASSET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,254}$")
-ASSET_NAME_RULE = "1-255 letters, digits, '-', '_' or '.', starting alphanumeric"
 
 
 def datastore(r: Loader, path: Path, file: str, raw: dict[str, Any]) -> Asset | None:
@@ -66,7 +64,7 @@ def _conda(r: Loader, path: Path, file: str, value: str) -> Path | None:
 
 
 def environment(r: Loader, path: Path, file: str, raw: dict[str, Any]) -> Asset | None:
-    name = r.name(file, raw, _ASSET_NAME, ASSET_NAME_RULE)
+    name = r.name(file, raw, ASSET_NAME, ASSET_NAME_RULE)
     version = r.versioned(file, raw, "environment")
     if isinstance(raw.get("conda_file"), str):
         r.local(path.parent, raw["conda_file"])  # referenced even when this file has other problems
@@ -165,7 +163,7 @@ def _local_data(r: Loader, asset: Asset, path: Path, target: str) -> bool:
 
 
 def data(r: Loader, path: Path, file: str, raw: dict[str, Any]) -> Asset | None:
-    name = r.name(file, raw, _ASSET_NAME, ASSET_NAME_RULE)
+    name = r.name(file, raw, ASSET_NAME, ASSET_NAME_RULE)
     version = r.versioned(file, raw, "data")
     target = raw.get("path")
     asset = Asset("data", name or "", file, raw, None, declared_version=version, subtype=str(raw.get("type")))
@@ -259,7 +257,7 @@ def _trigger(r: Loader, file: str, trigger: Any) -> bool:
 def schedule(r: Loader, path: Path, file: str, raw: dict[str, Any]) -> Asset | None:
     from infra.seeding.loader import kind_of, rel
 
-    name = r.name(file, raw, _ASSET_NAME, ASSET_NAME_RULE)
+    name = r.name(file, raw, ASSET_NAME, ASSET_NAME_RULE)
     job = raw.get("create_job")
     if not isinstance(job, str) or job.startswith("azureml:"):
         r.problems.add("schedule-job", file, "create_job", "give the path of a pipeline job file in this folder")

@@ -11,13 +11,12 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from infra.seeding.model import Asset
+from infra.seeding.model import ASSET_NAME, ASSET_NAME_RULE, Asset
 
 if TYPE_CHECKING:
     from infra.seeding.loader import Loader
 
 MODEL_TYPES = ("mlflow_model", "custom_model", "triton_model")
-_ASSET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,254}$")
 # Online and batch endpoint names: a letter, then letters, digits and '-', not ending in '-', 3-32 characters
 # (reference-yaml-endpoint-online). The platform appends `-<env>` (dev, stg, prd): endpoint names are unique
 # per region, and dev, staging and prod may share one; so a name here has at most 28 characters.
@@ -46,7 +45,7 @@ MANAGED_SKUS = frozenset(
 
 
 def model(r: Loader, path: Path, file: str, raw: dict[str, Any]) -> Asset | None:
-    name = r.name(file, raw, _ASSET_NAME, "1-255 letters, digits, '-', '_' or '.', starting alphanumeric")
+    name = r.name(file, raw, ASSET_NAME, ASSET_NAME_RULE)
     version = r.versioned(file, raw, "model")
     typ = str(raw.get("type") or "custom_model")
     target = raw.get("path")

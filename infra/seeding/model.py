@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -17,6 +18,9 @@ SERVING: tuple[Kind, ...] = ("online_endpoint", "online_deployment", "batch_endp
 SYSTEM_DATASTORES = frozenset({"workspaceblobstore", "workspacefilestore", "workspaceartifactstore",
                                "workspaceworkingdirectory"})
 PLATFORM_STORAGE = "${platform.storageAccount}"
+# Names of data, environments, components and models (AML's asset name rule).
+ASSET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,254}$")
+ASSET_NAME_RULE = "1-255 letters, digits, '-', '_' or '.', starting alphanumeric"
 
 
 @dataclass(frozen=True)
