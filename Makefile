@@ -58,4 +58,4 @@ $(ACTIONLINT):
 	touch $@
 
 clean:
-	rm -rf out .pytest_cache
+	rm -rf out .pytest_cache .cache

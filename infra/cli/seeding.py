@@ -47,7 +47,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from infra import seeding as assets
 
     stack = _stack_context(args)
-    loaded = assets.load(_folder(args), stack=stack)
+    loaded = assets.load(_folder(args), stack=stack, use_cache=False)  # validate: azure-ai-ml runs every time
     unscheduled = sorted(p.file for p in loaded.of_kind("pipeline")
                          if not any(s.refs.get("pipeline") is p for s in loaded.of_kind("schedule")))
     against = f" for stack {args.stack}" if stack else ""

@@ -35,17 +35,19 @@ def _label(folder: Path) -> str:
 
 
 def load(folder: Path, storage_account: str | None = None, extra_datastores: frozenset[str] = frozenset(),
-         check_lock: bool = True, stack: StackContext | None = None) -> AssetSet:
+         check_lock: bool = True, stack: StackContext | None = None, use_cache: bool = True) -> AssetSet:
     """The folder's assets, validated, resolved and checked against the lock file (and the stack, if given).
 
     The project's own checks run first, in stages that each stop at their problems: the files,
     the lock file's form, references (and the stack), the lock's hashes. azure-ai-ml's schemas
-    run last, on a folder every own check passed."""
+    run last, on a folder every own check passed, unless the asset cache (infra/seeding/cache.py)
+    holds the bodies azure-ai-ml gave these very inputs; `use_cache=False` always runs azure-ai-ml
+    (and sets each asset's `entity`)."""
     folder = Path(folder)
     if stack is not None:
         storage_account = stack.storage_account
         extra_datastores = extra_datastores | stack.team_datastores
-    key = (str(folder.resolve()), storage_account, extra_datastores, check_lock, stack,
+    key = (str(folder.resolve()), storage_account, extra_datastores, check_lock, stack, use_cache,
            _fingerprint(folder) if folder.is_dir() else ())
     if key in _CACHE:
         return _CACHE[key]
@@ -70,7 +72,7 @@ def load(folder: Path, storage_account: str | None = None, extra_datastores: fro
         else:
             lock_mod.check(assets, locked, problems)
         problems.raise_if_any()
-    load_entities(assets, problems, storage_account)
+    load_entities(assets, problems, storage_account, use_cache)
     problems.raise_if_any()
     _CACHE[key] = assets
     return assets

@@ -273,26 +273,26 @@ class AssetsComponent(Component):
     # ---- kinds ---------------------------------------------------------------------
 
     def _datastore(self, ds: Asset) -> ml.Datastore:
-        p, e = self._props, ds.entity
+        p, b = self._props, ds.body
         platform = ds.refs.get("account") == "platform"
         common: dict[str, Any] = {
             "credentials": ml.NoneDatastoreCredentialsArgs(credentials_type="None"),
             "datastore_type": DATASTORE_TYPES[ds.subtype],
-            "account_name": p.data_lake_account_name if platform else e.account_name,
-            "description": e.description,
-            "endpoint": e.endpoint,
-            "protocol": e.protocol,
-            "tags": dict(e.tags or {}) or None,
+            "account_name": p.data_lake_account_name if platform else b["account_name"],
+            "description": b["description"],
+            "endpoint": b["endpoint"],
+            "protocol": b["protocol"],
+            "tags": dict(b["tags"] or {}) or None,
             "properties": self._props_of(ds),
         }
         if platform:
             common.update(resource_group=p.resource_group, subscription_id=self._common.subscription_id)
         if ds.subtype == "azure_blob":
-            args: Any = ml.AzureBlobDatastoreArgs(container_name=e.container_name, **common)
+            args: Any = ml.AzureBlobDatastoreArgs(container_name=b["container_name"], **common)
         elif ds.subtype == "azure_data_lake_gen2":
-            args = ml.AzureDataLakeGen2DatastoreArgs(filesystem=e.filesystem, **common)
+            args = ml.AzureDataLakeGen2DatastoreArgs(filesystem=b["filesystem"], **common)
         else:
-            args = ml.AzureFileDatastoreArgs(file_share_name=e.file_share_name, **common)
+            args = ml.AzureFileDatastoreArgs(file_share_name=b["file_share_name"], **common)
         return ml.Datastore(f"{self._name}-datastore-{ds.name}", name=ds.name, properties=args, **self._addr(),
                             skip_validation=SKIP_VALIDATION,
                             opts=self._opts())
@@ -303,7 +303,7 @@ class AssetsComponent(Component):
                               p.resource_group, self._common.subscription_id, self._opts())
 
     def _environment(self, env: Asset) -> ml.EnvironmentVersion:
-        body = spec.environment_rest(env)
+        body = env.body
         container = self._container_for("environment", env.name, ml.EnvironmentContainerPropertiesArgs(
             description=f"Seeded by amlplatform from {env.file}"))
         build = None
@@ -332,7 +332,7 @@ class AssetsComponent(Component):
         )
 
     def _data(self, data: Asset) -> ml.DataVersion:
-        body = spec.data_rest(data)
+        body = data.body
         container = self._container_for("data", data.name, ml.DataContainerPropertiesArgs(
             data_type=body["dataType"], description=f"Seeded by amlplatform from {data.file}"))
         # Only the datastores its URIs name: a version never waits for (nor grows with) other teams' datastores.

@@ -47,7 +47,7 @@ class Asset:
     name: str
     file: str  # posix path relative to the assets folder
     raw: dict[str, Any]
-    entity: Any  # the azure-ai-ml entity (None until sdk.load_entities, after the project's own checks)
+    entity: Any  # the azure-ai-ml entity: set by sdk.load_entities when azure-ai-ml loaded the file (not from cache)
     version: str | None = None  # resolved (auto -> derived from the hash); None for unversioned kinds
     declared_version: str | None = None
     sha256: str = ""
@@ -55,6 +55,9 @@ class Asset:
     # Resolved references: role -> (kind, name, version) of a seeded asset, or a literal ARM-relative ID.
     refs: dict[str, Any] = field(default_factory=dict)
     subtype: str = ""  # datastore type, data type, component type
+    # What the program takes from the entity, as JSON (sdk.load_entities, or infra/seeding/cache.py); None for
+    # kinds it builds from `raw` alone.
+    body: Any = None
 
     @property
     def key(self) -> str:

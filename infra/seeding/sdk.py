@@ -2,19 +2,24 @@
 own checks passed (importing azure-ai-ml takes seconds; a folder they refuse never pays for it).
 
 Schema errors become one line per field (errors.schema_errors), with the folder's absolute path
-taken out. The loaded entities are what infra/seeding/spec.py serialises into REST bodies.
+taken out. Each entity becomes the one thing the program takes from it, its REST body (`Asset.body`, plain
+JSON); infra/seeding/cache.py keeps those bodies so an unchanged folder does not import azure-ai-ml again.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import logging
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from infra.seeding import cache
 from infra.seeding.errors import Problems, schema_errors
 from infra.seeding.model import PLATFORM_STORAGE, Asset, AssetSet
+from infra.seeding.spec import datastore_uri
 
 VALIDATE_ONLY_ACCOUNT = "platformstorage"  # stands in for ${platform.storageAccount} when no stack is given
 
@@ -103,11 +108,62 @@ def _referenced_uris(asset: Asset) -> None:
     asset.entity._referenced_uris = MLTableMetadata._load(contents, local / "MLTable").referenced_uris()
 
 
-def load_entities(assets: AssetSet, problems: Problems, storage_account: str | None = None) -> None:
-    """Set each asset's azure-ai-ml entity; record every schema error (file, field, first message)."""
+def _environment_body(entity: Any) -> dict[str, Any]:
+    """EnvironmentVersion properties (camelCase), without the build context (the program sets the upload's URI)."""
+    entity = copy.copy(entity)
+    if entity.build is not None:
+        entity.build = copy.copy(entity.build)
+        entity.build.path = "{build}"
+    body: dict[str, Any] = entity._to_rest_object().as_dict()["properties"]
+    body.pop("build", None)
+    return body
+
+
+def _data_body(asset: Asset) -> dict[str, Any]:
+    """DataVersion properties (camelCase); a local path as the default datastore's URI the upload writes to."""
+    entity = asset.entity
+    if "path" in asset.uploads:
+        entity = copy.copy(entity)
+        entity.path = datastore_uri(asset.uploads["path"])
+    body: dict[str, Any] = entity._to_rest_object().as_dict()["properties"]
+    return body
+
+
+_DATASTORE_FIELDS = ("account_name", "description", "endpoint", "protocol", "tags", "container_name", "filesystem",
+                     "file_share_name")
+
+
+def _body(asset: Asset) -> dict[str, Any] | None:
+    """What the program reads of the asset's entity; None for kinds it builds from the YAML alone."""
+    entity = asset.entity
+    if asset.kind == "datastore":
+        return {f: getattr(entity, f) for f in _DATASTORE_FIELDS if hasattr(entity, f)}
+    if asset.kind == "environment":
+        return _environment_body(entity)
+    if asset.kind == "data":
+        return _data_body(asset)
+    if asset.kind == "component":
+        return copy.deepcopy(entity._to_rest_object().properties.component_spec)
+    if asset.kind == "schedule":
+        body: dict[str, Any] = entity._to_rest_object().as_dict()["properties"]
+        return body
+    return None
+
+
+def load_entities(assets: AssetSet, problems: Problems, storage_account: str | None = None,
+                  use_cache: bool = True) -> None:
+    """Set each asset's body, from the cache when it holds this folder's, else from azure-ai-ml's entities (set
+    too); record every schema error (file, field, first message). A folder with errors is never cached."""
+    account = storage_account or VALIDATE_ONLY_ACCOUNT
+    key = cache.key(assets, account) if use_cache else None
+    cached = cache.read(key, [a.file for a in assets.assets]) if key else None
+    if cached is not None:
+        for asset in assets.assets:
+            asset.body = cached[asset.file]
+        return
     base = f"{assets.folder}/"
     with _quiet():
-        loaders = _loaders(storage_account or VALIDATE_ONLY_ACCOUNT)
+        loaders = _loaders(account)
         for asset in assets.assets:
             try:
                 asset.entity = loaders[asset.kind](assets.folder / asset.file, asset)
@@ -121,3 +177,11 @@ def load_entities(assets: AssetSet, problems: Problems, storage_account: str | N
                 continue
             if asset.kind == "component":
                 _bindings(asset, problems)
+        if problems:
+            return
+        # Through JSON, as the cache gives them back: a hit and a miss hand the program the same values.
+        bodies = json.loads(json.dumps({a.file: _body(a) for a in assets.assets}))
+    for asset in assets.assets:
+        asset.body = bodies[asset.file]
+    if key:
+        cache.write(key, bodies)

@@ -1,4 +1,4 @@
-"""Each asset as the REST body AML expects, from azure-ai-ml's own serialisers.
+"""Each asset as the REST body AML expects, from the body azure-ai-ml's serialisers gave it (sdk.py).
 
 References become ARM IDs under the workspace, written with the WORKSPACE placeholder
 (the workspace's ID is only known once it exists); `fill` substitutes it. Upload targets
@@ -67,30 +67,9 @@ def code_version(component: Asset) -> str:
     return component.uploads["code"].sha256[:12]
 
 
-def environment_rest(asset: Asset) -> dict[str, Any]:
-    """EnvironmentVersion properties (camelCase), without the build context's URI."""
-    entity = copy.copy(asset.entity)
-    if entity.build is not None:
-        entity.build = copy.copy(entity.build)
-        entity.build.path = "{build}"  # the program sets the upload's URI
-    body = entity._to_rest_object().as_dict()["properties"]
-    body.pop("build", None)
-    return body
-
-
-def data_rest(asset: Asset) -> dict[str, Any]:
-    if "path" in asset.uploads:
-        entity = copy.copy(asset.entity)
-        entity.path = datastore_uri(asset.uploads["path"])
-        body = entity._to_rest_object().as_dict()["properties"]
-    else:
-        body = asset.entity._to_rest_object().as_dict()["properties"]
-    return body
-
-
 def component_spec(asset: Asset) -> dict[str, Any]:
     """The component's spec as `az ml component create` sends it, with code and environment as ARM IDs."""
-    spec = copy.deepcopy(asset.entity._to_rest_object().properties.component_spec)
+    spec: dict[str, Any] = copy.deepcopy(asset.body)
     spec["version"] = asset.version
     spec["code"] = "azureml:" + arm_id("code", code_name(asset), code_version(asset))
     spec["environment"] = environment_ref(asset.refs["environment"])
@@ -100,7 +79,7 @@ def component_spec(asset: Asset) -> dict[str, Any]:
 def schedule_rest(sched: Asset) -> dict[str, Any]:
     """The schedule's REST properties (camelCase) with components, data and computes as ARM IDs."""
     pipeline: Asset = sched.refs["pipeline"]
-    body = sched.entity._to_rest_object().as_dict()["properties"]
+    body: dict[str, Any] = copy.deepcopy(sched.body)
     job = body["action"]["jobDefinition"]
     for node, ref in pipeline.refs["components"].items():
         job["jobs"][node]["componentId"] = arm_id("component", ref.name, ref.version)
