@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -615,3 +616,46 @@ def test_every_vnet_needs_a_flow_log_unless_skipped_for_central_flow_logs(tmp_pa
         verdicts = {("FAILED" if f in one.failures else "PASSED") for f in one.failures + one.passes
                     if f.check_id == "CKV2_AMLP_5"}
         assert verdicts == {want}, name
+
+
+# The ARM-only process parses templates with libyaml (checkov_arm._parse_with_libyaml): the same mappings,
+# lines included, as checkov's own loader, on every shipped template and on JSON that stresses the parser.
+_PARSE_PROBE = r"""
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from checkov.common.parsers.yaml import loader
+own = loader.loads
+import checkov_arm
+checkov_arm._parse_with_libyaml()
+assert loader.loads is not own, "libyaml is missing from checkov's PyYAML"
+for path in sys.argv[2:]:
+    content = open(path, encoding="utf-8").read()
+    print(json.dumps([path.rsplit("/", 1)[-1], loader.loads(content) == own(content), own(content)[0] is not None]))
+"""
+
+
+def test_libyaml_parses_templates_as_checkovs_own_loader(tmp_path, checkov_tool):
+    python = checkov_gate.checkov_python(checkov_tool)
+    if python is None:
+        pytest.skip("checkov's launcher is not a Python script: the worker is not used")
+    paths = []
+    for stack in ("dev", "staging", "prod"):
+        paths.append(tmp_path / f"stack-{stack}.json")
+        paths[-1].write_text(arm.to_json(template_for(stack)))
+    tricky = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+              "contentVersion": "1.0.0.0", "resources": [{"type": "Microsoft.Storage/storageAccounts", "name": "st",
+              "properties": {"tab": "a\tb", "quote": "\"q\" \\ /", "unicode": "é ✓ \u2028 \U0001F600", "empty": {},
+                             "list": [], "nums": [0, -1, 1.5, 1e21], "flags": [True, False, None], "yes": "yes",
+                             "multi": "line1\nline2"}}]}
+    paths.append(tmp_path / "tricky.json")
+    paths[-1].write_text(json.dumps(tricky, indent=2))
+    paths.append(tmp_path / "tricky-ascii.json")
+    paths[-1].write_text(json.dumps(tricky))
+    # A tab between tokens is JSON whitespace that YAML refuses: libyaml fails and checkov's loader answers.
+    paths.append(tmp_path / "tabs.json")
+    paths[-1].write_text(json.dumps(tricky, indent="\t"))
+    done = subprocess.run([python, "-c", _PARSE_PROBE, str(checkov_gate.WORKER.parent), *map(str, paths)],
+                          capture_output=True, text=True, check=True)
+    got = [json.loads(line) for line in done.stdout.splitlines()]
+    assert got == [["stack-dev.json", True, True], ["stack-staging.json", True, True], ["stack-prod.json", True, True],
+                   ["tricky.json", True, True], ["tricky-ascii.json", True, True], ["tabs.json", True, False]]

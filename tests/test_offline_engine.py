@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import gc
+import json
+
 import pulumi
 import pytest
 from pulumi_azure_native import resources, storage
@@ -120,6 +124,22 @@ def test_alias_and_stack_trace_work_is_skipped_inside_a_run_only():
     assert _sdk_functions() == before  # put back after a failed run too
 
 
+def test_no_full_garbage_collection_inside_a_run_only():
+    before = gc.get_threshold()
+    inside = []
+
+    def prog():
+        inside.append(gc.get_threshold())
+        resources.ResourceGroup("rg", resource_group_name="rg-x", location="westeurope")
+
+    engine.run(prog, "t")
+    assert inside == [(before[0], before[1], 2**31 - 1)]  # the young generations are still collected
+    assert gc.get_threshold() == before
+    with pytest.raises(UnmappedError):
+        engine.run(_bad_program_unmapped, "t")
+    assert gc.get_threshold() == before  # put back after a failed run too
+
+
 def test_output_properties_become_outputs_only_when_read():
     seen: dict[str, object] = {}
     made: dict[str, object] = {}
@@ -151,3 +171,5 @@ def test_plan_round_trips_through_json():
     plan = stack_plan("prod")
     again = engine.Plan.from_json(plan.to_json())
     assert again == plan and again.to_json() == plan.to_json()
+    # The fields written by hand are dataclasses.asdict's, in its layout.
+    assert plan.to_json() == json.dumps(dataclasses.asdict(plan), indent=2, sort_keys=True) + "\n"

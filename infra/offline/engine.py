@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib
 import inspect
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Iterator, Mapping
 
 import pulumi
@@ -59,6 +60,9 @@ class PlannedResource:
     prior_inputs: dict[str, Any] | None = None
 
 
+_RESOURCE_FIELDS = fields(PlannedResource)
+
+
 @dataclass
 class Plan:
     stack: str
@@ -89,7 +93,10 @@ class Plan:
         return found[0]
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+        # Fields by hand, not dataclasses.asdict: it deep-copies every input of every resource first.
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["resources"] = [{f.name: getattr(r, f.name) for f in _RESOURCE_FIELDS} for r in self.resources]
+        return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
     @classmethod
     def from_json(cls, text: str) -> "Plan":
@@ -259,6 +266,27 @@ _OFFLINE_STUBS = (
 )
 
 
+# Young collections between two full ones during a run: more than a run ever makes.
+_NEVER = 2**31 - 1
+
+
+@contextlib.contextmanager
+def _young_collections_only() -> Iterator[None]:
+    """No full garbage collection during the run; the young generations are collected as usual.
+
+    A full collection walks every live object, the SDK's classes included (about 350,000 once
+    pulumi-azure-native's modules are loaded); a run allocates enough to trigger 4 of them for prod
+    alone and 9 with 100 teams: 0.6 and 2.1 CPU s of a 2.5 and 6.3 s program stage. The run's
+    short-lived cycles die young, so the peak memory is the same with and without them (measured:
+    173 and 226 MiB); Python's thresholds are put back afterwards."""
+    thresholds = gc.get_threshold()
+    gc.set_threshold(thresholds[0], thresholds[1], _NEVER)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+
+
 @contextlib.contextmanager
 def offline_sdk() -> Iterator[None]:
     """Install the stand-ins for one offline run and put the SDK back as it was afterwards,
@@ -269,7 +297,8 @@ def offline_sdk() -> Iterator[None]:
             module = importlib.import_module(module_name)
             saved.append((module, attr, getattr(module, attr)))
             setattr(module, attr, stand_in)
-        yield
+        with _young_collections_only():
+            yield
     finally:
         for module, attr, original in reversed(saved):
             setattr(module, attr, original)

@@ -12,9 +12,8 @@ from infra.offline.checkov_gate import CheckovResult
 from infra.offline.engine import Plan, PlannedResource
 
 
-def top_component(plan: Plan, res: PlannedResource) -> str:
+def top_component(by_urn: dict[str, PlannedResource], res: PlannedResource) -> str:
     """The name of the top-level component a resource sits in ('stack' for direct children)."""
-    by_urn = plan.by_urn()
     current = res
     while current.parent in by_urn:
         current = by_urn[current.parent]
@@ -23,8 +22,9 @@ def top_component(plan: Plan, res: PlannedResource) -> str:
 
 def by_component(plan: Plan) -> dict[str, list[PlannedResource]]:
     groups: dict[str, list[PlannedResource]] = defaultdict(list)
+    by_urn = plan.by_urn()
     for res in plan.custom():
-        groups[top_component(plan, res)].append(res)
+        groups[top_component(by_urn, res)].append(res)
     return dict(sorted(groups.items()))
 
 
