@@ -173,3 +173,41 @@ def test_plan_round_trips_through_json():
     assert again == plan and again.to_json() == plan.to_json()
     # The fields written by hand are dataclasses.asdict's, in its layout.
     assert plan.to_json() == json.dumps(dataclasses.asdict(plan), indent=2, sort_keys=True) + "\n"
+
+
+def _register(monitor, type_: str, name: str, inputs: dict, custom: bool = True):
+    from google.protobuf import struct_pb2
+    from pulumi.runtime.proto import resource_pb2
+
+    struct = struct_pb2.Struct()
+    struct.update(inputs)
+    request = resource_pb2.RegisterResourceRequest(type=type_, name=name, custom=custom, object=struct)
+    return monitor.RegisterResource(request)
+
+
+@pytest.mark.parametrize("inputs", [
+    {"resourceGroupName": "rg-x", "accountName": "stx1", "location": "westeurope", "kind": "StorageV2",
+     "sku": {"name": "Standard_LRS"}, "tags": {"a": "b"}},
+    # An unknown input: answered by MockMonitor itself, which drops it.
+    {"resourceGroupName": "rg-x", "accountName": "stx1", "location": "westeurope",
+     "kind": "04da6b54-80e4-46f7-96ec-b56ff0331ba9"},
+])
+def test_the_recorder_answers_a_registration_as_mockmonitor_does(inputs, monkeypatch):
+    from pulumi.runtime.mocks import MockMonitor
+
+    from infra.offline.emulator import ArmEmulator, Recorder
+
+    answered = []
+    own = Recorder._answer
+    monkeypatch.setattr(Recorder, "_answer", lambda self, *a: answered.append(a[1]) or own(self, *a))
+    pulumi.runtime.set_mocks(ArmEmulator(), project="p", stack="t", preview=False)
+    recorder, plain = Recorder(ArmEmulator()), MockMonitor(ArmEmulator())
+    ours = _register(recorder, "azure-native:storage:StorageAccount", "st", inputs)
+    assert len(answered) == (0 if "04da6b54-80e4-46f7-96ec-b56ff0331ba9" in inputs.values() else 1)
+    theirs = _register(plain, "azure-native:storage:StorageAccount", "st", inputs)
+    assert ours.SerializeToString(deterministic=True) == theirs.SerializeToString(deterministic=True)
+    assert ours.id == ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-x/providers/"
+                       "Microsoft.Storage/storageAccounts/stx1")
+    assert recorder.get_registered_resources() == plain.get_registered_resources()
+    # A component: no ID, as MockMonitor answers.
+    assert _register(recorder, "amlplatform:x:Y", "c", {}, custom=False).id == ""

@@ -16,7 +16,8 @@ from typing import Any, Callable, Mapping
 
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
-from pulumi.runtime.sync_await import _ensure_event_loop
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from infra.offline.arm_types import NOT_ARM, UnmappedError, lookup, resource_id
 
@@ -283,4 +284,20 @@ class Recorder(MockMonitor):
                 if urn in self.registrations:
                     raise UnmappedError(f"{urn}: registered twice (two resources share a type and name)")
                 self.registrations[urn] = reg
+            if not request.transforms and not rpc.contains_unknowns(inputs):
+                return self._answer(request, urn, inputs)
         return super().RegisterResource(request)
+
+    def _answer(self, request: Any, urn: str, inputs: dict) -> Any:
+        """MockMonitor's answer to a registration, from the inputs as read once above.
+
+        MockMonitor reads the request's inputs again, without unknowns; an offline run is no preview and
+        has none (one with an unknown, or with transforms, goes to MockMonitor itself). Reading them once
+        saves a second copy of every resource's inputs, held until the run ends."""
+        args = MockResourceArgs(typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
+                                resource_id=request.importId, custom=bool(request.custom))
+        rid, state = self.mocks.new_resource(args)
+        answer = _sync_await(rpc.serialize_properties(state, {}))
+        # A component has no ID: None, as MockMonitor records it; the answer's ID is then empty.
+        self.resources[urn] = MockMonitor.ResourceRegistration(urn, rid, state)  # type: ignore[arg-type]
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=rid or "", object=answer)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import importlib
 import inspect
@@ -181,35 +182,51 @@ def _no_stack_trace() -> source_pb2.StackTrace:
     return source_pb2.StackTrace()
 
 
+class _Answer(tuple):
+    """A property's answer that is not a plain known value (unknown, secret, with dependencies, or failed):
+    (value, is_known, is_secret, deps, failed), as the SDK's resolver receives it."""
+
+    __slots__ = ()
+
+
 class _Unread:
-    """One output property of a resource, waiting to be read: the engine's answer is kept as it comes and
-    turned into an Output (four futures and a task) only if the program reads the property."""
+    """A resource's output properties the program has not read. The engine's answers are kept as they come,
+    a plain value as itself; a property becomes an Output (four futures and a task) only when the program
+    reads it. One record per resource: a type has ten to fifty output properties, most never read."""
 
-    __slots__ = ("resource", "answer", "futures")
+    __slots__ = ("resource", "names", "order", "answers", "waiting")
 
-    def __init__(self, resource: Any) -> None:
+    def __init__(self, resource: Any, names: frozenset[str], order: tuple[str, ...]) -> None:
         self.resource = resource
-        self.answer: tuple[Any, ...] | None = None
-        self.futures: tuple[asyncio.Future, ...] | None = None
+        self.names = names
+        self.order = order  # the names, sorted: resolved in the same order every run
+        self.answers: dict[str, Any] = {}
+        self.waiting: dict[str, tuple[asyncio.Future, ...]] = {}  # read before the answer came
 
-    def resolve(self, value: Any, is_known: bool, is_secret: bool, deps: Any, failed: Exception | None) -> None:
-        """The SDK's resolver, called once when the resource's registration answers."""
-        self.answer = (value, is_known, is_secret, deps, failed)
-        if self.futures is not None:
-            self._settle()
+    def resolve(self, name: str, value: Any, is_known: bool, is_secret: bool, deps: Any,
+                failed: Exception | None) -> None:
+        """The SDK's resolver for `name`, called once when the resource's registration answers."""
+        plain = is_known and not is_secret and not deps and failed is None and not isinstance(value, _Answer)
+        answer = value if plain else _Answer((value, is_known, is_secret, deps, failed))
+        if name in self.waiting:
+            self._settle(self.waiting.pop(name), answer)
+        else:
+            self.answers[name] = answer
 
-    def output(self) -> pulumi.Output:
-        self.futures = (asyncio.Future(), asyncio.Future(), asyncio.Future(), asyncio.Future())
-        if self.answer is not None:
-            self._settle()
-        value, known, secret, deps = self.futures
+    def output(self, name: str) -> pulumi.Output:
+        futures: tuple[asyncio.Future, ...] = (asyncio.Future(), asyncio.Future(), asyncio.Future(), asyncio.Future())
+        if name in self.answers:
+            self._settle(futures, self.answers.pop(name))
+        else:
+            self.waiting[name] = futures
+        value, known, secret, deps = futures
         return pulumi.Output(deps, value, known, secret)
 
-    def _settle(self) -> None:
+    def _settle(self, futures: tuple[asyncio.Future, ...], answer: Any) -> None:
         # As the SDK's own resolver: the resource joins the dependencies; a failure fails every future.
-        assert self.futures is not None and self.answer is not None
-        value_fut, known_fut, secret_fut, deps_fut = self.futures
-        value, is_known, is_secret, deps, failed = self.answer
+        value_fut, known_fut, secret_fut, deps_fut = futures
+        value, is_known, is_secret, deps, failed = answer if isinstance(answer, _Answer) else (
+            answer, True, False, None, None)
         deps_fut.set_result({*(deps or ()), self.resource})
         if failed is not None:
             for fut in (value_fut, known_fut, secret_fut):
@@ -226,12 +243,57 @@ class _ResourceAttributes(dict):
     The SDK's generated properties read outputs with `pulumi.get`, that is `resource.__dict__.get(name)`."""
 
     __slots__ = ("unread",)
-    unread: dict[str, _Unread]
+    unread: _Unread
 
     def get(self, key: Any, default: Any = None) -> Any:
-        if key not in self and key in self.unread:
-            self[key] = self.unread.pop(key).output()
+        if key not in self and key in self.unread.names:
+            self[key] = self.unread.output(key)
         return dict.get(self, key, default)
+
+
+class _Resolvers(dict):
+    """The SDK's resolver table (name -> resolver) with the unread properties' resolvers made when asked for.
+
+    The SDK reads the table with `get` and `items` only (pulumi/runtime/rpc.py resolve_properties,
+    resolve_outputs_due_to_exception); `[]` and `in` answer for the unread names too."""
+
+    __slots__ = ("unread",)
+    unread: _Unread
+
+    def _lazy(self, name: str) -> Callable[..., None]:
+        return functools.partial(self.unread.resolve, name)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        if dict.__contains__(self, key):
+            return dict.__getitem__(self, key)
+        return self._lazy(key) if key in self.unread.names else default
+
+    def __getitem__(self, key: Any) -> Any:
+        found = self.get(key, _MISSING)
+        if found is _MISSING:
+            raise KeyError(key)
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key) or key in self.unread.names
+
+    def items(self) -> Any:
+        return [*dict.items(self), *((name, self._lazy(name)) for name in self.unread.order)]
+
+
+_MISSING = object()
+# The output properties of a resource class the offline run resolves lazily, by (class, property names,
+# custom): as a set and sorted.
+_LAZY_NAMES: dict[tuple[type, tuple[str, ...], bool], tuple[frozenset[str], tuple[str, ...]]] = {}
+
+
+def _lazy_names(owner: type, props: Any, custom: bool) -> tuple[frozenset[str], tuple[str, ...]]:
+    key = (owner, tuple(props), custom)
+    if key not in _LAZY_NAMES:
+        names = [name for name in props if name != "urn" and not (name == "id" and custom)
+                 and isinstance(inspect.getattr_static(owner, name, None), property)]
+        _LAZY_NAMES[key] = (frozenset(names), tuple(sorted(names)))
+    return _LAZY_NAMES[key]
 
 
 def _lazy_transfer_properties(res: Any, props: Any, custom: bool) -> dict[str, Any]:
@@ -240,17 +302,18 @@ def _lazy_transfer_properties(res: Any, props: Any, custom: bool) -> dict[str, A
     The SDK gives every output property of every resource an Output up front (a resource type has ten to
     fifty); the offline program reads a few, and the rest only held memory and event-loop work. A name that
     is not one of the class's properties (read as a plain attribute) gets its Output up front, as before."""
-    owner = type(res)
-    lazy = [name for name in props if name != "urn" and not (name == "id" and custom)
-            and isinstance(inspect.getattr_static(owner, name, None), property)]
+    lazy, order = _lazy_names(type(res), props, custom)
     eager = {name: value for name, value in props.items() if name not in lazy}
     resolvers = _SDK_TRANSFER_PROPERTIES(res, eager, custom)
-    if lazy:
-        attributes = _ResourceAttributes(res.__dict__)
-        attributes.unread = {name: _Unread(res) for name in lazy}
-        resolvers.update((name, unread.resolve) for name, unread in attributes.unread.items())
-        res.__dict__ = attributes
-    return resolvers
+    if not lazy:
+        return resolvers
+    unread = _Unread(res, lazy, order)
+    attributes = _ResourceAttributes(res.__dict__)
+    attributes.unread = unread
+    res.__dict__ = attributes
+    table = _Resolvers(resolvers)
+    table.unread = unread
+    return table
 
 
 # SDK work whose only reader is the real Pulumi engine. pulumi-azure-native gives each resource an alias
