@@ -37,6 +37,9 @@ STACKS = ("dev", "staging", "prod")
 PLAN_INPUTS = ("stacks", "assets", "infra", "policies")
 PLAN_PACKAGES = ("pulumi", "pulumi-azure-native", "pulumiverse-time", "azure-ai-ml", "pydantic")
 PLAN_CACHE = ROOT / ".pytest_cache" / "amlplatform-plans"
+# The asset cache (infra/seeding/cache.py) of every test and every process a test starts: beside the plans,
+# not in the checkout's own .cache/ (tests/test_asset_cache.py gives each of its tests a fresh one).
+os.environ.setdefault("AMLPLATFORM_CACHE_DIR", str(ROOT / ".pytest_cache" / "amlplatform-assets"))
 
 
 def raw_stack(stack: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from infra import config
 from infra import seeding
 from infra.cli import main as cli
 from infra.offline import stack as offline_stack
-from infra.seeding import cache
+from infra.seeding import cache, sdk
 from tests.assets_corpus import relock
 from tests.conftest import ROOT, raw_stack
 
@@ -60,6 +60,8 @@ def test_a_hit_gives_the_bodies_azure_ai_ml_gives(cache_dir, folder):
     hit = load(folder)
     assert all(a.entity is None for a in hit.assets)  # azure-ai-ml did not run
     assert bodies(hit) == bodies(miss) == bodies(direct)
+    # ... and JSON lost nothing of what azure-ai-ml's serialisers gave.
+    assert bodies(direct) == {a.file: sdk._body(a) for a in direct.assets}
     got = bodies(hit)
     assert got["datastores/landing_blob.yml"] == {
         "account_name": "contosolanding", "container_name": "landing", "description":
@@ -204,3 +206,72 @@ def test_assets_validate_always_runs_azure_ai_ml(cache_dir, monkeypatch, capsys)
     monkeypatch.setattr(cache, "read", refuse)
     assert cli.main(["assets", "validate", "--root", str(ROOT)]) == 0
     assert "valid in assets/" in capsys.readouterr().out
+
+
+def test_azure_ai_ml_switches_are_in_the_key(cache_dir, folder, monkeypatch):
+    assets = load(folder)
+    base = cache.key(assets, ACCOUNT)
+    monkeypatch.setenv("AZURE_ML_CLI_PRIVATE_FEATURES_ENABLED", "true")  # widens what the schemas accept
+    assert cache.key(assets, ACCOUNT) != base
+    assert all(a.entity is not None for a in load(folder).assets)
+
+
+def test_an_upload_blob_prefix_is_in_the_key(cache_dir, folder):
+    # The data's YAML names a link; the link moves to a copy under another name: same bytes, another prefix.
+    data = folder / "data"
+    (data / "tables").mkdir()
+    shutil.copytree(data / "credit-defaults-mltable", data / "tables" / "renamed-mltable")
+    (data / "link").symlink_to("credit-defaults-mltable")
+    edit(data / "credit_defaults_table.yml", "path: ./credit-defaults-mltable", "path: ./link")
+    relock(folder)
+    before = load(folder).find("data", "credit_defaults_table")
+    (data / "link").unlink()
+    (data / "link").symlink_to("tables/renamed-mltable")
+    after = load(folder).find("data", "credit_defaults_table")
+    assert after.entity is not None and after.uploads["path"].sha256 == before.uploads["path"].sha256
+    assert before.body["dataUri"].endswith("/credit-defaults-mltable/")
+    assert after.body["dataUri"].endswith("/renamed-mltable/")
+
+
+def test_a_conda_file_outside_the_folder_is_in_the_key(cache_dir, tmp_path):
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "assets", repo / "assets", ignore=shutil.ignore_patterns("__pycache__"))
+    folder = repo / "assets"
+    env = folder / "environments/sklearn-train.yml"
+    conda = next(line.split(":", 1)[1].strip() for line in env.read_text().splitlines()
+                 if line.startswith("conda_file:"))
+    (repo / "shared").mkdir()
+    shutil.move(env.parent / conda, repo / "shared" / "conda.yml")
+    edit(env, f"conda_file: {conda}", "conda_file: ../../shared/conda.yml")
+    relock(folder)
+    load(folder)
+    edit(repo / "shared" / "conda.yml", "pandas==2.2.2", "pandas==2.2.3")
+    relock(folder)
+    again = load(folder).find("environment", "sklearn-train")
+    assert again.entity is not None and "pandas==2.2.3" in again.body["condaFile"]
+
+
+def test_a_folder_edited_while_azure_ai_ml_reads_it_is_not_kept(cache_dir, folder, monkeypatch):
+    own = sdk._loaders
+
+    def loaders(account):
+        table = own(account)
+        first = table["datastore"]
+
+        def datastore(path, asset):
+            (folder / "README.md").write_text("saved during the load\n")
+            return first(path, asset)
+        return {**table, "datastore": datastore}
+
+    monkeypatch.setattr(sdk, "_loaders", loaders)
+    load(folder)
+    assert not list(cache_dir.glob("*.json"))
+
+
+def test_pruning_leaves_other_files_alone(cache_dir, monkeypatch):
+    monkeypatch.setattr(cache, "KEEP", 1)
+    cache_dir.mkdir()
+    (cache_dir / "settings.json").write_text("{}")
+    for n in range(3):
+        cache.write(f"{n:064x}", {})
+    assert sorted(p.name for p in cache_dir.iterdir()) == [f"{2:064x}.json", "settings.json"]

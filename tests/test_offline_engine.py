@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import gc
 import json
@@ -14,7 +15,7 @@ from infra import config
 from infra.offline.stack import plan_stack
 from infra.offline import engine
 from infra.offline.arm_types import UnmappedError
-from tests.conftest import raw_stack, stack_plan
+from tests.conftest import ROOT, raw_stack, stack_plan
 
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"
 
@@ -211,3 +212,41 @@ def test_the_recorder_answers_a_registration_as_mockmonitor_does(inputs, monkeyp
     assert recorder.get_registered_resources() == plain.get_registered_resources()
     # A component: no ID, as MockMonitor answers.
     assert _register(recorder, "amlplatform:x:Y", "c", {}, custom=False).id == ""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_engines_shortcuts_plan_what_the_sdk_plans(stack, monkeypatch):
+    """The lazy output properties and the Recorder's own answers change no byte of a plan."""
+    from pulumi.runtime.mocks import MockMonitor
+
+    from infra.offline.emulator import Recorder
+
+    raw = raw_stack(stack)
+
+    def plan() -> str:
+        cfg = config.parse(raw, f"stacks/Pulumi.{stack}.yaml", stack)
+        cfg._root = str(ROOT)  # with the seeded assets, as `amlplatform plan` has it
+        return plan_stack(cfg, raw)[0].to_json()
+
+    fast = plan()
+    monkeypatch.setattr(engine, "_OFFLINE_STUBS", tuple(s for s in engine._OFFLINE_STUBS if s[1] != "transfer_properties"))
+    monkeypatch.setattr(Recorder, "_answer", lambda self, request, urn, inputs: MockMonitor.RegisterResource(self, request))
+    assert plan() == fast
+    assert '"azure-native:machinelearningservices:DataVersion"' in fast
+
+
+def test_the_emulator_never_changes_the_inputs_it_answers(stack):
+    # The Recorder hands the emulator the very inputs the plan records.
+    from pulumi.runtime.mocks import MockResourceArgs
+
+    from infra.offline.emulator import ArmEmulator
+
+    emulator = ArmEmulator()
+    checked = 0
+    for r in stack_plan(stack).custom():
+        inputs = copy.deepcopy(r.inputs)
+        emulator.new_resource(MockResourceArgs(typ=r.type, name=r.name, inputs=inputs, custom=True))
+        assert inputs == r.inputs, r.urn
+        checked += 1
+    assert checked == len(stack_plan(stack).custom()) > 40

@@ -106,7 +106,7 @@ def _parse_with_libyaml() -> None:
     def loads(content: str) -> list[dict[str, Any]]:
         try:
             return list(yaml.load_all(content, Loader=LibyamlLineLoader))
-        except yaml.YAMLError:
+        except Exception:  # noqa: BLE001 - whatever libyaml refuses, checkov's own loader answers as before
             return own(content)
 
     loader.loads = loads

@@ -5,11 +5,14 @@ assets. What the program takes from it (`Asset.body`, infra/seeding/sdk.py) is a
 - the files: every byte under the folder, and each asset's hash, which covers what it references outside
   the folder (uploads, conda files);
 - the stack's storage account (what `${platform.storageAccount}` datastores point at);
-- the azure-ai-ml and marshmallow versions and Python's;
-- the project's code that turns entities into bodies (sdk.py, spec.py).
-The key hashes all of them. Only a folder azure-ai-ml accepted is cached, so a hit stands for a folder
-that passed its schemas with these very inputs. Bodies go through JSON on a miss too, so a hit and a miss
-give the program the same values (tests/test_asset_cache.py compares the plans).
+- each upload's blob prefix and kind (file or folder), which the data bodies' URIs carry;
+- the azure-ai-ml and marshmallow versions and Python's, and azure-ai-ml's switches (every AZURE_ML_* and
+  AZUREML_* environment variable: AZURE_ML_CLI_PRIVATE_FEATURES_ENABLED changes what its schemas accept);
+- the project's code that reads the folder and turns entities into bodies (every module of infra/seeding/).
+The key hashes all of them; the folder is hashed again once azure-ai-ml has read it, and the bodies are
+kept only if it did not change in between. Only a folder azure-ai-ml accepted is cached, so a hit stands for a folder that
+passed its schemas with these very inputs. Bodies go through JSON on a miss too, so a hit and a miss give
+the program the same values (tests/test_asset_cache.py compares the plans).
 
 Where: `.cache/assets/` in the checkout (gitignored; `make clean` removes it), or the folder
 AMLPLATFORM_CACHE_DIR names; AMLPLATFORM_CACHE_DIR set to an empty value turns the cache off. A cache
@@ -22,6 +25,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -35,7 +39,8 @@ ENV = "AMLPLATFORM_CACHE_DIR"
 FORMAT = "1"  # bump when the shape of a cache file changes
 KEEP = 32  # cache files kept (the newest); each is a few kB
 _PACKAGES = ("azure-ai-ml", "marshmallow")
-_CODE = ("sdk.py", "spec.py", "cache.py")
+_SWITCHES = ("AZURE_ML_", "AZUREML_")  # environment variables azure-ai-ml reads
+_FILE = re.compile(r"^[0-9a-f]{64}\.json$")  # the cache's own files: the only ones it prunes
 
 
 def directory() -> Path | None:
@@ -53,12 +58,13 @@ def key(assets: AssetSet, storage_account: str) -> str | None:
     digest = hashlib.sha256(f"format {FORMAT}\0python {sys.version}\0account {storage_account}\0".encode())
     for package in _PACKAGES:
         digest.update(f"{package}=={metadata.version(package)}\0".encode())
-    here = Path(__file__).parent
-    for name in _CODE:
-        digest.update(name.encode() + b"\0" + (here / name).read_bytes() + b"\0")
+    switches = sorted((k, v) for k, v in os.environ.items() if k.startswith(_SWITCHES))
+    digest.update(json.dumps(switches).encode() + b"\0")
+    for code in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(code.name.encode() + b"\0" + code.read_bytes() + b"\0")
     digest.update(f"folder {path_sha256(assets.folder)}\0".encode())
     for a in assets.assets:
-        uploads = sorted((role, u.sha256) for role, u in a.uploads.items())
+        uploads = sorted((role, u.sha256, u.prefix, u.is_dir) for role, u in a.uploads.items())
         digest.update(json.dumps([a.kind, a.file, a.version, a.sha256, uploads]).encode() + b"\0")
     return digest.hexdigest()
 
@@ -89,7 +95,8 @@ def write(cache_key: str, bodies: dict[str, Any]) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         tmp.write_text(json.dumps({"key": cache_key, "bodies": bodies}, sort_keys=True), encoding="utf-8")
         tmp.replace(path)
-        for old in sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)[KEEP:]:
+        ours = [p for p in folder.glob("*.json") if _FILE.match(p.name)]
+        for old in sorted(ours, key=lambda p: p.stat().st_mtime, reverse=True)[KEEP:]:
             old.unlink(missing_ok=True)
     except OSError:
         with contextlib.suppress(OSError):

@@ -183,5 +183,5 @@ def load_entities(assets: AssetSet, problems: Problems, storage_account: str | N
         bodies = json.loads(json.dumps({a.file: _body(a) for a in assets.assets}))
     for asset in assets.assets:
         asset.body = bodies[asset.file]
-    if key:
+    if key and cache.key(assets, account) == key:  # a file saved while azure-ai-ml read them: not kept
         cache.write(key, bodies)
