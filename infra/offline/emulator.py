@@ -273,8 +273,9 @@ class Recorder(MockMonitor):
                 parent=request.parent,
                 inputs=inputs,
                 dependencies=sorted(set(request.dependencies)),
+                # Only properties that depend on something (the SDK sends an empty list for every other).
                 property_dependencies={
-                    k: sorted(set(v.urns)) for k, v in sorted(request.propertyDependencies.items())
+                    k: sorted(set(v.urns)) for k, v in sorted(request.propertyDependencies.items()) if v.urns
                 },
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),

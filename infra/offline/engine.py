@@ -430,7 +430,7 @@ def run(
                 dependencies=reg.dependencies,
                 protect=reg.protect,
                 retain_on_delete=reg.retain_on_delete,
-                property_dependencies={k: v for k, v in reg.property_dependencies.items() if v},
+                property_dependencies=reg.property_dependencies,
                 ignore_changes=list(reg.ignore_changes),
             )
         )
