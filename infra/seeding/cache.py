@@ -3,16 +3,18 @@
 Importing azure-ai-ml and loading a folder with it takes seconds, most of an offline plan of a stack with
 assets. What the program takes from it (`Asset.body`, infra/seeding/sdk.py) is a function of:
 - the files: every byte under the folder, and each asset's hash, which covers what it references outside
-  the folder (uploads, conda files);
+  the folder (uploads, conda files); an upload's files count once, through the hash the loader made of
+  them (a folder of model weights is not read twice);
 - the stack's storage account (what `${platform.storageAccount}` datastores point at);
 - each upload's blob prefix and kind (file or folder), which the data bodies' URIs carry;
 - the azure-ai-ml and marshmallow versions and Python's, and azure-ai-ml's switches (every AZURE_ML_* and
   AZUREML_* environment variable: AZURE_ML_CLI_PRIVATE_FEATURES_ENABLED changes what its schemas accept);
 - the project's code that reads the folder and turns entities into bodies (every module of infra/seeding/).
-The key hashes all of them; the folder is hashed again once azure-ai-ml has read it, and the bodies are
-kept only if it did not change in between. Only a folder azure-ai-ml accepted is cached, so a hit stands for a folder that
-passed its schemas with these very inputs. Bodies go through JSON on a miss too, so a hit and a miss give
-the program the same values (tests/test_asset_cache.py compares the plans).
+The key hashes all of them. The folder's files (but the uploads') are hashed again once azure-ai-ml has
+read them, and the bodies are kept only if they did not change in between. Only a folder azure-ai-ml
+accepted is cached, so a hit stands for a folder that passed its schemas with these very inputs. Bodies go
+through JSON on a miss too, so a hit and a miss give the program the same values (tests/test_asset_cache.py
+compares the plans).
 
 Where: `.cache/assets/` in the checkout (gitignored; `make clean` removes it), or the folder
 AMLPLATFORM_CACHE_DIR names; AMLPLATFORM_CACHE_DIR set to an empty value turns the cache off. A cache
@@ -32,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.paths import REPO_ROOT
-from infra.seeding.hashing import path_sha256
+from infra.seeding.hashing import files_of
 from infra.seeding.model import AssetSet
 
 ENV = "AMLPLATFORM_CACHE_DIR"
@@ -62,11 +64,21 @@ def key(assets: AssetSet, storage_account: str) -> str | None:
     digest.update(json.dumps(switches).encode() + b"\0")
     for code in sorted(Path(__file__).parent.glob("*.py")):
         digest.update(code.name.encode() + b"\0" + code.read_bytes() + b"\0")
-    digest.update(f"folder {path_sha256(assets.folder)}\0".encode())
+    _hash_files(digest, assets)
     for a in assets.assets:
         uploads = sorted((role, u.sha256, u.prefix, u.is_dir) for role, u in a.uploads.items())
         digest.update(json.dumps([a.kind, a.file, a.version, a.sha256, uploads]).encode() + b"\0")
     return digest.hexdigest()
+
+
+def _hash_files(digest: Any, assets: AssetSet) -> None:
+    """Each file under the folder (path and bytes) but those inside an upload: its hash is in the key."""
+    uploads = {u.source for a in assets.assets for u in a.uploads.values()}
+    for path in files_of(assets.folder):
+        if path in uploads or not uploads.isdisjoint(path.parents):
+            continue
+        digest.update(path.relative_to(assets.folder).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
 
 
 def read(cache_key: str, files: list[str]) -> dict[str, Any] | None:
