@@ -174,6 +174,21 @@ def _alias_unresolved(alias: Any, *_: Any) -> Any:
     return alias
 
 
+class _OfflineAlias:
+    """What `pulumi.Alias(...)` gives inside an offline run: one shared, empty stand-in. The generated
+    resource classes make an Alias per API version of their type on every instance (9 for a role
+    assignment, about 60 for a virtual network), which only the real engine reads."""
+
+    __slots__ = ()
+
+
+_OFFLINE_ALIAS = _OfflineAlias()
+
+
+def _no_alias(*_: Any, **__: Any) -> _OfflineAlias:
+    return _OFFLINE_ALIAS
+
+
 async def _no_aliases(*_: Any) -> list[Any]:
     return []
 
@@ -319,9 +334,11 @@ def _lazy_transfer_properties(res: Any, props: Any, custom: bool) -> dict[str, A
 # SDK work whose only reader is the real Pulumi engine. pulumi-azure-native gives each resource an alias
 # per API version of its type (about 60 for a virtual network); the SDK turns every one into a URN
 # (several Outputs each) in the Resource constructor and into an alias spec at registration, and walks
-# the Python stack for each resource's source position. The emulator reads none of it, and skipping it
-# takes a stack's program stage to about a third. (module, attribute, offline stand-in)
+# the Python stack for each resource's source position. The emulator reads none of it: offline, the
+# aliases are one shared stand-in and none becomes a URN, which takes a stack's program stage to about
+# a third. (module, attribute, offline stand-in)
 _OFFLINE_STUBS = (
+    ("pulumi", "Alias", _no_alias),
     ("pulumi.resource", "collapse_alias_to_urn", _alias_unresolved),
     ("pulumi.runtime.resource", "prepare_aliases", _no_aliases),
     ("pulumi.runtime.resource", "_get_stack_trace", _no_stack_trace),
