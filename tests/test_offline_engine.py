@@ -179,6 +179,18 @@ def test_plan_round_trips_through_json():
     assert plan.to_json() == json.dumps(dataclasses.asdict(plan), indent=2, sort_keys=True) + "\n"
 
 
+def test_plan_and_template_files_are_streamed_with_the_same_bytes(tmp_path):
+    from infra.offline import arm
+    from tests.conftest import template_for
+
+    plan = stack_plan("prod")
+    plan.write_json(tmp_path / "plan.json")
+    assert (tmp_path / "plan.json").read_text(encoding="utf-8") == plan.to_json()
+    template = template_for("prod")
+    arm.write_json(template, tmp_path / "template.json")
+    assert (tmp_path / "template.json").read_text(encoding="utf-8") == arm.to_json(template)
+
+
 def _register(monitor, type_: str, name: str, inputs: dict, custom: bool = True):
     from google.protobuf import struct_pb2
     from pulumi.runtime.proto import resource_pb2

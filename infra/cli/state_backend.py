@@ -49,8 +49,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".bootstrap-", dir=out.parent))
     try:
-        (staging / "plan.json").write_text(plan.to_json(), encoding="utf-8")
-        (staging / "template.json").write_text(arm.to_json(template), encoding="utf-8")
+        plan.write_json(staging / "plan.json")
+        arm.write_json(template, staging / "template.json")
         result = checkov_gate.run(staging / "template.json", staging)
         if out.exists():
             shutil.rmtree(out)

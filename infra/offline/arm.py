@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from infra.offline.arm_types import NOT_ARM, TYPES, UnmappedError, lookup
@@ -185,6 +186,13 @@ def render(plan: Plan, skips: SkipRule | None = None) -> dict[str, Any]:
 
 def to_json(template: dict[str, Any]) -> str:
     return json.dumps(template, indent=2) + "\n"
+
+
+def write_json(template: dict[str, Any], path: Path) -> None:
+    """to_json's text, streamed into the file (never held whole)."""
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(template, f, indent=2)
+        f.write("\n")
 
 
 def skipped_ids(template: dict[str, Any]) -> Iterable[tuple[str, str, str]]:

@@ -16,6 +16,7 @@ import inspect
 import json
 import math
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 import pulumi
@@ -62,6 +63,7 @@ class PlannedResource:
 
 
 _RESOURCE_FIELDS = fields(PlannedResource)
+_JSON_LAYOUT: dict[str, Any] = {"indent": 2, "sort_keys": True}
 
 
 @dataclass
@@ -93,11 +95,21 @@ class Plan:
             raise LookupError(f"expected one {token} {name or ''}, found {[r.name for r in found]}")
         return found[0]
 
-    def to_json(self) -> str:
+    def _data(self) -> dict[str, Any]:
         # Fields by hand, not dataclasses.asdict: it deep-copies every input of every resource first.
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["resources"] = [{f.name: getattr(r, f.name) for f in _RESOURCE_FIELDS} for r in self.resources]
-        return json.dumps(data, indent=2, sort_keys=True) + "\n"
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self._data(), **_JSON_LAYOUT) + "\n"
+
+    def write_json(self, path: Path) -> None:
+        """to_json's text, streamed into the file: a large plan's text is never held whole (with indentation
+        json builds it from hundreds of thousands of pieces)."""
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(self._data(), f, **_JSON_LAYOUT)
+            f.write("\n")
 
     @classmethod
     def from_json(cls, text: str) -> "Plan":

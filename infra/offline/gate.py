@@ -57,8 +57,8 @@ def stage(plan: Plan, template: dict[str, Any], rules: RuleReport, azure: AzureR
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
-        (staging / "plan.json").write_text(plan.to_json(), encoding="utf-8")
-        (staging / "template.json").write_text(arm.to_json(template), encoding="utf-8")
+        plan.write_json(staging / "plan.json")
+        arm.write_json(template, staging / "template.json")
         (staging / "rules.json").write_text(platform_rules.to_json(rules), encoding="utf-8")
         (staging / "azure.json").write_text(azure_rules.to_json(azure), encoding="utf-8")
         for name, text in (extra or {}).items():
