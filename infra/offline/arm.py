@@ -184,14 +184,17 @@ def render(plan: Plan, skips: SkipRule | None = None) -> dict[str, Any]:
     }
 
 
+_JSON_INDENT = 2
+
+
 def to_json(template: dict[str, Any]) -> str:
-    return json.dumps(template, indent=2) + "\n"
+    return json.dumps(template, indent=_JSON_INDENT) + "\n"
 
 
 def write_json(template: dict[str, Any], path: Path) -> None:
     """to_json's text, streamed into the file (never held whole)."""
     with open(path, "w", encoding="utf-8") as f:
-        json.dump(template, f, indent=2)
+        json.dump(template, f, indent=_JSON_INDENT)
         f.write("\n")
 
 

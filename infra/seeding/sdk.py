@@ -143,7 +143,8 @@ def _body(asset: Asset) -> dict[str, Any] | None:
     if asset.kind == "data":
         return _data_body(asset)
     if asset.kind == "component":
-        return copy.deepcopy(entity._to_rest_object().properties.component_spec)
+        spec: dict[str, Any] = entity._to_rest_object().properties.component_spec
+        return spec
     if asset.kind == "schedule":
         body: dict[str, Any] = entity._to_rest_object().as_dict()["properties"]
         return body
