@@ -23,6 +23,17 @@ def _finish(asset: Asset, parts: list[tuple[str, str]]) -> None:
     asset.version = auto_version(asset.sha256) if declared == "auto" else declared
 
 
+def check_datastores(assets: AssetSet, asset: Asset, problems: Problems, extra: frozenset[str]) -> None:
+    """Each datastore the asset's `path` URIs name is seeded, a team's or the workspace's own."""
+    for uri in asset.refs.get("datastores", []):
+        name = datastore_of(uri)
+        if name:
+            try:
+                resolve_datastore(assets, name, extra)
+            except RefError as exc:
+                problems.add("datastore-ref", asset.file, "path", str(exc))
+
+
 def resolve(assets: AssetSet, problems: Problems, extra_datastores: frozenset[str] = frozenset()) -> None:
     """Resolve every reference and version in place; record what does not resolve."""
     for ds in assets.of_kind("datastore"):
@@ -32,13 +43,7 @@ def resolve(assets: AssetSet, problems: Problems, extra_datastores: frozenset[st
         _finish(environment, [(role, up.sha256) for role, up in environment.uploads.items()])
 
     for data in assets.of_kind("data"):
-        for uri in data.refs.get("datastores", []):
-            name = datastore_of(uri)
-            if name:
-                try:
-                    resolve_datastore(assets, name, extra_datastores)
-                except RefError as exc:
-                    problems.add("datastore-ref", data.file, "path", str(exc))
+        check_datastores(assets, data, problems, extra_datastores)
         _finish(data, [(role, up.sha256) for role, up in data.uploads.items()])
 
     for comp in assets.of_kind("component"):

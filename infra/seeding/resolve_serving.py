@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from infra.seeding.errors import Problems
 from infra.seeding.hashing import asset_sha256, auto_version
 from infra.seeding.model import Asset, AssetSet
-from infra.seeding.refs import RefError, Resolved, datastore_of, resolve_datastore, resolve_named
+from infra.seeding.refs import RefError, Resolved, resolve_named
+from infra.seeding.resolve import check_datastores
 
 _REGISTRY_MODEL = re.compile(r"^azureml://registries/(?P<registry>[^/]+)/models/(?P<name>[^/]+)/"
                              r"(?P<what>versions|labels)/(?P<version>[^/]+)$")
@@ -36,13 +37,7 @@ def _finish(asset: Asset) -> None:
 
 def resolve_models(assets: AssetSet, problems: Problems, extra: frozenset[str]) -> None:
     for m in assets.of_kind("model"):
-        for uri in m.refs.get("datastores", []):
-            name = datastore_of(uri)
-            if name:
-                try:
-                    resolve_datastore(assets, name, extra)
-                except RefError as exc:
-                    problems.add("datastore-ref", m.file, "path", str(exc))
+        check_datastores(assets, m, problems, extra)
         _finish(m)
 
 
